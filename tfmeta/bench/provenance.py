@@ -1,0 +1,76 @@
+"""Where a result came from: code version, package versions, hardware, seeds, time and command."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import tfmeta
+
+PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "tensorflow-datasets", "numpy")
+
+
+def git_state(directory: Path = Path(__file__).resolve().parent) -> tuple[str | None, bool | None]:
+    """(commit, has uncommitted changes) of the checkout holding tfmeta, or (None, None) outside git."""
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(directory), *args], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+
+    try:
+        return git("rev-parse", "HEAD"), bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def hardware(accelerators: list[str]) -> dict:
+    """CPU model, core count, memory and accelerators of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        memory_gib = None
+    return {
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "accelerators": accelerators,
+        "platform": platform.platform(),
+        "python": sys.version.split()[0],
+    }
+
+
+def collect(seeds: dict, accelerators: list[str], command: str) -> dict:
+    commit, dirty = git_state()
+    return {
+        "tfmeta_version": tfmeta.__version__,
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "packages": package_versions(),
+        "hardware": hardware(accelerators),
+        "seeds": seeds,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+    }

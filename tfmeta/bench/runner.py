@@ -1,0 +1,246 @@
+"""One benchmark run: train (or reuse a finished training), evaluate on the frozen test episodes, record.
+
+Training depends only on the method, its config and the profile's training blocks, so one trained model
+serves every test setting of a benchmark: a second `tfmeta run` with another --way/--shot reuses it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from tfmeta import methods
+from tfmeta.bench import provenance, results, spec
+from tfmeta.data import load_class_sets
+from tfmeta.data.episodes import EpisodeKey, frozen_dataset, frozen_episodes, training_dataset
+
+RUNS_DIR = Path("runs")
+
+
+@dataclass
+class RunOptions:
+    """What `tfmeta run` was asked to do."""
+
+    spec: str | Path
+    method: str
+    profile: str = "standard"
+    way: int | None = None
+    shot: int | None = None
+    method_config: dict = field(default_factory=dict)
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    runs_dir: Path = RUNS_DIR
+    results_dir: Path = results.RESULTS_DIR
+    verbose: str | int = "auto"
+
+
+@dataclass
+class Plan:
+    """A run's resolved configuration, before any TensorFlow work."""
+
+    benchmark: spec.Benchmark
+    profile: dict
+    setting: dict
+    train: dict
+    validation: dict
+    import_path: str
+
+    @property
+    def test_key(self) -> EpisodeKey:
+        data, test = self.benchmark.data, self.benchmark.data["test"]
+        return EpisodeKey(
+            data["dataset"], data["split"], test["part"], self.setting["way"], self.setting["shot"],
+            test["query"], self.profile["test_episodes"], test["seed"],
+        )
+
+    @property
+    def validation_key(self) -> EpisodeKey:
+        data, v = self.benchmark.data, self.validation
+        return EpisodeKey(data["dataset"], data["split"], v["part"], v["way"], v["shot"], v["query"], v["episodes"], v["seed"])
+
+
+def plan(options: RunOptions) -> Plan:
+    """Validates everything that can be checked without data or TensorFlow.
+
+    Raises:
+        spec.SpecError, methods.UnknownMethodError: with the valid choices.
+    """
+    benchmark = spec.load(options.spec)
+    profile = benchmark.profile(options.profile)
+    setting = benchmark.setting(options.way, options.shot)
+    train, validation = (
+        {**block, "shot": setting["shot"] if block["shot"] == "test" else block["shot"]}
+        for block in (profile["train"], profile["validation"])
+    )
+    every = validation.get("every", train["episodes"])
+    if train["episodes"] % every:
+        raise spec.SpecError(
+            f"{benchmark.path}: profiles.{options.profile}: train.episodes ({train['episodes']}) must be a "
+            f"multiple of validation.every ({every})"
+        )
+    return Plan(benchmark, profile, setting, train, {**validation, "every": every}, methods.import_path(options.method))
+
+
+def training_id(plan: Plan, method_config: dict) -> str:
+    """A short hash of everything training depends on; runs sharing it share one trained model."""
+    data = plan.benchmark.data
+    identity = {
+        "method": plan.import_path, "method_config": method_config, "dataset": data["dataset"],
+        "split": data["split"], "train": plan.train, "validation": plan.validation,
+        "optimizer": plan.profile["optimizer"], "jit_compile": plan.profile.get("jit_compile", False),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def make_optimizer(config: dict):
+    import keras
+
+    learning_rate = config["learning_rate"]
+    if "decay_every" in config:
+        learning_rate = keras.optimizers.schedules.ExponentialDecay(
+            learning_rate, config["decay_every"], config.get("decay_factor", 0.5), staircase=True
+        )
+    return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[
+        config["name"]
+    ](learning_rate)
+
+
+def evaluate(model, episodes, class_set, verbose) -> tuple[list[float], float]:
+    """Per-episode query accuracy on frozen episodes, and the seconds it took."""
+    start = time.perf_counter()
+    logits = model.predict(frozen_dataset(episodes, class_set), verbose=verbose)
+    seconds = time.perf_counter() - start
+    labels = episodes.query_labels()
+    predictions = np.argmax(logits, axis=-1).reshape(labels.shape)
+    return [float(a) for a in (predictions == labels).mean(axis=1)], seconds
+
+
+def run(options: RunOptions) -> tuple[Path, dict]:
+    """Trains (or reuses a finished training), evaluates and writes one result record."""
+    the_plan = plan(options)
+    from tfmeta.bench import training  # imports Keras and TensorFlow
+
+    # Taken before training, which may outlive edits to the checkout.
+    origin = provenance.collect(
+        seeds={"train": the_plan.train["seed"], "validation": the_plan.validation["seed"],
+               "test": the_plan.benchmark.data["test"]["seed"]},
+        accelerators=_accelerators(),
+        command=shlex.join(["tfmeta", *sys.argv[1:]]) if sys.argv[0].endswith("tfmeta") else "",
+    )
+
+    data = the_plan.benchmark.data
+    parts = {the_plan.train["part"], the_plan.validation["part"], data["test"]["part"]}
+    class_sets = load_class_sets(data["dataset"], data["split"], parts, options.data_dir, options.cache_dir)
+    episodes_dir = the_plan.benchmark.episodes_dir
+    test_set = frozen_episodes(the_plan.test_key, class_sets[data["test"]["part"]], episodes_dir)
+    val_set = frozen_episodes(the_plan.validation_key, class_sets[the_plan.validation["part"]], episodes_dir)
+    val_data = frozen_dataset(val_set, class_sets[the_plan.validation["part"]])
+
+    method = methods.get(options.method)(**options.method_config)
+    method.compile(
+        optimizer=make_optimizer(the_plan.profile["optimizer"]),
+        jit_compile=the_plan.profile.get("jit_compile", False),
+        **method.compile_arguments(),
+    )
+    method(next(iter(val_data))[0])  # builds the weights
+    method_name = options.method.rpartition(":")[2] if ":" in options.method else options.method
+    run_dir = Path(options.runs_dir) / the_plan.benchmark.name / _safe(method_name) / training_id(the_plan, method.get_config() | options.method_config)
+
+    reused = training.is_trained(run_dir)
+    train = the_plan.train
+    every = the_plan.validation["every"]
+    if reused:
+        print(f"Reusing the finished training in {run_dir}")
+        summary = training.load_trained(method, run_dir)
+    else:
+        start_epoch = len(training.read_curve(run_dir, every))
+        if start_epoch:
+            print(f"Resuming the training in {run_dir} after {start_epoch * every} episodes")
+        train_data = training_dataset(
+            class_sets[train["part"]], train["way"], train["shot"], train["query"], seed=[train["seed"], start_epoch]
+        )
+        summary = training.fit(
+            method, train_data, val_data, train["episodes"], every, run_dir, origin, options.verbose
+        )
+
+    per_episode, test_seconds = evaluate(method, test_set, class_sets[data["test"]["part"]], options.verbose)
+    record = build_record(
+        the_plan, options, method, method_name, per_episode, test_set.hash, summary, test_seconds, reused,
+        training.read_curve(run_dir, every), origin,
+    )
+    created = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    filename = f"{the_plan.benchmark.name}-{_safe(method_name)}-{the_plan.setting['way']}w{the_plan.setting['shot']}s-{options.profile}-{created}.json"
+    path = results.write(record, options.results_dir, filename)
+    return path, record
+
+
+def build_record(
+    the_plan, options, method, method_name, per_episode, episodes_hash, summary, test_seconds, reused, curve,
+    origin,
+) -> dict:
+    data = the_plan.benchmark.data
+    return {
+        "schema_version": results.SCHEMA_VERSION,
+        "method": {
+            "name": method_name,
+            "import_path": the_plan.import_path,
+            "paper": getattr(method, "paper", ""),
+            "config": _jsonable(method.get_config()),
+        },
+        "benchmark": {
+            "name": the_plan.benchmark.name,
+            "dataset": data["dataset"],
+            "split": data["split"],
+            "part": data["test"]["part"],
+            "way": the_plan.setting["way"],
+            "shot": the_plan.setting["shot"],
+            "query": data["test"]["query"],
+            "batch_norm": data["test"].get("batch_norm", "inductive"),
+        },
+        "profile": options.profile,
+        "accuracy": results.summarize(per_episode),
+        "per_episode": per_episode,
+        "episodes_hash": episodes_hash,
+        "curve": curve,
+        "timing": {
+            "train_seconds": summary["seconds"],
+            "train_ms_per_episode": 1000 * summary["seconds"] / summary["episodes"],
+            "test_seconds": test_seconds,
+            "test_episodes_per_second": len(per_episode) / test_seconds,
+            "reused_training": reused,
+        },
+        "params": int(method.count_params()),
+        "provenance": {**origin, "training": summary.get("origin")},
+        "config": {
+            "spec": the_plan.benchmark.path.name,
+            "train": the_plan.train,
+            "validation": the_plan.validation,
+            "optimizer": the_plan.profile["optimizer"],
+            "jit_compile": the_plan.profile.get("jit_compile", False),
+            "test_episodes": the_plan.profile["test_episodes"],
+            "method_config": options.method_config,
+        },
+    }
+
+
+def _accelerators() -> list[str]:
+    import tensorflow as tf
+
+    return [device.name for device in tf.config.list_physical_devices() if device.device_type != "CPU"]
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+
+
+def _jsonable(config: dict) -> dict:
+    return json.loads(json.dumps(config, default=str))

@@ -1,0 +1,52 @@
+"""The method registry: built-in methods by name, external ones as `package.module:ClassName` or through
+the `tfmeta.methods` entry-point group. Every one runs through the same harness."""
+
+from __future__ import annotations
+
+import importlib
+from importlib import metadata
+
+# Names map to import paths so that listing methods does not import TensorFlow.
+BUILTIN = {
+    "protonet": "tfmeta.methods.protonet:PrototypicalNetwork",
+}
+ENTRY_POINT_GROUP = "tfmeta.methods"
+
+
+class UnknownMethodError(ValueError):
+    """A method name that is neither registered nor importable."""
+
+
+def names() -> list[str]:
+    """Built-in and entry-point method names, sorted."""
+    external = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    return sorted(set(BUILTIN) | external)
+
+
+def import_path(name: str) -> str:
+    """The `module:Class` path of a method name, or the name itself when it already is one."""
+    if ":" in name:
+        return name
+    if name in BUILTIN:
+        return BUILTIN[name]
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP, name=name):
+        return ep.value
+    raise UnknownMethodError(
+        f"unknown method {name!r}; valid names: {', '.join(names())}, "
+        "or an importable 'package.module:ClassName'"
+    )
+
+
+def get(name: str) -> type:
+    """The method class for a registered name or a `package.module:ClassName` path."""
+    from tfmeta.methods.base import FewShotMethod
+
+    path = import_path(name)
+    module_name, _, class_name = path.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as err:
+        raise UnknownMethodError(f"cannot import method {path!r}: {err}") from err
+    if not (isinstance(cls, type) and issubclass(cls, FewShotMethod)):
+        raise UnknownMethodError(f"{path} is not a subclass of tfmeta.methods.base.FewShotMethod")
+    return cls
