@@ -1,8 +1,8 @@
 """N-way K-shot episodes: seeded sampling, frozen test sets as compact index files, tf.data pipelines.
 
 An episode is a dict of arrays plus the query labels:
-    support_images: float32 [way, shot, height, width, 1], class-major; the first index is the label.
-    query_images:   float32 [way * query, height, width, 1], in shuffled order.
+    support_images: float32 [way, shot, height, width, channels], class-major; the first index is the label.
+    query_images:   float32 [way * query, height, width, channels], in shuffled order.
     query_labels:   int32 [way * query], labels in 0..way-1.
 Labels are a fresh random assignment of classes in every episode, and the query order is shuffled so that
 no method can read a label from a position.
@@ -71,7 +71,6 @@ def materialize(
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Turns index arrays into an episode (see the module docstring) and its query labels."""
     images = class_set.images[classes[:, None], examples].astype(np.float32) / 255.0
-    images = images[..., None]
     way, per_class = examples.shape
     query = per_class - shot
     query_images = images[:, shot:].reshape(way * query, *images.shape[2:])[order]
@@ -177,8 +176,8 @@ def _signature(way: int, shot: int, query: int, image_shape: tuple[int, ...]):
 
     return (
         {
-            "support_images": tf.TensorSpec((way, shot, *image_shape, 1), tf.float32),
-            "query_images": tf.TensorSpec((way * query, *image_shape, 1), tf.float32),
+            "support_images": tf.TensorSpec((way, shot, *image_shape), tf.float32),
+            "query_images": tf.TensorSpec((way * query, *image_shape), tf.float32),
         },
         tf.TensorSpec((way * query,), tf.int32),
     )

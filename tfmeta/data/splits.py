@@ -27,7 +27,7 @@ class ClassSet:
 
     Attributes:
         names: class names, sorted; episodes index classes by position in this tuple.
-        images: uint8 array [classes, examples, height, width], ink = 255.
+        images: uint8 array [classes, examples, height, width, channels]; for Omniglot ink = 255.
     """
 
     names: tuple[str, ...]
@@ -74,12 +74,12 @@ def check_split(split: str, part: str) -> None:
 def build_class_set(split: str, part: str, characters: dict[str, np.ndarray]) -> ClassSet:
     """Selects and rotates the characters of a split part into a `ClassSet`."""
     names = class_names(split, part, characters)
-    images = np.empty((len(names), *next(iter(characters.values())).shape), dtype=np.uint8)
+    images = np.empty((len(names), *next(iter(characters.values())).shape, 1), dtype=np.uint8)
     for i, name in enumerate(names):
         if "/rot" in name:
             character, rotation = name.rsplit("/rot", 1)
             # np.rot90 turns counter-clockwise, as PIL's Image.rotate in the reference code.
-            images[i] = np.rot90(characters[character], k=int(rotation) // 90, axes=(1, 2))
+            images[i, ..., 0] = np.rot90(characters[character], k=int(rotation) // 90, axes=(1, 2))
         else:
-            images[i] = characters[name]
+            images[i, ..., 0] = characters[name]
     return ClassSet(tuple(names), images)

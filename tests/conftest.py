@@ -1,0 +1,40 @@
+"""Shared fixtures: the real Omniglot archives, prepared once per test session into a private cache."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder with the real Omniglot archives: $TFMETA_DATA_DIR, else ../shared/data."""
+    path = Path(os.environ.get("TFMETA_DATA_DIR") or DEFAULT_DATA_DIR)
+    if not (path / "omniglot" / "images_background.zip").exists():
+        pytest.fail(f"the Omniglot archives are needed at {path}/omniglot; set TFMETA_DATA_DIR")
+    return path
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """A cache private to this test session, so tests exercise preparation from the archives."""
+    return tmp_path_factory.mktemp("tfmeta-cache")
+
+
+@pytest.fixture(scope="session")
+def characters(data_dir, cache_dir):
+    from tfmeta.data.omniglot import load_characters
+
+    return load_characters(data_dir, cache_dir)
+
+
+@pytest.fixture(scope="session")
+def class_sets(characters):
+    from tfmeta.data.splits import build_class_set
+
+    return {part: build_class_set("vinyals", part, characters) for part in ("train", "val", "test")}
