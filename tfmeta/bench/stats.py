@@ -1,9 +1,13 @@
-"""Summary statistics over per-episode accuracies."""
+"""Summary statistics over per-episode accuracies: mean and 95% CI, and paired comparisons.
+
+Pure Python (no NumPy, SciPy or TensorFlow), so that the leaderboard can use it cheaply.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
@@ -20,3 +24,102 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
         return mean, 0.0
     variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
     return mean, 1.96 * math.sqrt(variance / n)
+
+
+@dataclass(frozen=True)
+class PairedComparison:
+    """Two methods compared on the same episodes, episode by episode (differences are `a - b`).
+
+    Attributes:
+        n: number of paired episodes.
+        mean_difference: mean of the per-episode differences.
+        ci95: 95% half-width of `mean_difference`, 1.96 * std / sqrt(n) of the differences.
+        wins, losses, ties: episodes where `a` is above, below or equal to `b`.
+        sign_p: two-sided exact sign-test p-value (ties dropped).
+        wilcoxon_p: two-sided Wilcoxon signed-rank p-value, normal approximation with tie correction
+            (zero differences dropped).
+    """
+
+    n: int
+    mean_difference: float
+    ci95: float
+    wins: int
+    losses: int
+    ties: int
+    sign_p: float
+    wilcoxon_p: float
+
+    def significant(self, alpha: float = 0.05) -> bool:
+        """Whether the Wilcoxon test rejects "no difference" at level `alpha`."""
+        return self.wilcoxon_p < alpha
+
+
+def paired_comparison(a: Sequence[float], b: Sequence[float]) -> PairedComparison:
+    """Compares per-episode accuracies of two methods evaluated on the same episodes, in the same order.
+
+    Raises:
+        ValueError: when the sequences are empty or of different lengths.
+    """
+    if len(a) != len(b):
+        raise ValueError(f"paired values need equal lengths; got {len(a)} and {len(b)}")
+    differences = [x - y for x, y in zip(a, b, strict=True)]
+    mean, ci95 = mean_ci95(differences)
+    wins = sum(d > 0 for d in differences)
+    losses = sum(d < 0 for d in differences)
+    return PairedComparison(
+        n=len(differences),
+        mean_difference=mean,
+        ci95=ci95,
+        wins=wins,
+        losses=losses,
+        ties=len(differences) - wins - losses,
+        sign_p=sign_test(wins, losses),
+        wilcoxon_p=wilcoxon_signed_rank(differences),
+    )
+
+
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided exact binomial sign-test p-value for `wins` against `losses` (ties already removed)."""
+    n = wins + losses
+    if n == 0:
+        return 1.0
+    # Exact integers, then one true division: stays accurate where floats of the terms would overflow.
+    tail = sum(math.comb(n, k) for k in range(min(wins, losses) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def wilcoxon_signed_rank(differences: Sequence[float]) -> float:
+    """Two-sided Wilcoxon signed-rank p-value, normal approximation with tie and continuity corrections.
+
+    Zero differences are dropped (Wilcoxon's convention). Accuracies on an episode take few distinct
+    values, so ties are many and the tie correction matters.
+    """
+    nonzero = [d for d in differences if d != 0]
+    n = len(nonzero)
+    if n == 0:
+        return 1.0
+    ranks, tie_sizes = _average_ranks([abs(d) for d in nonzero])
+    w_plus = math.fsum(r for r, d in zip(ranks, nonzero, strict=True) if d > 0)
+    expected = n * (n + 1) / 4
+    variance = n * (n + 1) * (2 * n + 1) / 24 - sum(t**3 - t for t in tie_sizes) / 48
+    if variance <= 0:
+        return 1.0
+    z = max(abs(w_plus - expected) - 0.5, 0.0) / math.sqrt(variance)
+    return math.erfc(z / math.sqrt(2))
+
+
+def _average_ranks(values: Sequence[float]) -> tuple[list[float], list[int]]:
+    """1-based ranks with ties sharing their average rank, and the sizes of the tie groups."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    ranks = [0.0] * len(values)
+    tie_sizes = []
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2 + 1
+        tie_sizes.append(end - start + 1)
+        start = end + 1
+    return ranks, tie_sizes

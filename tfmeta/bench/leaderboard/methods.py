@@ -1,0 +1,63 @@
+"""Method pages: what a method is, where its results came from, and how to reproduce each one."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+Entry = tuple[Path, dict]
+
+
+def method_names(entries: list[Entry]) -> list[str]:
+    return sorted({record["method"]["name"] for _, record in entries})
+
+
+def entries_of(entries: list[Entry], name: str) -> list[Entry]:
+    return [(path, record) for path, record in entries if record["method"]["name"] == name]
+
+
+def reproduce_command(record: dict) -> str:
+    """The `tfmeta run` command that regenerates a record from its benchmark, method and profile."""
+    benchmark, method = record["benchmark"], record["method"]
+    spec = str(record["config"].get("spec") or benchmark["name"]).removesuffix(".yaml")
+    target = method["name"] if method["import_path"].startswith("tfmeta.methods.") else method["import_path"]
+    words = [
+        "tfmeta",
+        "run",
+        spec,
+        "--method",
+        target,
+        "--profile",
+        record["profile"],
+        "--way",
+        str(benchmark["way"]),
+        "--shot",
+        str(benchmark["shot"]),
+    ]
+    for key, value in sorted((record["config"].get("method_config") or {}).items()):
+        words += ["--config", f"{key}={json.dumps(value)}"]
+    return shlex.join(words)
+
+
+def provenance_summary(record: dict) -> dict:
+    """The provenance fields people look at first, flattened for display."""
+    origin = record["provenance"]
+    hardware = origin.get("hardware") or {}
+    packages = origin.get("packages") or {}
+    return {
+        "created": origin.get("created"),
+        "tfmeta": origin.get("tfmeta_version"),
+        "git commit": (origin.get("git_commit") or "unknown") + (" (dirty)" * bool(origin.get("git_dirty"))),
+        "packages": ", ".join(f"{k} {v}" for k, v in sorted(packages.items()) if v),
+        "hardware": _hardware(hardware),
+        "seeds": json.dumps(origin.get("seeds", {}), sort_keys=True),
+        "recorded command": origin.get("command") or "",
+    }
+
+
+def _hardware(hardware: dict) -> str:
+    parts = [hardware.get("cpu"), *(hardware.get("accelerators") or [])]
+    if hardware.get("cpu_count"):
+        parts.insert(1, f"{hardware['cpu_count']} cores")
+    return ", ".join(str(part) for part in parts if part)

@@ -1,0 +1,180 @@
+"""Submitting a result record to the leaderboard: every check in one place, for the CLI and the app.
+
+A submission is accepted only when it is a JSON object within the size limit, passes the record schema,
+its summary agrees with its per-episode accuracies, and its episodes hash is the hash of the benchmark's
+frozen test episodes (so it answered exactly the episodes every other method answered). Then it is
+written atomically into the results folder, beside the others, which are never touched. Records are data
+only: they are parsed as JSON, never executed or unpickled. Imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from tfmeta.bench import results, spec
+from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+
+
+class SubmissionError(results.RecordError):
+    """A rejected submission; the message says why. Nothing was stored."""
+
+
+def parse(data: bytes, name: str = "record") -> dict:
+    """Parses the bytes of a submitted record as a JSON object, refusing NaN and infinities.
+
+    Raises:
+        SubmissionError: when too large, not UTF-8 JSON, or not an object.
+    """
+    if len(data) > results.MAX_RECORD_BYTES:
+        raise SubmissionError(
+            f"{name} is {len(data)} bytes; records are limited to {results.MAX_RECORD_BYTES}"
+        )
+    try:
+        record = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
+        raise SubmissionError(f"{name} is not valid JSON: {err}") from err
+    if not isinstance(record, dict):
+        raise SubmissionError(f"{name} holds a JSON {type(record).__name__}, not a record object")
+    return record
+
+
+def _refuse_constant(constant: str):
+    raise ValueError(f"{constant} is not a number a record may hold")
+
+
+def verify(record: dict, benchmarks: list[Path] | None = None) -> Path:
+    """Runs every check on a parsed record; returns the frozen episode file it was verified against.
+
+    Args:
+        record: the parsed record.
+        benchmarks: the spec files to look the benchmark up in. Defaults to those in `benchmarks/`.
+
+    Raises:
+        SubmissionError: naming the first problem found.
+    """
+    try:
+        results.check(record)
+    except results.RecordError as err:
+        raise SubmissionError(f"the record is malformed: {err}") from err
+    path = episodes_file(record, benchmarks)
+    try:
+        frozen = FrozenEpisodes.load(path)
+    except (OSError, ValueError, KeyError) as err:
+        raise SubmissionError(f"cannot read the frozen episodes {path.name}: {err}") from err
+    if record["episodes_hash"] != frozen.hash:
+        raise SubmissionError(
+            f"episodes_hash {record['episodes_hash']} is not the hash of the benchmark's frozen test "
+            f"episodes {path.name} ({frozen.hash}); the record was not evaluated on the official episodes"
+        )
+    return path
+
+
+def episodes_file(record: dict, benchmarks: list[Path] | None = None) -> Path:
+    """The frozen episode file a record's benchmark fields, test-episode count and spec seed identify.
+
+    Raises:
+        SubmissionError: for an unknown benchmark, fields that disagree with its spec, or a missing file.
+    """
+    b = record["benchmark"]
+    benchmark = find_benchmark(b["name"], benchmarks)
+    data, test = benchmark.data, benchmark.data["test"]
+    expected = {
+        "dataset": data["dataset"],
+        "split": data["split"],
+        "part": test["part"],
+        "query": test["query"],
+    }
+    for field, value in expected.items():
+        if b[field] != value:
+            raise SubmissionError(
+                f"benchmark.{field} is {b[field]!r} but benchmark {b['name']!r} uses {value!r}"
+            )
+    count = record["config"].get("test_episodes")
+    if count != record["accuracy"]["n_episodes"]:
+        raise SubmissionError(
+            f"config.test_episodes is {count!r} but the record holds "
+            f"{record['accuracy']['n_episodes']} episodes"
+        )
+    key = EpisodeKey(
+        data["dataset"], data["split"], test["part"], b["way"], b["shot"], test["query"], count, test["seed"]
+    )
+    path = benchmark.episodes_dir / key.filename
+    if not path.is_file():
+        raise SubmissionError(
+            f"benchmark {b['name']!r} has no frozen test episodes {key.filename} for {b['way']}-way "
+            f"{b['shot']}-shot with {count} episodes; only results on frozen episodes can be ranked"
+        )
+    return path
+
+
+def find_benchmark(name: str, benchmarks: list[Path] | None = None) -> spec.Benchmark:
+    """The shipped benchmark spec called `name` (looked up by its declared name, never as a path)."""
+    candidates = spec.available() if benchmarks is None else benchmarks
+    for path in candidates:
+        benchmark = spec.load(path)
+        if benchmark.name == name:
+            return benchmark
+    known = ", ".join(spec.load(path).name for path in candidates)
+    raise SubmissionError(f"unknown benchmark {name!r}; known benchmarks: {known}")
+
+
+def submit(
+    data: bytes, results_dir: str | Path, name: str = "record", benchmarks: list[Path] | None = None
+) -> Path:
+    """Checks a submitted record and stores it in `results_dir`; returns the new file.
+
+    Raises:
+        SubmissionError: with the reason; nothing is stored.
+    """
+    record = parse(data, name)
+    verify(record, benchmarks)
+    digest = _digest(record)
+    duplicate = _find_duplicate(Path(results_dir), digest)
+    if duplicate:
+        raise SubmissionError(f"this record is already on the leaderboard as {duplicate.name}")
+    try:
+        return results.write(record, results_dir, filename(record, digest))
+    except FileExistsError as err:
+        raise SubmissionError(f"this record is already on the leaderboard: {err}") from err
+
+
+def submit_file(path: str | Path, results_dir: str | Path, benchmarks: list[Path] | None = None) -> Path:
+    """`submit` for a record file; refuses files over the size limit before reading them."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > results.MAX_RECORD_BYTES:
+            raise SubmissionError(
+                f"{path.name} is {size} bytes; records are limited to {results.MAX_RECORD_BYTES}"
+            )
+        data = path.read_bytes()
+    except OSError as err:
+        raise SubmissionError(f"cannot read {path}: {err.strerror or err}") from err
+    return submit(data, results_dir, path.name, benchmarks)
+
+
+def filename(record: dict, digest: str) -> str:
+    """`<benchmark>-<method>-<way>w<shot>s-<profile>-<content digest>.json`, safe characters only."""
+    b = record["benchmark"]
+    parts = [b["name"], record["method"]["name"], f"{b['way']}w{b['shot']}s", record["profile"], digest[:12]]
+    return "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", str(part))[:60] for part in parts) + ".json"
+
+
+def _digest(record: dict) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+def _find_duplicate(directory: Path, digest: str) -> Path | None:
+    for path in sorted(directory.glob("*.json")):
+        try:
+            if (
+                path.stat().st_size <= results.MAX_RECORD_BYTES
+                and _digest(json.loads(path.read_text())) == digest
+            ):
+                return path
+        except (OSError, ValueError):
+            continue
+    return None
