@@ -11,6 +11,7 @@ from pathlib import Path
 # TensorFlow's C++ start-up chatter hides the messages users need; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from tfmeta import cli_leaderboard  # noqa: E402
 from tfmeta.data.omniglot.omniglot import DATA_DIR_ENV  # noqa: E402  (after the environment is set)
 
 
@@ -65,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--episodes", type=int, default=200, help="timed episodes (default: 200)")
     speed.add_argument("--jit", action="store_true", help="compile with XLA")
     _data_args(speed)
+
+    cli_leaderboard.add_parsers(commands)
     return parser
 
 
@@ -138,6 +141,7 @@ def cmd_speed(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "data": cmd_data, "speed": cmd_speed}
+COMMANDS.update(leaderboard=cli_leaderboard.cmd_leaderboard, submit=cli_leaderboard.cmd_submit)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,20 @@
+"""The tfmeta leaderboard: `tfmeta leaderboard`, or `streamlit run leaderboard/app.py`.
+
+Reads result records from $TFMETA_RESULTS_DIR (default: leaderboard/results/) through
+`tfmeta.bench.results`; never imports TensorFlow.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="tfmeta leaderboard", page_icon=":trophy:", layout="wide")
+
+PAGES = [
+    st.Page("views/few_shot.py", title="Few-shot track", icon=":material/leaderboard:", default=True),
+    st.Page("views/significance.py", title="Significance", icon=":material/compare_arrows:"),
+    st.Page("views/curves.py", title="Learning curves", icon=":material/show_chart:"),
+    st.Page("views/optimizers.py", title="Optimizer track", icon=":material/trending_down:"),
+    st.Page("views/methods.py", title="Methods", icon=":material/science:"),
+    st.Page("views/submit.py", title="Submit a record", icon=":material/upload_file:"),
+]
+
+st.navigation(PAGES).run()

@@ -1,0 +1,60 @@
+"""Learning curves: validation accuracy or loss against training episodes or wall-clock time."""
+
+import altair as alt
+import streamlit as st
+from loading import load_entries, no_records_note
+
+from tfmeta.bench.leaderboard.curves import METRICS, curve_bands, curve_points
+
+X_AXES = {
+    "training episodes": ("episode", "training episodes"),
+    "wall-clock": ("seconds", "seconds of training"),
+}
+
+
+def chart(bands, x: str, x_title: str, y_title: str) -> alt.Chart:
+    base = alt.Chart(bands).encode(
+        x=alt.X(f"{x}:Q", title=x_title), color=alt.Color("method:N", title="method")
+    )
+    band = base.mark_area(opacity=0.2).encode(y="lower:Q", y2="upper:Q")
+    line = base.mark_line(point=True).encode(
+        y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
+        tooltip=[
+            "method",
+            "episode",
+            alt.Tooltip("seconds:Q", format=".0f"),
+            alt.Tooltip("mean:Q", format=".3f"),
+            "runs",
+        ],
+    )
+    return (band + line).properties(height=420)
+
+
+def run() -> None:
+    st.title("Learning curves")
+    entries = load_entries()
+    points = curve_points(entries)
+    if points.empty:
+        no_records_note() if not entries else st.info("The records hold no learning curves.")
+        return
+    trainings = sorted({(b, p) for b, p in zip(points["benchmark"], points["profile"], strict=True)})
+    benchmark, profile = st.selectbox("Benchmark and profile", trainings, format_func=" · ".join)
+    left, right = st.columns(2)
+    metric = left.radio("Metric", list(METRICS), format_func=METRICS.get, horizontal=True)
+    axis = right.radio("Against", list(X_AXES), horizontal=True)
+    chosen = points[
+        (points["benchmark"] == benchmark) & (points["profile"] == profile) & (points["metric"] == metric)
+    ]
+    if chosen.empty:
+        st.info(f"No {METRICS[metric]} recorded for {benchmark} · {profile}.")
+        return
+    bands = curve_bands(chosen)
+    st.altair_chart(chart(bands, *X_AXES[axis], METRICS[metric]), width="stretch")
+    st.caption(
+        "One line per method; where a method has several runs (seeds) the line is their mean and "
+        "the band its 95% CI. Runs sharing one training (the test settings of a benchmark) are counted once."
+    )
+
+
+if __name__ == "__main__":
+    run()

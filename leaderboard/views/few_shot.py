@@ -1,0 +1,55 @@
+"""Few-shot track: one ranked table per benchmark setting, profile and frozen episode set."""
+
+import streamlit as st
+from loading import load_entries, no_records_note
+
+from tfmeta.bench.leaderboard.tables import ALPHA, Table, group_tables
+
+COLUMNS = {
+    "Rank": st.column_config.NumberColumn(width="small"),
+    "Accuracy (%)": st.column_config.TextColumn(help="mean ± 95% CI (1.96 std / sqrt N) over test episodes"),
+    "Mean (%)": None,
+    "CI95 (%)": None,
+    "Gap to next": st.column_config.TextColumn(
+        help=f"paired difference to the next rank in points ± 95% CI, Wilcoxon p; '>' significant at "
+        f"{ALPHA}, '~' not distinguishable"
+    ),
+    "ms / episode": st.column_config.NumberColumn(
+        format="%.0f", help="meta-training milliseconds per episode"
+    ),
+    "Params": st.column_config.NumberColumn(format="%d"),
+}
+
+
+def show_table(table: Table) -> None:
+    key = table.key
+    st.subheader(f"{key.dataset} {key.way}-way {key.shot}-shot · {key.profile}")
+    st.caption(
+        f"Benchmark `{key.benchmark}`, split `{key.split}`, test part `{key.part}`; frozen test episodes "
+        f"`{key.episodes_hash}`. Only records evaluated on these exact episodes are ranked here."
+    )
+    st.dataframe(table.frame(), hide_index=True, column_config=COLUMNS, width="stretch")
+
+
+def run() -> None:
+    st.title("Few-shot track")
+    entries = load_entries()
+    if not entries:
+        no_records_note()
+        return
+    tables = group_tables(entries)
+    profiles = sorted({t.key.profile for t in tables})
+    default = [p for p in profiles if p != "smoke"] or profiles
+    chosen = st.multiselect("Profiles", profiles, default=default, help="smoke-profile numbers mean nothing")
+    st.markdown(
+        "Accuracy is the mean over the benchmark's frozen test episodes ± the 95% confidence interval. "
+        "**Gap to next** compares each row with the row below on the same episodes (paired Wilcoxon test): "
+        "`>` the gap is statistically real, `~` it is not."
+    )
+    for table in tables:
+        if table.key.profile in chosen:
+            show_table(table)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,36 @@
+"""Optimizer track: loss against optimizer step for each optimizer on each task family."""
+
+import altair as alt
+import streamlit as st
+from loading import load_entries
+
+from tfmeta.bench.leaderboard.optimizers import BASELINES, KIND, loss_bands, optimizer_records
+
+
+def chart(bands) -> alt.Chart:
+    base = alt.Chart(bands).encode(x=alt.X("step:Q", title="optimizer step"), color="optimizer:N")
+    band = base.mark_area(opacity=0.2).encode(y="lower:Q", y2="upper:Q")
+    line = base.mark_line().encode(y=alt.Y("mean:Q", title="loss", scale=alt.Scale(type="log")))
+    return (band + line).properties(height=380)
+
+
+def run() -> None:
+    st.title("Optimizer track")
+    records = optimizer_records(load_entries())
+    if not records:
+        st.info(
+            "No optimizer-track records yet. This track compares learned optimizers (Andrychowicz et al. "
+            f"2016) with {', '.join(BASELINES)} on optimizee task families: loss against optimizer step, "
+            f'mean and 95% band over seeds. Its records carry `"kind": "{KIND}"`, a `task`, an `optimizer` '
+            "and a `curve` of `{step, loss}` points; they appear here as soon as they exist.",
+            icon=":material/hourglass_empty:",
+        )
+        return
+    bands = loss_bands(records)
+    for task in sorted(bands["task"].unique()):
+        st.subheader(task)
+        st.altair_chart(chart(bands[bands["task"] == task]), width="stretch")
+
+
+if __name__ == "__main__":
+    run()
