@@ -21,7 +21,9 @@ def _data_args(parser: argparse.ArgumentParser) -> None:
         help=f"folder with the dataset archives for offline use (default: ${DATA_DIR_ENV}; "
         "without either, the archives are downloaded)",
     )
-    parser.add_argument("--cache-dir", help="where prepared data is kept (default: $TFMETA_CACHE_DIR or ~/.cache/tfmeta)")
+    parser.add_argument(
+        "--cache-dir", help="where prepared data is kept (default: $TFMETA_CACHE_DIR or ~/.cache/tfmeta)"
+    )
 
 
 def _key_value(text: str) -> tuple[str, object]:
@@ -45,8 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--way", type=int, help="test way (default: the spec's first setting)")
     run.add_argument("--shot", type=int, help="test shot (default: the spec's first setting)")
     run.add_argument("--all-settings", action="store_true", help="evaluate on every setting of the spec")
-    run.add_argument("--config", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
-                     help="method constructor argument (JSON value), repeatable")
+    run.add_argument(
+        "--config",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method constructor argument (JSON value), repeatable",
+    )
     run.add_argument("--runs-dir", type=Path, default=Path("runs"), help="training folders (default: runs/)")
     run.add_argument("--results-dir", type=Path, help="where records go (default: leaderboard/results/)")
     _data_args(run)
@@ -95,9 +103,16 @@ def cmd_run(args) -> int:
     settings = benchmark.data["settings"] if args.all_settings else [benchmark.setting(args.way, args.shot)]
     for setting in settings:
         options = runner.RunOptions(
-            spec=args.spec, method=args.method, profile=args.profile, way=setting["way"], shot=setting["shot"],
-            method_config=dict(args.config), data_dir=args.data_dir, cache_dir=args.cache_dir,
-            runs_dir=args.runs_dir, results_dir=args.results_dir or results.RESULTS_DIR,
+            spec=args.spec,
+            method=args.method,
+            profile=args.profile,
+            way=setting["way"],
+            shot=setting["shot"],
+            method_config=dict(args.config),
+            data_dir=args.data_dir,
+            cache_dir=args.cache_dir,
+            runs_dir=args.runs_dir,
+            results_dir=args.results_dir or results.RESULTS_DIR,
         )
         path, record = runner.run(options)
         accuracy = record["accuracy"]
@@ -120,7 +135,10 @@ def cmd_list(args) -> int:
     for path in spec.available():
         benchmark = spec.load(path)
         settings = ", ".join(f"{s['way']}w{s['shot']}s" for s in benchmark.data["settings"])
-        print(f"  {benchmark.name:12s} {path.name}: {settings}; profiles: {', '.join(benchmark.data['profiles'])}")
+        print(
+            f"  {benchmark.name:12s} {path.name}: {settings}; "
+            f"profiles: {', '.join(benchmark.data['profiles'])}"
+        )
     return 0
 
 

@@ -6,7 +6,7 @@ import os
 import platform
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -15,8 +15,10 @@ import tfmeta
 PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "tensorflow-datasets", "numpy")
 
 
-def git_state(directory: Path = Path(__file__).resolve().parent) -> tuple[str | None, bool | None]:
+def git_state() -> tuple[str | None, bool | None]:
     """(commit, has uncommitted changes) of the checkout holding tfmeta, or (None, None) outside git."""
+    directory = Path(__file__).resolve().parent
+
     def git(*args: str) -> str:
         return subprocess.run(
             ["git", "-C", str(directory), *args], capture_output=True, text=True, check=True, timeout=10
@@ -71,6 +73,6 @@ def collect(seeds: dict, accelerators: list[str], command: str) -> dict:
         "packages": package_versions(),
         "hardware": hardware(accelerators),
         "seeds": seeds,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
     }

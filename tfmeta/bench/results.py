@@ -40,7 +40,9 @@ def check(record: Any) -> None:
     Raises:
         RecordError: with the first problem found, naming the field.
     """
-    errors = sorted(jsonschema.Draft202012Validator(schema()).iter_errors(record), key=jsonschema.exceptions.relevance)
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema()).iter_errors(record), key=jsonschema.exceptions.relevance
+    )
     if errors:
         field = ".".join(str(step) for step in errors[0].absolute_path) or "(top level)"
         raise RecordError(f"{field}: {errors[0].message}")
@@ -53,9 +55,7 @@ def check(record: Any) -> None:
     mean, ci95 = mean_ci95(per_episode)
     for name, stored, recomputed in (("mean", accuracy["mean"], mean), ("ci95", accuracy["ci95"], ci95)):
         if not math.isclose(stored, recomputed, rel_tol=0, abs_tol=_TOLERANCE):
-            raise RecordError(
-                f"accuracy.{name} is {stored} but the per-episode accuracies give {recomputed}"
-            )
+            raise RecordError(f"accuracy.{name} is {stored} but the per-episode accuracies give {recomputed}")
 
 
 def summarize(per_episode: list[float]) -> dict[str, float | int]:

@@ -13,7 +13,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -58,14 +58,29 @@ class Plan:
     def test_key(self) -> EpisodeKey:
         data, test = self.benchmark.data, self.benchmark.data["test"]
         return EpisodeKey(
-            data["dataset"], data["split"], test["part"], self.setting["way"], self.setting["shot"],
-            test["query"], self.profile["test_episodes"], test["seed"],
+            data["dataset"],
+            data["split"],
+            test["part"],
+            self.setting["way"],
+            self.setting["shot"],
+            test["query"],
+            self.profile["test_episodes"],
+            test["seed"],
         )
 
     @property
     def validation_key(self) -> EpisodeKey:
         data, v = self.benchmark.data, self.validation
-        return EpisodeKey(data["dataset"], data["split"], v["part"], v["way"], v["shot"], v["query"], v["episodes"], v["seed"])
+        return EpisodeKey(
+            data["dataset"],
+            data["split"],
+            v["part"],
+            v["way"],
+            v["shot"],
+            v["query"],
+            v["episodes"],
+            v["seed"],
+        )
 
 
 def plan(options: RunOptions) -> Plan:
@@ -87,16 +102,28 @@ def plan(options: RunOptions) -> Plan:
             f"{benchmark.path}: profiles.{options.profile}: train.episodes ({train['episodes']}) must be a "
             f"multiple of validation.every ({every})"
         )
-    return Plan(benchmark, profile, setting, train, {**validation, "every": every}, methods.import_path(options.method))
+    return Plan(
+        benchmark,
+        profile,
+        setting,
+        train,
+        {**validation, "every": every},
+        methods.import_path(options.method),
+    )
 
 
 def training_id(plan: Plan, method_config: dict) -> str:
     """A short hash of everything training depends on; runs sharing it share one trained model."""
     data = plan.benchmark.data
     identity = {
-        "method": plan.import_path, "method_config": method_config, "dataset": data["dataset"],
-        "split": data["split"], "train": plan.train, "validation": plan.validation,
-        "optimizer": plan.profile["optimizer"], "jit_compile": plan.profile.get("jit_compile", False),
+        "method": plan.import_path,
+        "method_config": method_config,
+        "dataset": data["dataset"],
+        "split": data["split"],
+        "train": plan.train,
+        "validation": plan.validation,
+        "optimizer": plan.profile["optimizer"],
+        "jit_compile": plan.profile.get("jit_compile", False),
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -127,12 +154,17 @@ def evaluate(model, episodes, class_set, verbose) -> tuple[list[float], float]:
 def run(options: RunOptions) -> tuple[Path, dict]:
     """Trains (or reuses a finished training), evaluates and writes one result record."""
     the_plan = plan(options)
+    defaults = the_plan.benchmark.method_defaults(options.method, methods.get(options.method))
+    options = RunOptions(**{**vars(options), "method_config": defaults | options.method_config})
     from tfmeta.bench import training  # imports Keras and TensorFlow
 
     # Taken before training, which may outlive edits to the checkout.
     origin = provenance.collect(
-        seeds={"train": the_plan.train["seed"], "validation": the_plan.validation["seed"],
-               "test": the_plan.benchmark.data["test"]["seed"]},
+        seeds={
+            "train": the_plan.train["seed"],
+            "validation": the_plan.validation["seed"],
+            "test": the_plan.benchmark.data["test"]["seed"],
+        },
         accelerators=_accelerators(),
         command=shlex.join(["tfmeta", *sys.argv[1:]]) if sys.argv[0].endswith("tfmeta") else "",
     )
@@ -151,9 +183,14 @@ def run(options: RunOptions) -> tuple[Path, dict]:
         jit_compile=the_plan.profile.get("jit_compile", False),
         **method.compile_arguments(),
     )
-    method(next(iter(val_data))[0])  # builds the weights
+    training.build(method, val_data)
     method_name = options.method.rpartition(":")[2] if ":" in options.method else options.method
-    run_dir = Path(options.runs_dir) / the_plan.benchmark.name / _safe(method_name) / training_id(the_plan, method.get_config() | options.method_config)
+    run_dir = (
+        Path(options.runs_dir)
+        / the_plan.benchmark.name
+        / _safe(method_name)
+        / training_id(the_plan, method_config(method))
+    )
 
     reused = training.is_trained(run_dir)
     train = the_plan.train
@@ -166,7 +203,11 @@ def run(options: RunOptions) -> tuple[Path, dict]:
         if start_epoch:
             print(f"Resuming the training in {run_dir} after {start_epoch * every} episodes")
         train_data = training_dataset(
-            class_sets[train["part"]], train["way"], train["shot"], train["query"], seed=[train["seed"], start_epoch]
+            class_sets[train["part"]],
+            train["way"],
+            train["shot"],
+            train["query"],
+            seed=[train["seed"], start_epoch],
         )
         summary = training.fit(
             method, train_data, val_data, train["episodes"], every, run_dir, origin, options.verbose
@@ -174,17 +215,36 @@ def run(options: RunOptions) -> tuple[Path, dict]:
 
     per_episode, test_seconds = evaluate(method, test_set, class_sets[data["test"]["part"]], options.verbose)
     record = build_record(
-        the_plan, options, method, method_name, per_episode, test_set.hash, summary, test_seconds, reused,
-        training.read_curve(run_dir, every), origin,
+        the_plan,
+        options,
+        method,
+        method_name,
+        per_episode,
+        test_set.hash,
+        summary,
+        test_seconds,
+        reused,
+        training.read_curve(run_dir, every),
+        origin,
     )
-    created = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    filename = f"{the_plan.benchmark.name}-{_safe(method_name)}-{the_plan.setting['way']}w{the_plan.setting['shot']}s-{options.profile}-{created}.json"
+    created = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    setting = f"{the_plan.setting['way']}w{the_plan.setting['shot']}s"
+    filename = f"{the_plan.benchmark.name}-{_safe(method_name)}-{setting}-{options.profile}-{created}.json"
     path = results.write(record, options.results_dir, filename)
     return path, record
 
 
 def build_record(
-    the_plan, options, method, method_name, per_episode, episodes_hash, summary, test_seconds, reused, curve,
+    the_plan,
+    options,
+    method,
+    method_name,
+    per_episode,
+    episodes_hash,
+    summary,
+    test_seconds,
+    reused,
+    curve,
     origin,
 ) -> dict:
     data = the_plan.benchmark.data
@@ -194,7 +254,7 @@ def build_record(
             "name": method_name,
             "import_path": the_plan.import_path,
             "paper": getattr(method, "paper", ""),
-            "config": _jsonable(method.get_config()),
+            "config": method_config(method),
         },
         "benchmark": {
             "name": the_plan.benchmark.name,
@@ -230,6 +290,12 @@ def build_record(
             "method_config": options.method_config,
         },
     }
+
+
+def method_config(method) -> dict:
+    """The method's constructor arguments, without Keras's per-instance bookkeeping (its unique name)."""
+    config = {k: v for k, v in method.get_config().items() if k not in ("name", "trainable", "dtype")}
+    return _jsonable(config)
 
 
 def _accelerators() -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +34,14 @@ class Benchmark:
     def episodes_dir(self) -> Path:
         """Where the frozen episode index files of this benchmark live: beside the spec."""
         return self.path.parent / "episodes"
+
+    def method_defaults(self, method: str, cls: type) -> dict[str, Any]:
+        """The spec's `method_config` for `method` (its `default` entry, then its own), restricted to the
+        arguments that `cls.__init__` names, so that a method without a `filters` argument still runs."""
+        table = self.data.get("method_config", {})
+        merged = {**table.get("default", {}), **table.get(method, {})}
+        named = inspect.signature(cls.__init__).parameters
+        return {key: value for key, value in merged.items() if key in named}
 
     def profile(self, name: str) -> dict[str, Any]:
         profiles = self.data["profiles"]
@@ -87,7 +96,9 @@ def load(path: str | Path) -> Benchmark:
         raise SpecError(f"{path}:{mark.line + 1}: invalid YAML: {err.problem}") from err
     if root is None:
         raise SpecError(f"{path}:1: the file is empty")
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=jsonschema.exceptions.relevance)
+    errors = sorted(
+        jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=jsonschema.exceptions.relevance
+    )
     if errors:
         error = errors[0]
         field = ".".join(str(step) for step in error.absolute_path) or "(top level)"

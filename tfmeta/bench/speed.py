@@ -20,7 +20,11 @@ def measure(args) -> list[str]:
 
     sets = load_class_sets("omniglot", "vinyals", {"train", "test"}, args.data_dir, args.cache_dir)
     method = methods.get(args.method)()
-    method.compile(optimizer=make_optimizer({"name": "adam", "learning_rate": 1e-3}), jit_compile=args.jit, **method.compile_arguments())
+    method.compile(
+        optimizer=make_optimizer({"name": "adam", "learning_rate": 1e-3}),
+        jit_compile=args.jit,
+        **method.compile_arguments(),
+    )
     stream = training_dataset(sets["train"], args.way, args.shot, args.query, seed=0)
     method.fit(stream, epochs=1, steps_per_epoch=WARMUP_EPISODES, verbose=0)
     start = time.perf_counter()
@@ -36,6 +40,7 @@ def measure(args) -> list[str]:
     setting = f"{args.way}-way {args.shot}-shot {args.query}-query"
     return [
         f"method {args.method}, {setting}, jit_compile={args.jit}, {os.cpu_count()} CPU cores",
-        f"meta-training: {train_ms:.1f} ms per episode (mean of {args.episodes}, after {WARMUP_EPISODES} warm-up)",
+        f"meta-training: {train_ms:.1f} ms per episode "
+        f"(mean of {args.episodes}, after {WARMUP_EPISODES} warm-up episodes)",
         f"evaluation:    {eval_rate:.1f} episodes per second",
     ]

@@ -64,6 +64,12 @@ def read_curve(run_dir: Path, episodes_per_epoch: int) -> list[dict]:
     ]
 
 
+def build(model: keras.Model, data) -> None:
+    """Creates a model's weights by calling it on the first episode of `data`, if not done yet."""
+    if not model.built:
+        model(next(iter(data))[0])
+
+
 def is_trained(run_dir: Path) -> bool:
     return (run_dir / SUMMARY).exists() and (run_dir / WEIGHTS).exists()
 
@@ -75,21 +81,31 @@ def load_trained(model: keras.Model, run_dir: Path) -> dict:
 
 
 def fit(
-    model: keras.Model, train_data, validation_data, episodes: int, every: int, run_dir: Path, origin: dict,
+    model: keras.Model,
+    train_data,
+    validation_data,
+    episodes: int,
+    every: int,
+    run_dir: Path,
+    origin: dict,
     verbose="auto",
+    callbacks: tuple = (),
 ) -> dict:
     """Meta-trains `model` for `episodes` episodes, validating every `every`, resuming if interrupted.
 
     Args:
         origin: provenance of the code that trains, kept in the summary for runs that reuse the training.
+        callbacks: further Keras callbacks (early stopping, say).
 
     Returns:
         The training summary: episodes, wall-clock seconds and origin.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
+    build(model, validation_data)  # BackupAndRestore needs weights to restore into
     done_before = read_curve(run_dir, every)
     previous_seconds = done_before[-1]["seconds"] if done_before else 0.0
     callbacks = [
+        *callbacks,
         ElapsedSeconds(previous_seconds),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),

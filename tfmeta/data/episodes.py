@@ -95,13 +95,19 @@ class FrozenEpisodes:
 
     @classmethod
     def sample(cls, key: EpisodeKey, class_set: ClassSet) -> FrozenEpisodes:
+        return cls.draw(key, class_set.names, class_set.images.shape[1])
+
+    @classmethod
+    def draw(cls, key: EpisodeKey, names: tuple[str, ...], n_examples: int) -> FrozenEpisodes:
+        """The episodes of `key` from a class list and a per-class example count alone (no images)."""
         rng = np.random.default_rng(key.seed)
-        n_classes, n_examples = class_set.images.shape[:2]
         drawn = [
-            sample_indices(rng, n_classes, n_examples, key.way, key.shot, key.query)
+            sample_indices(rng, len(names), n_examples, key.way, key.shot, key.query)
             for _ in range(key.count)
         ]
-        return cls(key, class_set.fingerprint, *(np.stack(parts) for parts in zip(*drawn)))
+        fingerprint = ClassSet(tuple(names), np.empty(0)).fingerprint  # a function of the names alone
+        classes, examples, orders = (np.stack(part) for part in zip(*drawn, strict=True))
+        return cls(key, fingerprint, classes, examples, orders)
 
     def _content_hash(self) -> str:
         digest = hashlib.sha256()

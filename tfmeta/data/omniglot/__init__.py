@@ -62,7 +62,7 @@ def load_characters(
     for split in ("background", "evaluation"):
         data = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
         for image, alphabet, character, drawer in zip(
-            data["image"], data["alphabet"], data["character"], data["drawer"]
+            data["image"], data["alphabet"], data["character"], data["drawer"], strict=True
         ):
             key = f"{alphabet.decode()}/{character.decode()}"
             characters.setdefault(key, []).append((int(drawer), image))

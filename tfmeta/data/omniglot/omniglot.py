@@ -55,9 +55,7 @@ def find_archives(archive_dir: str | os.PathLike) -> dict[str, Path]:
         paths = {split: folder / name for split, (name, _, _) in ARCHIVES.items()}
         if all(p.is_file() for p in paths.values()):
             return paths
-    expected = "\n".join(
-        f"  {folder / name}" for folder in candidates for name, _, _ in ARCHIVES.values()
-    )
+    expected = "\n".join(f"  {folder / name}" for folder in candidates for name, _, _ in ARCHIVES.values())
     raise ArchiveError(
         f"Omniglot archives not found in {root}. Expected either of these sets of files:\n{expected}\n"
         f"Point the environment variable {DATA_DIR_ENV} or the flag --data-dir at the folder that "
@@ -153,9 +151,12 @@ class TfmetaOmniglot(tfds.core.GeneratorBasedBuilder):
             for member in members:
                 alphabet, character, _, drawer = _MEMBER.match(member).groups()
                 key = f"{alphabet}/{character}/{drawer}"
-                yield key, {
-                    "image": to_28x28(zf.read(member)),
-                    "alphabet": alphabet,
-                    "character": character,
-                    "drawer": int(drawer),
-                }
+                yield (
+                    key,
+                    {
+                        "image": to_28x28(zf.read(member)),
+                        "alphabet": alphabet,
+                        "character": character,
+                        "drawer": int(drawer),
+                    },
+                )

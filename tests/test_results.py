@@ -1,0 +1,97 @@
+"""Result records: validation, recomputed summaries, atomic never-overwriting writes."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from tfmeta.bench import results
+from tfmeta.bench.stats import mean_ci95
+
+
+def _record():
+    per_episode = [0.8, 0.9, 1.0, 0.7]
+    return {
+        "schema_version": 1,
+        "method": {
+            "name": "protonet",
+            "import_path": "tfmeta.methods.protonet:PrototypicalNetwork",
+            "config": {},
+        },
+        "benchmark": {
+            "name": "omniglot",
+            "dataset": "omniglot",
+            "split": "vinyals",
+            "part": "test",
+            "way": 5,
+            "shot": 1,
+            "query": 15,
+        },
+        "profile": "smoke",
+        "accuracy": results.summarize(per_episode),
+        "per_episode": per_episode,
+        "episodes_hash": "sha256:" + "0" * 64,
+        "curve": [{"episode": 30, "seconds": 1.5, "val_accuracy": 0.5}],
+        "timing": {"train_seconds": 1.5, "test_seconds": 0.1},
+        "params": 10,
+        "provenance": {
+            "tfmeta_version": "0.1.0",
+            "git_commit": None,
+            "packages": {},
+            "hardware": {},
+            "seeds": {},
+            "created": "2026-11-26T00:00:00+00:00",
+        },
+        "config": {},
+    }
+
+
+def test_ci_is_196_standard_errors():
+    mean, ci = mean_ci95([0.0, 1.0])
+    assert mean == 0.5 and ci == pytest.approx(1.96 * 0.7071067811865476 / 2**0.5)
+
+
+def test_write_then_read(tmp_path):
+    path = results.write(_record(), tmp_path, "a.json")
+    assert results.read(path) == _record()
+    assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary file left behind
+
+
+def test_existing_record_is_never_overwritten(tmp_path):
+    results.write(_record(), tmp_path, "a.json")
+    before = (tmp_path / "a.json").read_bytes()
+    other = _record()
+    other["profile"] = "standard"
+    with pytest.raises(FileExistsError):
+        results.write(other, tmp_path, "a.json")
+    assert (tmp_path / "a.json").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda r: r.pop("per_episode"), "'per_episode' is a required property"),
+        (lambda r: r["benchmark"].update(way="five"), "benchmark.way: 'five' is not of type 'integer'"),
+        (
+            lambda r: r["accuracy"].update(mean=0.99),
+            "accuracy.mean is 0.99 but the per-episode accuracies give 0.85",
+        ),
+        (lambda r: r["accuracy"].update(n_episodes=5), "n_episodes is 5 but per_episode holds 4"),
+    ],
+)
+def test_broken_records_are_refused_and_nothing_is_written(tmp_path, breakage, message):
+    record = copy.deepcopy(_record())
+    breakage(record)
+    with pytest.raises(results.RecordError, match=message):
+        results.write(record, tmp_path, "broken.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_all_skips_bad_files_with_reasons(tmp_path):
+    results.write(_record(), tmp_path, "good.json")
+    (tmp_path / "truncated.json").write_text(json.dumps(_record())[:100])
+    loaded = results.load_all(tmp_path)
+    assert [p.name for p, _ in loaded.records] == ["good.json"]
+    assert loaded.skipped[0][0].name == "truncated.json" and "not valid JSON" in loaded.skipped[0][1]
