@@ -14,7 +14,8 @@ X_AXES = {
 
 def chart(bands, x: str, x_title: str, y_title: str) -> alt.Chart:
     base = alt.Chart(bands).encode(
-        x=alt.X(f"{x}:Q", title=x_title), color=alt.Color("method:N", title="method")
+        x=alt.X(f"{x}:Q", title=x_title),
+        color=alt.Color("method:N", title="method", scale=alt.Scale(scheme="category10")),
     )
     band = base.mark_area(opacity=0.2).encode(y="lower:Q", y2="upper:Q")
     line = base.mark_line(point=True).encode(

@@ -37,7 +37,7 @@ def run() -> None:
     st.markdown(f"**Paper:** {latest.get('paper') or 'not given'}")
     st.markdown(f"**Import path:** `{latest['import_path']}`")
     st.markdown("**Method configuration** (latest record):")
-    st.json(latest["config"], expanded=False)
+    st.json(latest["config"], expanded=True)
     st.subheader(f"Results ({len(mine)})")
     for path, record in sorted(mine, key=lambda entry: entry[1]["provenance"]["created"], reverse=True):
         show_record(path, record)

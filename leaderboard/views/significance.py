@@ -7,14 +7,29 @@ from loading import load_entries, no_records_note
 from tfmeta.bench.leaderboard.tables import ALPHA, group_tables, pairwise_frame
 
 
-def heatmap(frame) -> alt.Chart:
-    base = alt.Chart(frame).encode(x=alt.X("B:N", title=None), y=alt.Y("A:N", title=None))
-    cells = base.mark_rect().encode(
-        color=alt.Color("A - B (points):Q", scale=alt.Scale(scheme="redblue", domainMid=0)),
-        tooltip=list(frame.columns),
+def difference_chart(frame) -> alt.Chart:
+    """Each pair's difference with its paired 95% CI; colour says whether the gap is significant."""
+    data = frame.assign(
+        pair=frame["A"] + " vs " + frame["B"],
+        low=frame["A - B (points)"] - frame["CI95 (points)"],
+        high=frame["A - B (points)"] + frame["CI95 (points)"],
     )
-    labels = base.mark_text().encode(text=alt.Text("label:N"))
-    return (cells + labels).properties(height=60 * frame["A"].nunique() + 60)
+    y = alt.Y("pair:N", title=None, sort=None, axis=alt.Axis(labelLimit=400))
+    color = alt.Color("Significant:N", scale=alt.Scale(domain=[True, False], range=["#1f77b4", "#aaaaaa"]))
+    bars = (
+        alt.Chart(data)
+        .mark_rule(strokeWidth=3)
+        .encode(
+            y=y, x=alt.X("low:Q", title="A - B (accuracy points), paired 95% CI"), x2="high:Q", color=color
+        )
+    )
+    points = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=80)
+        .encode(y=y, x="A - B (points):Q", color=color, tooltip=list(frame.columns))
+    )
+    zero = alt.Chart().mark_rule(strokeDash=[4, 4]).encode(x=alt.datum(0))
+    return (zero + bars + points).properties(height=40 * len(data) + 60)
 
 
 def run() -> None:
@@ -45,10 +60,8 @@ def run() -> None:
             "Wilcoxon p": st.column_config.NumberColumn(format="%.3g"),
         },
     )
-    marks = frame["Significant"].map({True: "*", False: ""})
-    labelled = frame.assign(label=frame["A - B (points)"].map("{:+.2f}".format) + marks)
-    st.altair_chart(heatmap(labelled), width="stretch")
-    st.caption("Cells: A - B in points; * marks a significant difference.")
+    st.altair_chart(difference_chart(frame), width="stretch")
+    st.caption("A difference whose CI excludes zero is a real gap; grey pairs are not distinguishable.")
 
 
 if __name__ == "__main__":

@@ -124,27 +124,28 @@ def table_frame(entries: list[Entry]) -> pd.DataFrame:
     for rank, (path, record), comparison in zip(
         ranks(entries), entries, neighbour_comparisons(entries), strict=True
     ):
-        rows.append({"Rank": rank, **row_cells(path, record), "Gap to next": gap_label(comparison)})
+        rows.append({"Rank": rank, **row_cells(path, record, gap_label(comparison))})
     return pd.DataFrame(rows)
 
 
-def row_cells(path: Path, record: dict) -> dict:
-    """The cells of one record's row (accuracies in %)."""
+def row_cells(path: Path, record: dict, gap: str = "") -> dict:
+    """The cells of one record's row (accuracies in %), `gap` being its mark against the next row."""
     accuracy, timing, config = record["accuracy"], record["timing"], record["config"]
     return {
         "Method": record["method"]["name"],
         "Accuracy (%)": f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}",
         "Mean (%)": 100 * accuracy["mean"],
         "CI95 (%)": 100 * accuracy["ci95"],
+        "Gap to next": gap,
         "Episodes": accuracy["n_episodes"],
-        "Queries": record["benchmark"]["query"],
-        "Batch norm": record["benchmark"].get("batch_norm", "unknown"),
-        "Backbone": backbone(record),
-        "Training budget": training_budget(config),
         "Train time": duration(timing["train_seconds"]),
         "ms / episode": timing.get("train_ms_per_episode"),
         "Params": record["params"],
         "Date": record["provenance"]["created"][:16].replace("T", " "),
+        "Queries": record["benchmark"]["query"],
+        "Batch norm": record["benchmark"].get("batch_norm", "unknown"),
+        "Backbone": backbone(record),
+        "Training budget": training_budget(config),
         "Episodes hash": record["episodes_hash"].removeprefix("sha256:")[:12],
         "Record": path.name,
     }
@@ -179,21 +180,20 @@ def duration(seconds: float) -> str:
 
 
 def pairwise_frame(entries: list[Entry]) -> pd.DataFrame:
-    """Every ordered pair (A above B) of a table: paired difference, its CI and both tests."""
+    """Every pair (A ranked above B) of a table: paired difference in points, its CI and both tests."""
     rows = []
     for i, (path_a, a) in enumerate(entries):
-        for path_b, b in entries[i + 1 :]:
+        for j, (path_b, b) in enumerate(entries[i + 1 :], start=i + 1):
             c = paired_comparison(a["per_episode"], b["per_episode"])
-            rows.append(
-                {
-                    "A": f"{a['method']['name']} ({path_a.name})",
-                    "B": f"{b['method']['name']} ({path_b.name})",
-                    "A - B (points)": 100 * c.mean_difference,
-                    "CI95 (points)": 100 * c.ci95,
-                    "A wins / B wins / ties": f"{c.wins} / {c.losses} / {c.ties}",
-                    "Sign test p": c.sign_p,
-                    "Wilcoxon p": c.wilcoxon_p,
-                    "Significant": c.significant(ALPHA),
-                }
-            )
+            rows.append({
+                "A": f"#{i + 1} {a['method']['name']}",
+                "B": f"#{j + 1} {b['method']['name']}",
+                "A - B (points)": 100 * c.mean_difference,
+                "CI95 (points)": 100 * c.ci95,
+                "A wins / B wins / ties": f"{c.wins} / {c.losses} / {c.ties}",
+                "Sign test p": c.sign_p,
+                "Wilcoxon p": c.wilcoxon_p,
+                "Significant": c.significant(ALPHA),
+                "Records": f"{path_a.name} vs {path_b.name}",
+            })  # fmt: skip
     return pd.DataFrame(rows)

@@ -1,0 +1,137 @@
+"""Screenshots of the running leaderboard in headless Chromium, driven over the DevTools protocol.
+
+    python leaderboard/screenshot.py http://127.0.0.1:8501/ docs/leaderboard.png
+
+Waits until the page shows the selector given with --wait-for (default: a data table), then saves a PNG.
+Chromium runs with a throw-away profile and its background networking switched off, so it works offline.
+Uses the `websockets` client, which Streamlit already depends on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import itertools
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome")
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
+    "--remote-debugging-port=0", "--remote-allow-origins=*",
+)  # fmt: skip
+TABLE = '[data-testid="stDataFrame"]'
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium binary on PATH, or None."""
+    return next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
+
+
+class DevTools:
+    """A minimal DevTools-protocol session on one page target."""
+
+    def __init__(self, connection):
+        self.connection, self.ids = connection, itertools.count(1)
+
+    def call(self, method: str, **params) -> dict:
+        call_id = next(self.ids)
+        self.connection.send(json.dumps({"id": call_id, "method": method, "params": params}))
+        while True:
+            reply = json.loads(self.connection.recv(timeout=60))
+            if reply.get("id") == call_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+
+    def count(self, selector: str) -> int:
+        script = f"document.querySelectorAll({json.dumps(selector)}).length"
+        result = self.call("Runtime.evaluate", expression=script, returnByValue=True)
+        return int(result["result"].get("value") or 0)
+
+
+def _debugging_port(profile: Path, deadline: float) -> int:
+    port_file = profile / "DevToolsActivePort"
+    while time.monotonic() < deadline:
+        if port_file.exists() and (text := port_file.read_text().split()):
+            return int(text[0])
+        time.sleep(0.1)
+    raise TimeoutError("Chromium did not open its DevTools port")
+
+
+def _page_socket(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
+        targets = json.load(response)
+    return next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
+
+
+def _capture(session: DevTools, url: str, out: Path, wait_for: str, size: tuple[int, int], timeout: float):
+    width, height = size
+    session.call(
+        "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+    )
+    session.call("Page.navigate", url=url)
+    deadline = time.monotonic() + timeout
+    while session.count(wait_for) == 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} showed no {wait_for} within {timeout:.0f} s")
+        time.sleep(0.25)
+    time.sleep(2.0)  # let the data grid paint its canvas
+    shot = session.call("Page.captureScreenshot", format="png")
+    out.write_bytes(base64.b64decode(shot["data"]))
+
+
+def screenshot(
+    url: str,
+    out: str | Path,
+    wait_for: str = TABLE,
+    size: tuple[int, int] = (1600, 1000),
+    timeout: float = 60,
+) -> Path:
+    """Opens `url` in headless Chromium, waits for `wait_for` to appear, and saves a PNG to `out`.
+
+    Raises:
+        FileNotFoundError: when no Chromium is installed.
+        TimeoutError: when the page or the element does not appear in time.
+    """
+    binary = find_chromium()
+    if binary is None:
+        raise FileNotFoundError("no Chromium on PATH (Debian: apt-get install chromium)")
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="tfmeta-chromium-") as profile:
+        process = subprocess.Popen(
+            [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            port = _debugging_port(Path(profile), time.monotonic() + timeout)
+            with connect(_page_socket(port), max_size=256 * 2**20, open_timeout=30) as connection:
+                _capture(DevTools(connection), url, out, wait_for, size, timeout)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--wait-for", default=TABLE, help=f"CSS selector to wait for (default: {TABLE})")
+    parser.add_argument("--width", type=int, default=1600)
+    parser.add_argument("--height", type=int, default=1000)
+    args = parser.parse_args()
+    print(screenshot(args.url, args.out, args.wait_for, (args.width, args.height)))
+
+
+if __name__ == "__main__":
+    main()
