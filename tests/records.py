@@ -1,0 +1,103 @@
+"""Hand-made result records for the leaderboard and submission tests (no training, no TensorFlow).
+
+They answer the benchmark's committed frozen smoke episodes (omniglot 5-way 1-shot, 20 episodes), so they
+pass every submission check unless a test breaks them on purpose.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from tfmeta.bench import results
+from tfmeta.data.episodes import FrozenEpisodes
+
+REPO = Path(__file__).resolve().parents[1]
+SMOKE_EPISODES = REPO / "benchmarks" / "episodes" / "omniglot-vinyals-test-5w1s15q-20ep-seed1703.npz"
+
+
+def smoke_hash() -> str:
+    return FrozenEpisodes.load(SMOKE_EPISODES).hash
+
+
+def make_record(method: str = "fake", per_episode: list[float] | None = None, seconds: float = 60.0) -> dict:
+    """A valid record of `method` on the frozen smoke episodes of the omniglot benchmark."""
+    per_episode = per_episode if per_episode is not None else [0.6 + 0.01 * (i % 7) for i in range(20)]
+    return {
+        "schema_version": results.SCHEMA_VERSION,
+        "method": {"name": method, "import_path": f"tests.fake:{method}", "paper": "none",
+                   "config": {"units": 8}},
+        "benchmark": {
+            "name": "omniglot", "dataset": "omniglot", "split": "vinyals", "part": "test",
+            "way": 5, "shot": 1, "query": 15, "batch_norm": "inductive",
+        },
+        "profile": "smoke",
+        "accuracy": results.summarize(per_episode),
+        "per_episode": per_episode,
+        "episodes_hash": smoke_hash(),
+        "curve": [
+            {"episode": 30, "seconds": seconds / 2, "loss": 1.5, "accuracy": 0.5, "val_loss": 1.4,
+             "val_accuracy": 0.55},
+            {"episode": 60, "seconds": seconds, "loss": 1.0, "accuracy": 0.6, "val_loss": 1.2,
+             "val_accuracy": 0.6},
+        ],
+        "timing": {"train_seconds": seconds, "train_ms_per_episode": 1000 * seconds / 60,
+                   "test_seconds": 1.0},
+        "params": 1234,
+        "provenance": {
+            "tfmeta_version": "0.1.0", "git_commit": None, "packages": {}, "hardware": {"cpu": "test"},
+            "seeds": {"train": 0}, "created": "2026-11-26T12:00:00+00:00",
+        },
+        "config": {
+            "spec": "omniglot.yaml", "test_episodes": len(per_episode), "method_config": {"units": 8},
+            "train": {"part": "train", "way": 5, "shot": 1, "query": 5, "episodes": 60, "seed": 0},
+            "optimizer": {"name": "adam", "learning_rate": 0.001},
+        },
+    }  # fmt: skip
+
+
+def write_json(directory: Path, name: str, record) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(json.dumps(record))
+    return path
+
+
+def broken_records() -> dict[str, tuple[dict | str, str]]:
+    """Broken submissions by name: (record or raw text, a fragment of the expected rejection)."""
+    missing = make_record()
+    del missing["per_episode"]
+    wrong_type = make_record()
+    wrong_type["benchmark"]["way"] = "five"
+    disagreeing = make_record()
+    disagreeing["accuracy"]["mean"] += 0.05
+    miscounted = make_record()
+    miscounted["accuracy"]["n_episodes"] = 21
+    wrong_hash = make_record()
+    wrong_hash["episodes_hash"] = "sha256:" + "0" * 64
+    unknown_benchmark = make_record()
+    unknown_benchmark["benchmark"]["name"] = "no-such-benchmark"
+    wrong_query = make_record()
+    wrong_query["benchmark"]["query"] = 5
+    no_frozen_file = make_record(per_episode=[0.5] * 7)
+    out_of_range = make_record()
+    out_of_range["per_episode"][0] = 1.5
+    return {
+        "missing_field": (missing, "per_episode"),
+        "wrong_type": (wrong_type, "benchmark.way"),
+        "summary_disagrees": (disagreeing, "accuracy.mean"),
+        "episode_count_disagrees": (miscounted, "n_episodes"),
+        "accuracy_out_of_range": (out_of_range, "per_episode.0"),
+        "wrong_episodes_hash": (wrong_hash, "not the hash of the benchmark's frozen test episodes"),
+        "unknown_benchmark": (unknown_benchmark, "unknown benchmark 'no-such-benchmark'"),
+        "query_disagrees_with_spec": (wrong_query, "benchmark.query"),
+        "no_frozen_episodes": (no_frozen_file, "no frozen test episodes"),
+        "not_json": ("{ this is not json", "not valid JSON"),
+        "nan": (json.dumps(make_record()).replace('"params": 1234', '"params": NaN'), "NaN"),
+        "not_an_object": ("[1, 2, 3]", "not a record object"),
+    }
+
+
+def copy_record(record: dict) -> dict:
+    return copy.deepcopy(record)

@@ -1,0 +1,84 @@
+"""`tfmeta submit` and `tfmeta.bench.submission`: valid records land, broken ones are refused untouched."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.records import broken_records, make_record, write_json
+from tfmeta import cli
+from tfmeta.bench import results, submission
+
+
+def snapshot(directory):
+    return {path.name: path.read_bytes() for path in sorted(directory.glob("*"))}
+
+
+@pytest.fixture
+def board(tmp_path):
+    """A results folder already holding one record, which no submission may touch."""
+    directory = tmp_path / "board"
+    results.write(make_record("incumbent"), directory, "incumbent.json")
+    return directory
+
+
+def test_a_valid_record_is_stored_beside_the_others(tmp_path, board, capsys):
+    before = snapshot(board)
+    record = make_record("newcomer")
+    path = write_json(tmp_path, "mine.json", record)
+    assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 0
+    after = snapshot(board)
+    new = set(after) - set(before)
+    assert len(new) == 1 and all(after[name] == before[name] for name in before)
+    (name,) = new
+    assert name.startswith("omniglot-newcomer-5w1s-smoke-")
+    assert json.loads(after[name]) == record
+    assert f"stored as {board / name}" in capsys.readouterr().out
+
+
+def test_the_same_record_twice_is_refused(tmp_path, board, capsys):
+    path = write_json(tmp_path, "mine.json", make_record("newcomer"))
+    assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 0
+    before = snapshot(board)
+    assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 2
+    assert "already on the leaderboard" in capsys.readouterr().err
+    assert snapshot(board) == before
+
+
+@pytest.mark.parametrize("case", sorted(broken_records()))
+def test_a_broken_record_is_refused_with_its_reason_and_nothing_is_stored(case, tmp_path, board, capsys):
+    content, reason = broken_records()[case]
+    path = tmp_path / f"{case}.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    before = snapshot(board)
+    assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tfmeta: error:") and reason in err, err
+    assert snapshot(board) == before
+
+
+def test_a_huge_file_is_refused_before_it_is_read(tmp_path, board, capsys):
+    path = tmp_path / "huge.json"
+    with path.open("wb") as f:
+        f.truncate(results.MAX_RECORD_BYTES + 1)  # sparse: costs no disk
+    before = snapshot(board)
+    assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 2
+    assert "records are limited to" in capsys.readouterr().err
+    assert snapshot(board) == before
+
+
+def test_a_missing_file_is_reported(tmp_path, board, capsys):
+    assert cli.main(["submit", str(tmp_path / "absent.json"), "--results-dir", str(board)]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_verify_names_the_frozen_file_it_checked():
+    path = submission.verify(make_record())
+    assert path.name == "omniglot-vinyals-test-5w1s15q-20ep-seed1703.npz"
+
+
+def test_file_names_are_safe_whatever_the_method_name():
+    record = make_record("../../etc/passwd x")
+    name = submission.filename(record, "ab" * 32)
+    assert "/" not in name and " " not in name and name.endswith("-abababababab.json")
