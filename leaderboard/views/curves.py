@@ -36,7 +36,10 @@ def run() -> None:
     entries = load_entries()
     points = curve_points(entries)
     if points.empty:
-        no_records_note() if not entries else st.info("The records hold no learning curves.")
+        if entries:
+            st.info("The records hold no learning curves.")
+        else:
+            no_records_note()
         return
     trainings = sorted({(b, p) for b, p in zip(points["benchmark"], points["profile"], strict=True)})
     benchmark, profile = st.selectbox("Benchmark and profile", trainings, format_func=" · ".join)

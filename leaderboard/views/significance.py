@@ -43,9 +43,10 @@ def run() -> None:
     entries = load_entries()
     tables = [t for t in group_tables(entries) if len(t.entries) >= 2]
     if not tables:
-        no_records_note() if not entries else st.info(
-            "No benchmark has two records on the same episodes yet."
-        )
+        if entries:
+            st.info("No benchmark has two records on the same episodes yet.")
+        else:
+            no_records_note()
         return
     table = st.selectbox("Table", tables, format_func=lambda t: f"{t.key.title} · {t.key.short_hash}")
     frame = pairwise_frame(table.entries)

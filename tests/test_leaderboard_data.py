@@ -1,0 +1,150 @@
+"""Leaderboard data shaping and paired statistics, on hand-made records (no TensorFlow, no Streamlit)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.records import REPO, make_record
+from tfmeta.bench.leaderboard import curves, methods, optimizers, tables
+from tfmeta.bench.stats import paired_comparison, sign_test, wilcoxon_signed_rank
+
+
+def entry(name, per_episode, episodes_hash=None, **changes):
+    record = make_record(name, per_episode)
+    if episodes_hash:
+        record["episodes_hash"] = episodes_hash
+    record.update(changes)
+    return Path(f"{name}.json"), record
+
+
+GOOD = [0.9] * 15 + [0.8] * 5
+BAD = [0.6] * 15 + [0.7] * 5
+
+
+def test_sign_test_exact_values():
+    assert sign_test(3, 0) == pytest.approx(0.25)
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(10, 10) == 1.0
+    assert sign_test(9, 1) == pytest.approx(2 * 11 / 1024)
+    assert 0 < sign_test(3000, 2800) < 0.02  # large n neither overflows nor underflows
+
+
+def test_wilcoxon_matches_the_normal_approximation_by_hand():
+    # n = 10 distinct positive differences: W+ = 55, mean 27.5, variance 96.25, continuity 0.5.
+    expected = math.erfc((27.5 - 0.5) / math.sqrt(96.25) / math.sqrt(2))
+    assert wilcoxon_signed_rank(list(range(1, 11))) == pytest.approx(expected)
+    assert wilcoxon_signed_rank([0.0, 0.0]) == 1.0
+    assert wilcoxon_signed_rank([0.1, -0.1] * 10) == pytest.approx(1.0)
+
+
+def test_paired_comparison_is_antisymmetric():
+    ab, ba = paired_comparison(GOOD, BAD), paired_comparison(BAD, GOOD)
+    assert ab.mean_difference == pytest.approx(0.25) and ba.mean_difference == pytest.approx(-0.25)
+    assert (ab.wins, ab.losses, ab.ties) == (20, 0, 0) == (ba.losses, ba.wins, ba.ties)
+    assert ab.wilcoxon_p == pytest.approx(ba.wilcoxon_p) and ab.significant()
+    assert not paired_comparison(GOOD, GOOD).significant()
+    with pytest.raises(ValueError, match="equal lengths"):
+        paired_comparison([0.1], [0.1, 0.2])
+
+
+def test_records_on_different_episodes_are_never_ranked_together():
+    other = "sha256:" + "1" * 64
+    found = tables.group_tables([entry("a", GOOD), entry("b", BAD), entry("c", GOOD, other)])
+    assert [len(t.entries) for t in found] == [2, 1]
+    assert {t.key.episodes_hash for t in found} == {make_record()["episodes_hash"], other}
+
+
+def test_tables_split_by_setting_and_profile():
+    shot5 = make_record("a", GOOD)
+    shot5["benchmark"]["shot"] = 5
+    found = tables.group_tables(
+        [entry("a", GOOD), (Path("s5.json"), shot5), entry("b", GOOD, profile="standard")]
+    )
+    assert len(found) == 3
+
+
+def test_table_rank_order_and_gap_marks():
+    (table,) = tables.group_tables([entry("bad", BAD), entry("good", GOOD), entry("good2", GOOD)])
+    frame = table.frame()
+    assert list(frame["Method"]) == ["good", "good2", "bad"]
+    assert list(frame["Rank"]) == [1, 1, 3]  # competition ranks for equal means
+    assert frame["Gap to next"][0].startswith("~ +0.00")
+    assert frame["Gap to next"][1].startswith("> +25.00")
+    assert frame["Gap to next"][2] == ""
+    assert frame["Accuracy (%)"][0] == "87.50 ± 1.95"
+    assert frame["Batch norm"][0] == "inductive" and frame["Queries"][0] == 15
+    assert frame["Training budget"][0] == "60 ep of 5w1s5q on train, adam 0.001"
+    assert frame["Episodes hash"][0] == make_record()["episodes_hash"][7:19]
+
+
+def test_pairwise_frame_has_every_pair_once():
+    (table,) = tables.group_tables([entry("a", GOOD), entry("b", BAD), entry("c", [0.75] * 20)])
+    frame = tables.pairwise_frame(table.entries)
+    assert len(frame) == 3
+    assert list(frame["A"]) == ["#1 a", "#1 a", "#2 c"]
+    assert frame["Significant"].all()
+
+
+def test_curves_count_a_shared_training_once_and_band_several_runs():
+    first, second = make_record("m", seconds=60), make_record("m", seconds=80)
+    second["curve"][1]["val_accuracy"] = 0.7
+    points = curves.curve_points([(Path("1"), first), (Path("2"), first), (Path("3"), second)])
+    assert points["run"].nunique() == 2
+    bands = curves.curve_bands(points[points["metric"] == "val_accuracy"])
+    last = bands[bands["episode"] == 60].iloc[0]
+    assert last["runs"] == 2 and last["mean"] == pytest.approx(65.0)
+    assert last["lower"] < 65 < last["upper"] and last["seconds"] == pytest.approx(70)
+
+
+def test_reproduce_commands():
+    builtin = make_record("protonet")
+    builtin["method"]["import_path"] = "tfmeta.methods.protonet:PrototypicalNetwork"
+    assert methods.reproduce_command(builtin) == (
+        "tfmeta run omniglot --method protonet --profile smoke --way 5 --shot 1 --config units=8"
+    )
+    external = make_record("Mine")
+    external["method"]["import_path"] = "mypkg.mine:Mine"
+    assert "--method mypkg.mine:Mine" in methods.reproduce_command(external)
+
+
+def test_provenance_summary_is_flat_text():
+    summary = methods.provenance_summary(make_record())
+    assert summary["git commit"] == "unknown" and summary["hardware"] == "test"
+
+
+def test_optimizer_track_bands_over_seeds():
+    assert optimizers.optimizer_records([entry("a", GOOD)]) == []
+    runs = [
+        {"kind": "optimizer", "task": "quadratic", "optimizer": "adam", "curve": [{"step": 0, "loss": loss}]}
+        for loss in (1.0, 3.0)
+    ]
+    bands = optimizers.loss_bands(optimizers.optimizer_records([(Path("x"), r) for r in runs]))
+    assert bands.iloc[0]["mean"] == 2.0 and bands.iloc[0]["runs"] == 2
+
+
+def test_the_leaderboard_never_imports_tensorflow(tmp_path):
+    """Every leaderboard module, every page of the app, and a submission check run without TensorFlow."""
+    (tmp_path / "r.json").write_text(json.dumps(make_record()))
+    script = f"""
+import os, sys
+os.environ["TFMETA_RESULTS_DIR"] = {str(tmp_path)!r}
+import tfmeta.bench.submission as s, tfmeta.bench.leaderboard.tables, tfmeta.bench.leaderboard.curves
+import tfmeta.bench.leaderboard.methods, tfmeta.bench.leaderboard.optimizers
+from streamlit.testing.v1 import AppTest
+s.verify(s.parse(open({str(tmp_path / "r.json")!r}, "rb").read()))
+app = AppTest.from_file({str(REPO / "leaderboard" / "app.py")!r}, default_timeout=60).run()
+for page in ("significance", "curves", "optimizers", "methods", "submit"):
+    app.switch_page(f"views/{{page}}.py").run()
+    assert not app.exception, app.exception
+heavy = sorted(m for m in ("tensorflow", "keras", "tensorflow_datasets") if m in sys.modules)
+print("HEAVY", heavy)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "HEAVY []" in done.stdout
