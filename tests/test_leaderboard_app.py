@@ -1,0 +1,195 @@
+"""The Streamlit app (AppTest), on records of real smoke runs and on hand-broken records.
+
+The module fixture follows docs/submitting.md: it runs the documented example method with the smoke
+profile through the `tfmeta` command, runs the built-in ProtoNet through the harness, submits both with
+`tfmeta submit`, and every page is then checked on that leaderboard folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.records import REPO, broken_records, make_record, write_json
+from tfmeta import cli
+
+APP = REPO / "leaderboard" / "app.py"
+EXAMPLE = REPO / "docs" / "examples" / "cosine_nn.py"
+DOC = REPO / "docs" / "submitting.md"
+PAGES = ("few_shot", "significance", "curves", "optimizers", "methods", "submit")
+
+
+def tfmeta_command() -> list[str]:
+    script = Path(sys.executable).with_name("tfmeta")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "tfmeta.cli"]
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory, data_dir, cache_dir) -> Path:
+    """A leaderboard folder holding a real smoke record of ProtoNet and one of the documented example."""
+    from tfmeta.bench import runner
+
+    root = tmp_path_factory.mktemp("leaderboard")
+    data = ["--data-dir", str(data_dir), "--cache-dir", str(cache_dir)]
+    options = runner.RunOptions(
+        spec="omniglot", method="protonet", profile="smoke", data_dir=str(data_dir), cache_dir=str(cache_dir),
+        runs_dir=root / "runs", results_dir=root / "mine", verbose=0,
+    )  # fmt: skip
+    runner.run(options)
+    example = [
+        *tfmeta_command(), "run", "omniglot", "--method", "cosine_nn:CosineNearestNeighbour",
+        "--profile", "smoke", "--runs-dir", str(root / "runs"), "--results-dir", str(root / "mine"), *data,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": "docs/examples"}
+    done = subprocess.run(example, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "CosineNearestNeighbour on omniglot 5-way 1-shot (smoke)" in done.stdout
+    board = root / "board"
+    for record in sorted((root / "mine").glob("*.json")):
+        assert cli.main(["submit", str(record), "--results-dir", str(board)]) == 0
+    return board
+
+
+def open_page(results_dir: Path, page: str, monkeypatch) -> AppTest:
+    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(results_dir))
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    if page != "few_shot":
+        app.switch_page(f"views/{page}.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def table_rows(app: AppTest) -> list:
+    return [row for frame in app.dataframe for row in frame.value.to_dict("records")]
+
+
+def test_the_document_shows_the_example_file_verbatim():
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
+    assert EXAMPLE.read_text() in blocks
+
+
+def test_the_example_reaches_a_ranked_row_next_to_protonet(board, monkeypatch):
+    app = open_page(board, "few_shot", monkeypatch)
+    app.multiselect[0].set_value(["smoke"]).run()
+    rows = table_rows(app)
+    assert sorted(row["Method"] for row in rows) == ["CosineNearestNeighbour", "protonet"]
+    assert not app.warning
+    assert [row["Rank"] for row in rows] == [1, 2]
+    assert rows[0]["Gap to next"][0] in "~>" and rows[1]["Gap to next"] == ""
+    assert all(re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", row["Accuracy (%)"]) for row in rows)
+    assert all(row["Episodes"] == 20 and row["Batch norm"] == "inductive" for row in rows)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_the_real_records(page, board, monkeypatch):
+    app = open_page(board, page, monkeypatch)
+    assert app.title[0].value
+    assert not app.warning
+
+
+def test_significance_compares_the_two_methods(board, monkeypatch):
+    app = open_page(board, "significance", monkeypatch)
+    (row,) = table_rows(app)
+    assert {row["A"][3:], row["B"][3:]} == {"CosineNearestNeighbour", "protonet"}
+    assert 0 <= row["Wilcoxon p"] <= 1 and app.get("vega_lite_chart")
+
+
+def test_learning_curves_against_episodes_and_wall_clock(board, monkeypatch):
+    app = open_page(board, "curves", monkeypatch)
+    assert len(app.get("vega_lite_chart")) == 1
+    app.radio[1].set_value("wall-clock").run()
+    app.radio[0].set_value("val_loss").run()
+    assert not app.exception and len(app.get("vega_lite_chart")) == 1
+
+
+def test_method_pages_show_paper_and_reproduce_command(board, monkeypatch):
+    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(board))
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.query_params["method"] = "CosineNearestNeighbour"
+    app.run().switch_page("views/methods.py").run()
+    assert app.selectbox[0].value == "CosineNearestNeighbour"
+    assert any("Gidaris" in m.value for m in app.markdown)
+    commands = [code.value for code in app.code]
+    assert commands == [
+        "tfmeta run omniglot --method cosine_nn:CosineNearestNeighbour --profile smoke --way 5 --shot 1"
+    ]
+
+
+def test_optimizer_track_explains_its_empty_state(board, monkeypatch):
+    app = open_page(board, "optimizers", monkeypatch)
+    assert "No optimizer-track records yet" in app.info[0].value
+
+
+def test_upload_page_accepts_a_valid_record_and_refuses_a_broken_one(tmp_path, monkeypatch):
+    app = open_page(tmp_path, "submit", monkeypatch)
+    broken = make_record("broken")
+    broken["accuracy"]["mean"] = 0.99
+    app.text_area(key="pasted").set_value(json.dumps(broken)).run()
+    app.button(key="submit_pasted").click().run()
+    assert "Rejected" in app.error[0].value and "accuracy.mean" in app.error[0].value
+    assert not list(tmp_path.glob("*.json"))
+    app.text_area(key="pasted").set_value(json.dumps(make_record("uploaded"))).run()
+    app.button(key="submit_pasted").click().run()
+    assert "Accepted" in app.success[0].value
+    (stored,) = tmp_path.glob("*.json")
+    assert stored.name.startswith("omniglot-uploaded-5w1s-smoke-")
+
+
+@pytest.fixture
+def broken_board(tmp_path) -> tuple[Path, list[str]]:
+    """A valid record beside five broken files: missing field, wrong type, disagreeing summary, not JSON,
+    and too large."""
+    cases = broken_records()
+    write_json(tmp_path, "valid.json", make_record("survivor"))
+    names = []
+    for case in ("missing_field", "wrong_type", "summary_disagrees", "not_json"):
+        content = cases[case][0]
+        (tmp_path / f"{case}.json").write_text(content if isinstance(content, str) else json.dumps(content))
+        names.append(f"{case}.json")
+    with (tmp_path / "huge.json").open("wb") as f:
+        f.truncate(50 * 2**20)
+    return tmp_path, [*names, "huge.json"]
+
+
+@pytest.mark.parametrize("page", PAGES[:5])
+def test_broken_records_are_skipped_with_a_warning_naming_each_file(page, broken_board, monkeypatch):
+    directory, names = broken_board
+    app = open_page(directory, page, monkeypatch)
+    warnings = [w.value for w in app.warning]
+    assert len(warnings) == len(names)
+    for name in names:
+        assert any(f"`{name}`" in w for w in warnings), (name, warnings)
+    if page == "few_shot":
+        app.multiselect[0].set_value(["smoke"]).run()
+        assert [row["Method"] for row in table_rows(app)] == ["survivor"]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_an_empty_folder_gives_informative_pages(page, tmp_path, monkeypatch):
+    app = open_page(tmp_path / "nothing-here", page, monkeypatch)
+    assert app.info or page == "submit"
+
+
+def test_leaderboard_command_binds_to_localhost(monkeypatch, tmp_path):
+    calls = []
+    monkeypatch.setattr(
+        subprocess, "run", lambda command, **kw: calls.append((command, kw["env"])) or _Done()
+    )
+    assert cli.main(["leaderboard", "--results-dir", str(tmp_path)]) == 0
+    ((command, env),) = calls
+    assert command[1:4] == ["-m", "streamlit", "run"] and Path(command[4]) == APP
+    assert command[command.index("--server.address") + 1] == "127.0.0.1"
+    assert env["TFMETA_RESULTS_DIR"] == str(tmp_path.resolve())
+    assert shutil.which("streamlit") or command[0] == sys.executable
+
+
+class _Done:
+    returncode = 0
