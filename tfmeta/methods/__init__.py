@@ -9,6 +9,10 @@ from importlib import metadata
 # Names map to import paths so that listing methods does not import TensorFlow.
 BUILTIN = {
     "protonet": "tfmeta.methods.protonet:PrototypicalNetwork",
+    "siamese": "tfmeta.methods.siamese:SiameseNetwork",
+    "matching": "tfmeta.methods.matching:MatchingNetwork",
+    "matching_fce": "tfmeta.methods.matching:MatchingNetworkFCE",
+    "relation": "tfmeta.methods.relation:RelationNetwork",
 }
 ENTRY_POINT_GROUP = "tfmeta.methods"
 

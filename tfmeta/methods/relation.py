@@ -1,0 +1,108 @@
+"""Relation Networks."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from tfmeta.methods.base import FewShotMethod
+
+
+def relation_embedding(filters: int = 64, name: str = "relation_embedding") -> keras.Sequential:
+    """The embedding module of Sung et al. 2018: four [3x3 conv, batch norm, ReLU] blocks, the first two
+    unpadded and max-pooled, the last two padded and not pooled; 28x28 -> 5x5 feature maps."""
+    layers = []
+    for block in range(4):
+        layers += [
+            keras.layers.Conv2D(filters, 3, padding="valid" if block < 2 else "same"),
+            keras.layers.BatchNormalization(),
+            keras.layers.ReLU(),
+        ]
+        if block < 2:
+            layers.append(keras.layers.MaxPooling2D(2))
+    return keras.Sequential(layers, name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfmeta")
+class RelationNetwork(FewShotMethod):
+    """Relation Networks (Sung et al. 2018, https://arxiv.org/abs/1711.06025).
+
+    The embedding module maps images to feature maps; each class's map is the sum over its K shots. The
+    relation module scores every (query, class) pair from the channel-wise concatenation of their maps:
+    two [3x3 conv, batch norm, ReLU, 2x2 max-pool] blocks, a ReLU layer of `hidden` units, and one
+    sigmoid unit. Training regresses the scores onto one-hot targets with mean-squared error.
+
+    The first relation convolution is linear in its concatenated input, conv([s, q]) = conv_s(s) +
+    conv_q(q), so it is computed once per class and once per query and summed for every pair: the same
+    function as the paper's, without a convolution over way x queries concatenated maps.
+
+    Shapes: support [way, shot, H, W, C], query [Q, H, W, C] -> relation scores [Q, way] in [0, 1]
+    (returned as the logits: their argmax is the prediction).
+
+    Args:
+        filters: channels of every convolution. Defaults to 64.
+        hidden: units of the relation module's hidden layer. Defaults to 8 (the paper, Omniglot).
+    """
+
+    paper = "Sung et al. 2018, Learning to Compare: Relation Network for Few-Shot Learning, https://arxiv.org/abs/1711.06025"
+    scores_pairs = True
+
+    def __init__(self, filters: int = 64, hidden: int = 8, **kwargs):
+        super().__init__(**kwargs)
+        self.filters, self.hidden = filters, hidden
+        self.embedding = relation_embedding(filters)
+        self.conv_class = keras.layers.Conv2D(filters, 3, padding="same", name="relation_conv1_class")
+        self.conv_query = keras.layers.Conv2D(
+            filters, 3, padding="same", use_bias=False, name="relation_conv1_query"
+        )
+        self.pair_block = keras.Sequential(
+            [
+                keras.layers.BatchNormalization(),
+                keras.layers.ReLU(),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Conv2D(filters, 3, padding="same"),
+                keras.layers.BatchNormalization(),
+                keras.layers.ReLU(),
+                keras.layers.MaxPooling2D(2),
+                keras.layers.Flatten(),
+                keras.layers.Dense(hidden, activation="relu"),
+                keras.layers.Dense(1, activation="sigmoid"),
+            ],
+            name="relation_module",
+        )
+
+    def call(self, episode, training=False):
+        support, query, way, shot = self.split_episode(episode)
+        images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
+        maps = self.embedding(images, training=training)
+        class_maps = ops.sum(ops.reshape(maps[: way * shot], (way, shot, *maps.shape[1:])), axis=1)
+        return self.relation_scores(maps[way * shot :], class_maps, training)
+
+    def relation_scores(self, query_maps, class_maps, training=False):
+        """Scores [Q, way] in [0, 1] from query maps [Q, h, w, c] and class maps [way, h, w, c]."""
+        pairs = self.conv_query(query_maps)[:, None] + self.conv_class(class_maps)[None]  # [Q, way, h, w, c]
+        n_queries, way = ops.shape(pairs)[0], ops.shape(pairs)[1]
+        scores = self.pair_block(ops.reshape(pairs, (-1, *pairs.shape[2:])), training=training)
+        return ops.reshape(scores, (n_queries, way))
+
+    def compile_arguments(self) -> dict:
+        return {
+            "loss": OneHotMeanSquaredError(),
+            "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        }
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "hidden": self.hidden}
+
+
+@keras.saving.register_keras_serializable(package="tfmeta")
+class OneHotMeanSquaredError(keras.losses.Loss):
+    """Mean-squared error between scores [Q, way] and the one-hot encoding of sparse labels [Q]."""
+
+    def __init__(self, name: str = "one_hot_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        targets = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        return ops.mean(ops.square(y_pred - targets), axis=-1)

@@ -1,0 +1,119 @@
+"""Siamese networks for one-shot recognition."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+from tfmeta.backbones import BACKBONES
+from tfmeta.methods import embedding_losses
+from tfmeta.methods.base import FewShotMethod
+
+
+def koch_net(filters: int = 64, name: str = "koch") -> keras.Sequential:
+    """The deeper twin of Koch et al. 2015, with 'same' padding so that it fits 28x28 inputs.
+
+    Convolutions of 64@10x10, 128@7x7, 128@4x4 (each followed by a 2x2 max-pool) and 256@4x4, then a
+    4,096-unit sigmoid layer: 28x28 -> 14 -> 7 -> 3 -> 2,304 -> 4,096 (about 9.8M parameters).
+    `filters` scales every width (64 gives the paper's).
+    """
+    scale = filters / 64
+    layers = []
+    for channels, kernel in ((64, 10), (128, 7), (128, 4)):
+        layers += [
+            keras.layers.Conv2D(int(channels * scale), kernel, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+        ]
+    layers += [
+        keras.layers.Conv2D(int(256 * scale), 4, padding="same", activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(int(4096 * scale), activation="sigmoid"),
+    ]
+    return keras.Sequential(layers, name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfmeta")
+class SiameseNetwork(FewShotMethod):
+    """Siamese networks (Koch, Zemel & Salakhutdinov 2015, https://www.cs.cmu.edu/~rsalakhu/papers/oneshot1.pdf).
+
+    Twin encoders with shared weights embed both images of a pair; the pair is scored for "same class".
+    An N-way K-shot query goes to the class whose support images score highest (mean over the K shots;
+    the paper's one-shot case has K = 1). Every (query, support class) entry of an episode is one
+    same/different pair, so the harness's episodes double as batches of balanced pairs.
+
+    Scores depend on `loss`:
+        "bce" (the paper): logit = w . |f(x1) - f(x2)| + b, a learned weighted L1 distance, trained with
+            binary cross-entropy;
+        "contrastive", "triplet", "am_softmax", "arcface": the cosine similarity of the two embeddings,
+            trained with that loss from `tfmeta.methods.embedding_losses`.
+
+    Shapes: support [way, shot, H, W, C], query [Q, H, W, C] -> scores [Q, way].
+
+    Args:
+        backbone: "conv4" (the few-shot standard) or "koch" (the paper's deeper net, see `koch_net`).
+            Defaults to "conv4".
+        filters: width of the backbone. Defaults to 64.
+        loss: one of `embedding_losses.LOSSES`. Defaults to "bce".
+        margin: the loss's margin; None takes the loss's published default. Defaults to None.
+        scale: the loss's logit scale (AM-Softmax, ArcFace); None takes the published default.
+            Defaults to None.
+    """
+
+    paper = (
+        "Koch et al. 2015, Siamese Neural Networks for One-shot Image Recognition, "
+        "https://www.cs.cmu.edu/~rsalakhu/papers/oneshot1.pdf"
+    )
+    scores_pairs = True  # each score is a same/different pair score: the harness adds verification AUC/EER
+
+    def __init__(
+        self,
+        backbone: str = "conv4",
+        filters: int = 64,
+        loss: str = "bce",
+        margin: float | None = None,
+        scale: float | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        encoders = {**BACKBONES, "koch": koch_net}
+        if backbone not in encoders:
+            raise ValueError(f"unknown backbone {backbone!r}; valid backbones: {', '.join(encoders)}")
+        self.loss_function = embedding_losses.get(loss, margin, scale)  # validates the name
+        self.backbone_name, self.filters = backbone, filters
+        self.loss_name, self.margin, self.scale = loss, margin, scale
+        self.encoder = encoders[backbone](filters)
+        self.pair_head = keras.layers.Dense(1, name="pair_head") if loss == "bce" else None
+
+    def call(self, episode, training=False):
+        support, query, way, shot = self.split_episode(episode)
+        images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
+        features = self.encoder(images, training=training)
+        scores = self.pair_scores(features[way * shot :], features[: way * shot])  # [Q, way * shot]
+        return ops.mean(ops.reshape(scores, (-1, way, shot)), axis=-1)
+
+    def pair_scores(self, first, second):
+        """Scores [n, m] of every pair of rows of `first` [n, D] and `second` [m, D]."""
+        if self.pair_head is not None:
+            distances = ops.abs(first[:, None, :] - second[None, :, :])  # [n, m, D]
+            return ops.squeeze(self.pair_head(distances), axis=-1)
+        return ops.matmul(_unit(first), ops.transpose(_unit(second)))
+
+    def compile_arguments(self) -> dict:
+        return {
+            "loss": self.loss_function,
+            "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        }
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "backbone": self.backbone_name,
+            "filters": self.filters,
+            "loss": self.loss_name,
+            "margin": self.margin,
+            "scale": self.scale,
+        }
+
+
+def _unit(x):
+    return x / (ops.norm(x, axis=-1, keepdims=True) + 1e-8)
