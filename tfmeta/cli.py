@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = commands.add_parser("data", help="dataset preparation")
     data_commands = data.add_subparsers(dest="data_command", required=True)
-    prepare = data_commands.add_parser("prepare", help="prepare Omniglot once (later runs read the cache)")
+    prepare = data_commands.add_parser("prepare", help="prepare a dataset once (later runs read the cache)")
+    prepare.add_argument("--dataset", choices=("omniglot", "mini_imagenet"), default="omniglot",
+                         help="default: omniglot; mini_imagenet needs your images, see docs/mini_imagenet.md")
     _data_args(prepare)
 
     speed = commands.add_parser("speed", help="print meta-training and evaluation speed of a method")
@@ -83,12 +85,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from tfmeta.bench.results import RecordError
     from tfmeta.bench.spec import SpecError
+    from tfmeta.data.mini_imagenet import MiniImagenetError
     from tfmeta.data.omniglot import ArchiveError
     from tfmeta.methods import UnknownMethodError
 
+    errors = (SpecError, UnknownMethodError, ArchiveError, MiniImagenetError, RecordError, FileExistsError)
     try:
         return COMMANDS[args.command](args)
-    except (SpecError, UnknownMethodError, ArchiveError, RecordError, FileExistsError) as err:
+    except errors as err:
         print(f"tfmeta: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -143,10 +147,11 @@ def cmd_list(args) -> int:
 
 
 def cmd_data(args) -> int:
-    from tfmeta.data.omniglot import cache_dir, prepare
+    from tfmeta.data import mini_imagenet, omniglot
 
-    builder = prepare(args.data_dir, args.cache_dir)
-    print(f"Omniglot is prepared in {builder.data_dir} (cache root {cache_dir(args.cache_dir)})")
+    module = mini_imagenet if args.dataset == "mini_imagenet" else omniglot
+    builder = module.prepare(args.data_dir, args.cache_dir)
+    print(f"{args.dataset} is prepared in {builder.data_dir} (cache: {omniglot.cache_dir(args.cache_dir)})")
     return 0
 
 

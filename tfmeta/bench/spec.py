@@ -37,10 +37,11 @@ class Benchmark:
 
     def method_defaults(self, method: str, cls: type) -> dict[str, Any]:
         """The spec's `method_config` for `method` (its `default` entry, then its own), restricted to the
-        arguments that `cls.__init__` names, so that a method without a `filters` argument still runs."""
+        arguments that the constructors of `cls` and its bases name, so that a method without a `filters`
+        argument still runs."""
         table = self.data.get("method_config", {})
         merged = {**table.get("default", {}), **table.get(method, {})}
-        named = inspect.signature(cls.__init__).parameters
+        named = {name for klass in cls.__mro__[:-1] for name in inspect.signature(klass.__init__).parameters}
         return {key: value for key, value in merged.items() if key in named}
 
     def profile(self, name: str) -> dict[str, Any]:

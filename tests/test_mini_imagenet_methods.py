@@ -1,0 +1,68 @@
+"""Every registered method runs the miniImageNet smoke profile through the harness, on a fixture; and the
+committed frozen episode files are exactly those the shipped class lists define (no images needed)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from tests import mini_imagenet_fixtures as fixtures
+from tfmeta import methods
+from tfmeta.bench import freeze, runner, spec
+from tfmeta.data import mini_imagenet
+from tfmeta.data.episodes import FrozenEpisodes
+
+
+@pytest.fixture(scope="module")
+def fixture_sets(tmp_path_factory):
+    """Real builder, real JPEGs: 5 classes per part (enough for 5-way), 16 images each (1 + 15 queries)."""
+    chosen = fixtures.subset(classes_per_part=5, images_per_class=16)
+    root = tmp_path_factory.mktemp("mini-smoke")
+    folder = fixtures.write_image_folder(root / "data", fixtures.random_images(chosen), lossless=False)
+    return lambda parts: mini_imagenet.load_class_sets("ravi", parts, folder, root / "cache", subset=chosen)
+
+
+@pytest.mark.parametrize("method", methods.names())
+def test_smoke_profile_runs_on_mini_imagenet(method, fixture_sets, tmp_path, monkeypatch):
+    spec_path = tmp_path / "mini_imagenet.yaml"  # frozen episodes of the fixture go beside this copy
+    shutil.copy(spec.resolve("mini_imagenet"), spec_path)
+    monkeypatch.setattr(runner, "load_class_sets", lambda dataset, split, parts, *_: fixture_sets(parts))
+    options = runner.RunOptions(
+        spec=spec_path,
+        method=method,
+        profile="smoke",
+        runs_dir=tmp_path / "runs",
+        results_dir=tmp_path / "results",
+        verbose=0,
+    )
+    _, record = runner.run(options)
+    assert record["benchmark"]["dataset"] == "mini_imagenet" and record["benchmark"]["split"] == "ravi"
+    assert record["accuracy"]["n_episodes"] == 10 and len(record["per_episode"]) == 10
+    assert all(math.isfinite(point["loss"]) for point in record["curve"])
+    widths = spec.load(spec_path).method_defaults(method, methods.get(method))
+    assert record["method"]["config"].get("filters") == widths.get("filters")
+
+
+def test_committed_episode_files_follow_from_the_class_lists_alone(tmp_path):
+    regenerated = freeze.freeze("mini_imagenet", tmp_path)
+    committed = spec.load("mini_imagenet").episodes_dir
+    assert len(regenerated) == 9
+    for episodes in regenerated:
+        stored = FrozenEpisodes.load(committed / episodes.key.filename)
+        assert stored.hash == episodes.hash
+        names = tuple(mini_imagenet.class_names("ravi", episodes.key.part))
+        assert stored.class_fingerprint == FrozenEpisodes.draw(episodes.key, names, 600).class_fingerprint
+    test_600 = [e for e in regenerated if e.key.part == "test" and e.key.count == 600]
+    assert {(e.key.way, e.key.shot, e.key.query) for e in test_600} == {(5, 1, 15), (5, 5, 15)}
+
+
+def test_frozen_episodes_match_a_prepared_class_set(fixture_sets):
+    """`draw` from names and counts equals `sample` from the prepared images."""
+    class_set = fixture_sets({"test"})["test"]
+    key = freeze.EpisodeKey("mini_imagenet", "ravi", "test", 5, 1, 15, 4, 0)
+    drawn = FrozenEpisodes.draw(key, class_set.names, class_set.images.shape[1])
+    assert drawn.hash == FrozenEpisodes.sample(key, class_set).hash
+    np.testing.assert_array_equal(drawn.classes, FrozenEpisodes.sample(key, class_set).classes)
