@@ -73,7 +73,15 @@ def _page_socket(port: int) -> str:
     return next(t["webSocketDebuggerUrl"] for t in targets if t["type"] == "page")
 
 
-def _capture(session: DevTools, url: str, out: Path, wait_for: str, size: tuple[int, int], timeout: float):
+def _capture(
+    session: DevTools,
+    url: str,
+    out: Path,
+    wait_for: str,
+    size: tuple[int, int],
+    timeout: float,
+    settle: float,
+):
     width, height = size
     session.call(
         "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
@@ -84,7 +92,7 @@ def _capture(session: DevTools, url: str, out: Path, wait_for: str, size: tuple[
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} showed no {wait_for} within {timeout:.0f} s")
         time.sleep(0.25)
-    time.sleep(2.0)  # let the data grid paint its canvas
+    time.sleep(settle)  # let the data grid paint its canvas and charts draw
     shot = session.call("Page.captureScreenshot", format="png")
     out.write_bytes(base64.b64decode(shot["data"]))
 
@@ -95,8 +103,17 @@ def screenshot(
     wait_for: str = TABLE,
     size: tuple[int, int] = (1600, 1000),
     timeout: float = 60,
+    settle: float = 2.0,
 ) -> Path:
     """Opens `url` in headless Chromium, waits for `wait_for` to appear, and saves a PNG to `out`.
+
+    Args:
+        url: the page to load.
+        out: the PNG file to write.
+        wait_for: CSS selector that must be present before the screenshot. Defaults to a data table.
+        size: viewport width and height in pixels. Defaults to (1600, 1000).
+        timeout: seconds to wait for Chromium and for the selector. Defaults to 60.
+        settle: seconds to wait after the selector appears, for canvases and charts to draw. Defaults to 2.
 
     Raises:
         FileNotFoundError: when no Chromium is installed.
@@ -115,7 +132,7 @@ def screenshot(
         try:
             port = _debugging_port(Path(profile), time.monotonic() + timeout)
             with connect(_page_socket(port), max_size=256 * 2**20, open_timeout=30) as connection:
-                _capture(DevTools(connection), url, out, wait_for, size, timeout)
+                _capture(DevTools(connection), url, out, wait_for, size, timeout, settle)
         finally:
             process.terminate()
             process.wait(timeout=10)
