@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--way", type=int, help="test way (default: the spec's first setting)")
     run.add_argument("--shot", type=int, help="test shot (default: the spec's first setting)")
     run.add_argument("--all-settings", action="store_true", help="evaluate on every setting of the spec")
+    run.add_argument("--notes", default="", help="free text for the record's notes (a short budget, say)")
     run.add_argument(
         "--config",
         type=_key_value,
@@ -117,6 +118,7 @@ def cmd_run(args) -> int:
             cache_dir=args.cache_dir,
             runs_dir=args.runs_dir,
             results_dir=args.results_dir or results.RESULTS_DIR,
+            notes=args.notes,
         )
         path, record = runner.run(options)
         accuracy = record["accuracy"]

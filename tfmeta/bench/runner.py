@@ -41,6 +41,7 @@ class RunOptions:
     runs_dir: Path = RUNS_DIR
     results_dir: Path = results.RESULTS_DIR
     verbose: str | int = "auto"
+    notes: str = ""
 
 
 @dataclass
@@ -90,7 +91,7 @@ def plan(options: RunOptions) -> Plan:
         spec.SpecError, methods.UnknownMethodError: with the valid choices.
     """
     benchmark = spec.load(options.spec)
-    profile = benchmark.profile(options.profile)
+    profile = method_profile(benchmark.profile(options.profile), options.method)
     setting = benchmark.setting(options.way, options.shot)
     train, validation = (
         {**block, "shot": setting["shot"] if block["shot"] == "test" else block["shot"]}
@@ -110,6 +111,18 @@ def plan(options: RunOptions) -> Plan:
         {**validation, "every": every},
         methods.import_path(options.method),
     )
+
+
+def method_profile(profile: dict, method: str) -> dict:
+    """The profile with its `methods` entry for `method` (a per-method training budget) merged in."""
+    override = profile.get("methods", {}).get(method, {})
+    merged = {key: value for key, value in profile.items() if key != "methods"}
+    for block in ("train", "validation", "optimizer"):
+        if block in override:
+            merged[block] = {**profile[block], **override[block]}
+    if "note" in override:
+        merged["note"] = override["note"]
+    return merged
 
 
 def training_id(plan: Plan, method_config: dict) -> str:
@@ -141,14 +154,49 @@ def make_optimizer(config: dict):
     ](learning_rate)
 
 
-def evaluate(model, episodes, class_set, verbose) -> tuple[list[float], float]:
-    """Per-episode query accuracy on frozen episodes, and the seconds it took."""
+def evaluate(model, dataset, labels, verbose) -> tuple[list[float], float, np.ndarray]:
+    """Per-episode query accuracy on test episodes, the seconds it took, and the logits.
+
+    Args:
+        dataset: the test episodes as a tf.data dataset of (episode, query labels), in order.
+        labels: int [episodes, queries], the query labels.
+
+    Returns:
+        (per-episode accuracies, seconds, logits [episodes, queries, way]).
+    """
     start = time.perf_counter()
-    logits = model.predict(frozen_dataset(episodes, class_set), verbose=verbose)
+    logits = model.predict(dataset, verbose=verbose)
     seconds = time.perf_counter() - start
-    labels = episodes.query_labels()
-    predictions = np.argmax(logits, axis=-1).reshape(labels.shape)
-    return [float(a) for a in (predictions == labels).mean(axis=1)], seconds
+    logits = logits.reshape(*labels.shape, -1)
+    predictions = np.argmax(logits, axis=-1)
+    return [float(a) for a in (predictions == labels).mean(axis=1)], seconds, logits
+
+
+def load_test_set(the_plan: Plan, class_sets: dict, data_dir: str | None):
+    """The test set (frozen episodes, or Lake's runs where the spec says `source: lake_runs`) and its
+    tf.data dataset."""
+    test = the_plan.benchmark.data["test"]
+    if test.get("source") == "lake_runs":
+        from tfmeta.data.omniglot import lake_runs
+
+        runs = lake_runs.load(data_dir)
+        return runs, runs.dataset()
+    episodes = frozen_episodes(the_plan.test_key, class_sets[test["part"]], the_plan.benchmark.episodes_dir)
+    return episodes, frozen_dataset(episodes, class_sets[test["part"]])
+
+
+def extra_results(the_plan: Plan, method, logits: np.ndarray, labels: np.ndarray) -> dict:
+    """Optional record fields: verification AUC/EER for methods whose scores are pair scores
+    (`scores_pairs = True`), error rate on Lake's runs."""
+    from tfmeta.bench.verification import verification
+
+    extra = {}
+    if getattr(method, "scores_pairs", False):
+        extra["verification"] = verification(logits, labels)
+    if the_plan.benchmark.data["test"].get("source") == "lake_runs":
+        errors = (np.argmax(logits, axis=-1) != labels).mean(axis=1)
+        extra["error_rate"] = {"mean": float(errors.mean()), "per_run": [float(e) for e in errors]}
+    return extra
 
 
 def run(options: RunOptions) -> tuple[Path, dict]:
@@ -173,7 +221,7 @@ def run(options: RunOptions) -> tuple[Path, dict]:
     parts = {the_plan.train["part"], the_plan.validation["part"], data["test"]["part"]}
     class_sets = load_class_sets(data["dataset"], data["split"], parts, options.data_dir, options.cache_dir)
     episodes_dir = the_plan.benchmark.episodes_dir
-    test_set = frozen_episodes(the_plan.test_key, class_sets[data["test"]["part"]], episodes_dir)
+    test_set, test_data = load_test_set(the_plan, class_sets, options.data_dir)
     val_set = frozen_episodes(the_plan.validation_key, class_sets[the_plan.validation["part"]], episodes_dir)
     val_data = frozen_dataset(val_set, class_sets[the_plan.validation["part"]])
 
@@ -213,7 +261,8 @@ def run(options: RunOptions) -> tuple[Path, dict]:
             method, train_data, val_data, train["episodes"], every, run_dir, origin, options.verbose
         )
 
-    per_episode, test_seconds = evaluate(method, test_set, class_sets[data["test"]["part"]], options.verbose)
+    labels = test_set.query_labels()
+    per_episode, test_seconds, logits = evaluate(method, test_data, labels, options.verbose)
     record = build_record(
         the_plan,
         options,
@@ -227,6 +276,10 @@ def run(options: RunOptions) -> tuple[Path, dict]:
         training.read_curve(run_dir, every),
         origin,
     )
+    record.update(extra_results(the_plan, method, logits, labels))
+    notes = " ".join(n for n in (the_plan.profile.get("note", ""), options.notes) if n)
+    if notes:
+        record["notes"] = notes
     created = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     setting = f"{the_plan.setting['way']}w{the_plan.setting['shot']}s"
     filename = f"{the_plan.benchmark.name}-{_safe(method_name)}-{setting}-{options.profile}-{created}.json"
@@ -260,7 +313,7 @@ def build_record(
             "name": the_plan.benchmark.name,
             "dataset": data["dataset"],
             "split": data["split"],
-            "part": data["test"]["part"],
+            "part": data["test"].get("source", data["test"]["part"]),
             "way": the_plan.setting["way"],
             "shot": the_plan.setting["shot"],
             "query": data["test"]["query"],

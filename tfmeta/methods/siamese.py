@@ -42,8 +42,8 @@ class SiameseNetwork(FewShotMethod):
     same/different pair, so the harness's episodes double as batches of balanced pairs.
 
     Scores depend on `loss`:
-        "bce" (the paper): logit = w . |f(x1) - f(x2)| + b, a learned weighted L1 distance, trained with
-            binary cross-entropy;
+        "bce" (the paper): logit = w . |f(x1) - f(x2)| + b, a learned weighted L1 distance (w starts at
+            -0.1 everywhere), trained with binary cross-entropy;
         "contrastive", "triplet", "am_softmax", "arcface": the cosine similarity of the two embeddings,
             trained with that loss from `tfmeta.methods.embedding_losses`.
 
@@ -82,7 +82,12 @@ class SiameseNetwork(FewShotMethod):
         self.backbone_name, self.filters = backbone, filters
         self.loss_name, self.margin, self.scale = loss, margin, scale
         self.encoder = encoders[backbone](filters)
-        self.pair_head = keras.layers.Dense(1, name="pair_head") if loss == "bce" else None
+        # Starting from a negative L1 distance, an identical pair already scores highest before training.
+        self.pair_head = None
+        if loss == "bce":
+            self.pair_head = keras.layers.Dense(
+                1, kernel_initializer=keras.initializers.Constant(-0.1), name="pair_head"
+            )
 
     def call(self, episode, training=False):
         support, query, way, shot = self.split_episode(episode)

@@ -110,10 +110,9 @@ def load(data_dir: str | os.PathLike | None = None) -> LakeRuns:
     digest = hashlib.sha256()
     for name in sorted(members):
         digest.update(name.encode() + b"\0" + hashlib.sha256(members[name]).digest())
-    support, query, labels = [], [], []
-    for run in range(1, RUNS + 1):
-        s, q, y = _read_run(path, members, f"run{run:02d}")
-        support.append(s), query.append(q), labels.append(y)
+    support, query, labels = zip(
+        *(_read_run(path, members, f"run{r:02d}") for r in range(1, RUNS + 1)), strict=True
+    )
     return LakeRuns(
         np.stack(support)[..., None],
         np.stack(query)[..., None],
