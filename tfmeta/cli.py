@@ -11,7 +11,7 @@ from pathlib import Path
 # TensorFlow's C++ start-up chatter hides the messages users need; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tfmeta import cli_leaderboard  # noqa: E402
+from tfmeta import cli_leaderboard, cli_optimizers  # noqa: E402
 from tfmeta.data.omniglot.omniglot import DATA_DIR_ENV  # noqa: E402  (after the environment is set)
 
 
@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_args(speed)
 
     cli_leaderboard.add_parsers(commands)
+    cli_optimizers.add_parsers(commands)
     return parser
 
 
@@ -167,6 +168,7 @@ def cmd_speed(args) -> int:
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "data": cmd_data, "speed": cmd_speed}
 COMMANDS.update(leaderboard=cli_leaderboard.cmd_leaderboard, submit=cli_leaderboard.cmd_submit)
+COMMANDS.update(cli_optimizers.COMMANDS)
 
 if __name__ == "__main__":
     sys.exit(main())

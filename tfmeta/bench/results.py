@@ -10,6 +10,7 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -64,8 +65,8 @@ def summarize(per_episode: list[float]) -> dict[str, float | int]:
     return {"mean": mean, "ci95": ci95, "n_episodes": len(per_episode)}
 
 
-def read(path: str | Path) -> dict:
-    """Reads and checks one record.
+def read(path: str | Path, validate: Callable[[Any], None] | None = None) -> dict:
+    """Reads and checks one record (with `validate`, default `check`).
 
     Raises:
         RecordError: when the file is too large, is not JSON, or fails `check`.
@@ -78,18 +79,21 @@ def read(path: str | Path) -> dict:
         record = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise RecordError(f"{path.name} is not valid JSON: {err}") from err
-    check(record)
+    (validate or check)(record)
     return record
 
 
-def write(record: dict, directory: str | Path, filename: str) -> Path:
-    """Checks a record and writes it atomically as `directory/filename`; never overwrites a file.
+def write(
+    record: dict, directory: str | Path, filename: str, validate: Callable[[Any], None] | None = None
+) -> Path:
+    """Checks a record (with `validate`, default `check`) and writes it atomically as
+    `directory/filename`; never overwrites a file.
 
     Raises:
         RecordError: when the record fails `check` (nothing is written).
         FileExistsError: when the destination exists.
     """
-    check(record)
+    (validate or check)(record)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     destination = directory / filename
@@ -115,12 +119,12 @@ class Loaded:
     skipped: list[tuple[Path, str]]
 
 
-def load_all(directory: str | Path = RESULTS_DIR) -> Loaded:
+def load_all(directory: str | Path = RESULTS_DIR, validate: Callable[[Any], None] | None = None) -> Loaded:
     """Reads every `*.json` record in a folder, skipping (and reporting) malformed ones."""
     records, skipped = [], []
     for path in sorted(Path(directory).glob("*.json")):
         try:
-            records.append((path, read(path)))
+            records.append((path, read(path, validate)))
         except (RecordError, OSError) as err:
             skipped.append((path, str(err)))
     return Loaded(records, skipped)

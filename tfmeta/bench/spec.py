@@ -88,6 +88,15 @@ def load(path: str | Path) -> Benchmark:
         SpecError: naming the file, the line and the field at fault.
     """
     path = resolve(path)
+    return Benchmark(path, validate_yaml(path, _schema()))
+
+
+def validate_yaml(path: Path, schema: dict) -> Any:
+    """Parses a YAML file and validates it against a JSON schema.
+
+    Raises:
+        SpecError: naming the file, the line and the field at fault.
+    """
     text = path.read_text()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -98,13 +107,13 @@ def load(path: str | Path) -> Benchmark:
     if root is None:
         raise SpecError(f"{path}:1: the file is empty")
     errors = sorted(
-        jsonschema.Draft202012Validator(_schema()).iter_errors(data), key=jsonschema.exceptions.relevance
+        jsonschema.Draft202012Validator(schema).iter_errors(data), key=jsonschema.exceptions.relevance
     )
     if errors:
         error = errors[0]
         field = ".".join(str(step) for step in error.absolute_path) or "(top level)"
         raise SpecError(f"{path}:{_line_of(root, error.absolute_path)}: {field}: {error.message}")
-    return Benchmark(path, data)
+    return data
 
 
 def resolve(path: str | Path) -> Path:

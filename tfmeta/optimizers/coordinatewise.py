@@ -1,0 +1,88 @@
+"""A coordinatewise stacked LSTM: one small network applied to every parameter coordinate.
+
+Andrychowicz et al. 2016 (https://arxiv.org/abs/1606.04474), section 2.1: the optimizer network sees
+each coordinate of the optimizee separately, with its own hidden state, but shares its weights across
+all coordinates, so it is small and runs on optimizees of any size and architecture. Coordinates are
+the rows of a batch: inputs `[N, F]`, each LSTM state `[N, units]`.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+State = list[tf.Tensor]  # [h_1, c_1, h_2, c_2, ...], each [N, units]
+
+
+@keras.saving.register_keras_serializable(package="tfmeta")
+class CoordinatewiseLSTM(keras.Model):
+    """Stacked LSTM cells followed by a linear output, applied row-wise.
+
+    Args:
+        units: hidden units per layer. Defaults to 20.
+        num_layers: stacked LSTM layers. Defaults to 2.
+        input_dim: features per coordinate. Defaults to 2.
+        output_dim: outputs per coordinate. Defaults to 1.
+        output_scale: multiplier on the linear output (0.1 in the paper's code). Defaults to 0.1.
+        seed: weight initialisation seed. Defaults to None.
+    """
+
+    def __init__(
+        self,
+        units: int = 20,
+        num_layers: int = 2,
+        input_dim: int = 2,
+        output_dim: int = 1,
+        output_scale: float = 0.1,
+        seed: int | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units, self.num_layers, self.input_dim = units, num_layers, input_dim
+        self.output_dim, self.output_scale, self.seed = output_dim, output_scale, seed
+        init = keras.initializers.GlorotUniform(seed=seed)
+        self.kernels, self.biases = [], []
+        for layer in range(num_layers):
+            fan_in = (input_dim if layer == 0 else units) + units
+            self.kernels.append(
+                self.add_weight(shape=(fan_in, 4 * units), initializer=init, name=f"kernel{layer}")
+            )
+            # Forget-gate bias 1 (Jozefowicz et al. 2015): states persist from the start of training.
+            bias = keras.initializers.Constant([0.0] * units + [1.0] * units + [0.0] * 2 * units)
+            self.biases.append(self.add_weight(shape=(4 * units,), initializer=bias, name=f"bias{layer}"))
+        self.out_kernel = self.add_weight(shape=(units, output_dim), initializer=init, name="out_kernel")
+        self.out_bias = self.add_weight(shape=(output_dim,), initializer="zeros", name="out_bias")
+        self.built = True  # the weights exist already; saving and loading need no sample input
+
+    def initial_state(self, n) -> State:
+        """Zero states for `n` coordinates."""
+        return [tf.zeros([n, self.units], self.variable_dtype) for _ in range(2 * self.num_layers)]
+
+    def step(self, inputs: tf.Tensor, state: State) -> tuple[tf.Tensor, State]:
+        """One recurrent step: inputs `[N, input_dim]` -> outputs `[N, output_dim]`, new state."""
+        x, new_state = inputs, []
+        for layer in range(self.num_layers):
+            h, c = state[2 * layer], state[2 * layer + 1]
+            z = tf.matmul(tf.concat([x, h], axis=-1), self.kernels[layer]) + self.biases[layer]
+            i, f, g, o = tf.split(z, 4, axis=-1)
+            c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+            h = tf.sigmoid(o) * tf.tanh(c)
+            new_state += [h, c]
+            x = h
+        out = (tf.matmul(x, self.out_kernel) + self.out_bias) * self.output_scale
+        return out, new_state
+
+    def call(self, inputs):
+        out, _ = self.step(inputs, self.initial_state(tf.shape(inputs)[0]))
+        return out
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "output_scale": self.output_scale,
+            "seed": self.seed,
+        }
