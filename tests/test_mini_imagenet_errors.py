@@ -134,3 +134,15 @@ def test_pickle_of_another_shape_is_refused(tmp_path, chosen):
         with open(tmp_path / "data" / f"mini-imagenet-cache-{part}.pkl", "wb") as f:
             pickle.dump({"image_data": np.zeros((2, 32, 32, 3), np.uint8), "class_dict": {}}, f)
     prepare_fails(tmp_path / "data", tmp_path / "cache", chosen, "not a miniImageNet cache")
+
+
+def test_cli_prepare_reports_missing_images(tmp_path, capsys):
+    from tfmeta.cli import main
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "notes.txt").write_text("no images here")
+    argv = ["data", "prepare", "--dataset", "mini_imagenet", "--data-dir", str(tmp_path / "data")]
+    assert main([*argv, "--cache-dir", str(tmp_path / "cache")]) == 2
+    error = capsys.readouterr().err
+    assert "No miniImageNet images found" in error and "mini-imagenet-cache-train.pkl" in error
+    assert not list((tmp_path / "cache").rglob("dataset_info.json"))

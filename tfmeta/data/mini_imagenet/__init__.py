@@ -8,11 +8,12 @@ so frozen test episodes can be drawn without the images (`class_names`, `IMAGES_
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
-from tfmeta.data.mini_imagenet.sources import MiniImagenetError, locate
-from tfmeta.data.mini_imagenet.split import IMAGES_PER_CLASS, PARTS, Subset, expected_files, part_files
+from tfmeta.data.mini_imagenet.sources import MiniImagenetError, missing_message
+from tfmeta.data.mini_imagenet.split import IMAGES_PER_CLASS, PARTS, Subset, part_files
 from tfmeta.data.splits import ClassSet
 
 SPLIT = "ravi"
@@ -74,7 +75,10 @@ def prepare(
             f"miniImageNet needs your images: pass --data-dir or set {DATA_DIR_ENV} "
             "(see docs/mini_imagenet.md)"
         )
-    locate(folder, expected_files(subset))  # fail early, naming every missing file or class
+    root = Path(folder).expanduser()
+    if not root.is_dir() or not any(root.iterdir()):
+        raise MiniImagenetError(missing_message(root))
+    # The builder checks every expected file before writing (and names what is missing).
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(folder)))
     return builder
 
