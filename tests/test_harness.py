@@ -8,12 +8,15 @@ import keras
 import numpy as np
 import pytest
 
+from tfmeta import methods
 from tfmeta.bench import results, runner, training
 from tfmeta.data.episodes import frozen_dataset, training_dataset
 
 # Measured: the smoke profile (60 training episodes) reaches 56-59% on its 20 test episodes, where chance
 # is 20% and an untrained ProtoNet scores about 40%.
 SMOKE_MIN_ACCURACY = 0.45
+# Any method that learns at all clears this on 5-way smoke episodes (chance: 20%).
+CONTRACT_MIN_ACCURACY = 0.3
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +119,22 @@ def test_interrupted_training_resumes_from_its_last_epoch(class_sets, tmp_path):
     assert int(resumed.optimizer.iterations.numpy()) == 9  # 3 restored + 6 new steps, not 9 new
     assert training.is_trained(tmp_path) and summary["seconds"] >= curve[0]["seconds"]
     assert np.all(np.diff([p["seconds"] for p in curve]) > 0)
+
+
+@pytest.mark.parametrize("name", methods.names())
+def test_every_registered_method_runs_the_smoke_profile_and_learns(name, data_dir, cache_dir, tmp_path):
+    """The shared contract: any registered method trains, evaluates and records through the harness."""
+    options = runner.RunOptions(
+        spec="omniglot",
+        method=name,
+        profile="smoke",
+        data_dir=str(data_dir),
+        cache_dir=str(cache_dir),
+        runs_dir=tmp_path / "runs",
+        results_dir=tmp_path / "results",
+        verbose=0,
+    )
+    path, record = runner.run(options)
+    results.check(json.loads(path.read_text()))
+    assert record["method"]["name"] == name
+    assert record["accuracy"]["mean"] > CONTRACT_MIN_ACCURACY

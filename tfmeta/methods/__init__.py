@@ -13,6 +13,8 @@ BUILTIN = {
     "matching": "tfmeta.methods.matching:MatchingNetwork",
     "matching_fce": "tfmeta.methods.matching:MatchingNetworkFCE",
     "relation": "tfmeta.methods.relation:RelationNetwork",
+    "protonet_hallucination": "tfmeta.methods.hallucination:HallucinatingPrototypicalNetwork",
+    "protonet_noise_augmentation": "tfmeta.methods.hallucination:NoiseAugmentedPrototypicalNetwork",
 }
 ENTRY_POINT_GROUP = "tfmeta.methods"
 

@@ -37,8 +37,13 @@ class PrototypicalNetwork(FewShotMethod):
         # during training come from the whole episode.
         images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
         features = self.encoder(images, training=training)
-        prototypes = ops.mean(ops.reshape(features[: way * shot], (way, shot, -1)), axis=1)
+        support_features = self.augment_support(ops.reshape(features[: way * shot], (way, shot, -1)))
+        prototypes = ops.mean(support_features, axis=1)
         return -squared_distances(features[way * shot :], prototypes)
+
+    def augment_support(self, support_features):
+        """Hook for variants that add support examples in feature space: [way, n, d] -> [way, n', d]."""
+        return support_features
 
     def get_config(self):
         return {**super().get_config(), "backbone": self.backbone_name, "filters": self.filters}

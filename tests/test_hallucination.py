@@ -1,0 +1,65 @@
+"""Hallucinated support examples (Wang et al. 2018) on Prototypical Networks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tfmeta.methods.hallucination import (
+    HallucinatingPrototypicalNetwork,
+    Hallucinator,
+    NoiseAugmentedPrototypicalNetwork,
+)
+from tfmeta.methods.protonet import PrototypicalNetwork
+
+
+@pytest.fixture
+def episode(class_sets):
+    images = class_sets["test"].images[:5, :4].astype(np.float32) / 255  # 5-way 1-shot, 3 queries
+    query = images[:, 1:].reshape(15, 28, 28, 1)
+    return {"support_images": images[:, :1], "query_images": query}
+
+
+def test_hallucinations_depend_on_the_noise():
+    generator = Hallucinator(noise_dim=8, hidden=16)
+    seeds = np.ones((4, 6), dtype=np.float32)
+    generator.build(seeds.shape)
+    generator.gate.assign(1.0)
+    rng = np.random.default_rng(1)
+    first = np.asarray(generator(seeds, rng.normal(size=(4, 8)).astype(np.float32)))
+    second = np.asarray(generator(seeds, rng.normal(size=(4, 8)).astype(np.float32)))
+    assert first.shape == (4, 6)
+    assert not np.allclose(first, second)
+
+
+def test_untrained_generator_copies_its_seed():
+    generator = Hallucinator(noise_dim=8)
+    seeds = np.arange(12, dtype=np.float32).reshape(2, 6)
+    out = generator(seeds, np.random.default_rng(0).normal(size=(2, 8)).astype(np.float32))
+    np.testing.assert_allclose(np.asarray(out), seeds)
+
+
+def test_m_zero_is_exactly_protonet(episode):
+    plain, hallucinating = PrototypicalNetwork(), HallucinatingPrototypicalNetwork(m=0)
+    plain(episode), hallucinating(episode)
+    hallucinating.encoder.set_weights(plain.encoder.get_weights())
+    np.testing.assert_array_equal(np.asarray(hallucinating(episode)), np.asarray(plain(episode)))
+
+
+def test_hallucinated_examples_join_each_class(episode):
+    model = HallucinatingPrototypicalNetwork(m=3)
+    model(episode)
+    support = np.random.default_rng(0).normal(size=(5, 2, 64)).astype(np.float32)
+    assert tuple(model.augment_support(support).shape) == (5, 5, 64)
+
+
+def test_noise_baseline_has_no_generator_and_varies(episode):
+    model = NoiseAugmentedPrototypicalNetwork(m=4)
+    assert model.hallucinator is None and model.get_config()["augmentation"] == "feature_noise"
+    first, second = np.asarray(model(episode)), np.asarray(model(episode))
+    assert not np.allclose(first, second)
+
+
+def test_unknown_augmentation_lists_valid_ones():
+    with pytest.raises(ValueError, match="valid: generator, feature_noise"):
+        HallucinatingPrototypicalNetwork(augmentation="gan")
