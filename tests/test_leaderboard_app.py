@@ -67,8 +67,9 @@ def open_page(results_dir: Path, page: str, monkeypatch) -> AppTest:
     return app
 
 
-def table_rows(app: AppTest) -> list:
-    return [row for frame in app.dataframe for row in frame.value.to_dict("records")]
+def table_rows(app: AppTest, column: str = "Rank") -> list:
+    """The rows of the page's tables that have `column` (by default: the ranked tables)."""
+    return [row for frame in app.dataframe if column in frame.value for row in frame.value.to_dict("records")]
 
 
 def test_the_document_shows_the_example_file_verbatim():
@@ -86,6 +87,11 @@ def test_the_example_reaches_a_ranked_row_next_to_protonet(board, monkeypatch):
     assert rows[0]["Gap to next"][0] in "~>" and rows[1]["Gap to next"] == ""
     assert all(re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", row["Accuracy (%)"]) for row in rows)
     assert all(row["Episodes"] == 20 and row["Batch norm"] == "inductive" for row in rows)
+    (overview,) = [
+        frame.value for frame in app.dataframe if "Method" in frame.value and "Rank" not in frame.value
+    ]
+    assert sorted(overview["Method"]) == ["CosineNearestNeighbour", "protonet"]
+    assert any("Prototypical Networks" in row["Method (paper)"] for row in table_rows(app, "Method (paper)"))
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -97,7 +103,7 @@ def test_every_page_renders_the_real_records(page, board, monkeypatch):
 
 def test_significance_compares_the_two_methods(board, monkeypatch):
     app = open_page(board, "significance", monkeypatch)
-    (row,) = table_rows(app)
+    (row,) = table_rows(app, "Wilcoxon p")
     assert {row["A"][3:], row["B"][3:]} == {"CosineNearestNeighbour", "protonet"}
     assert 0 <= row["Wilcoxon p"] <= 1 and app.get("vega_lite_chart")
 

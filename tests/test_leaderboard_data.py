@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.records import REPO, make_record
-from tfmeta.bench.leaderboard import curves, methods, optimizers, tables
+from tfmeta.bench.leaderboard import curves, methods, optimizers, overview, tables
 from tfmeta.bench.stats import paired_comparison, sign_test, wilcoxon_signed_rank
 
 
@@ -148,3 +148,20 @@ print("HEAVY", heavy)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "HEAVY []" in done.stdout
+
+
+def test_overview_keeps_each_methods_best_per_setting():
+    shot5 = make_record("a", [0.99] * 20)
+    shot5["benchmark"]["shot"] = 5
+    entries = [entry("a", GOOD), entry("a", BAD), entry("b", BAD), (Path("s5.json"), shot5)]
+    frame = overview.overview_frame(tables.group_tables(entries))
+    assert list(frame.columns) == ["Method", "5-way 1-shot", "5-way 5-shot"]
+    assert frame.to_dict("records") == [
+        {"Method": "a", "5-way 1-shot": "87.50 ± 1.95", "5-way 5-shot": "99.00 ± 0.00"},
+        {"Method": "b", "5-way 1-shot": "62.50 ± 1.95", "5-way 5-shot": ""},
+    ]
+
+
+def test_published_numbers_are_known_for_omniglot_only():
+    assert len(overview.published_frame("omniglot", "vinyals")) == 5
+    assert overview.published_frame("mini_imagenet", "ravi").empty

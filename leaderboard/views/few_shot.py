@@ -3,6 +3,7 @@
 import streamlit as st
 from loading import load_entries, no_records_note
 
+from tfmeta.bench.leaderboard.overview import overview_frame, published_frame
 from tfmeta.bench.leaderboard.tables import ALPHA, Table, group_tables
 
 COLUMNS = {
@@ -31,6 +32,23 @@ def show_table(table: Table) -> None:
     st.dataframe(table.frame(), hide_index=True, column_config=COLUMNS, width="stretch")
 
 
+def show_overview(tables: list[Table]) -> None:
+    """One grid per benchmark and profile, then the papers' numbers for context."""
+    groups: dict[tuple, list[Table]] = {}
+    for table in tables:
+        key = table.key
+        groups.setdefault((key.benchmark, key.dataset, key.split, key.profile), []).append(table)
+    for (benchmark, dataset, split, profile), members in groups.items():
+        st.subheader(f"{benchmark} · {profile}: overview")
+        st.caption("Best accuracy ± 95% CI (%) of each method per test setting; ranked tables follow.")
+        st.dataframe(overview_frame(members), hide_index=True, width="stretch")
+        published = published_frame(dataset, split)
+        if not published.empty:
+            with st.expander(f"Published numbers on {dataset} ({split} split), for context"):
+                st.caption("From the papers, with their own code, budgets and test episodes: never ranked.")
+                st.dataframe(published, hide_index=True, width="stretch")
+
+
 def run() -> None:
     st.title("Few-shot track")
     entries = load_entries()
@@ -46,9 +64,10 @@ def run() -> None:
         "**Gap to next** compares each row with the row below on the same episodes (paired Wilcoxon test): "
         "`>` the gap is statistically real, `~` it is not."
     )
-    for table in tables:
-        if table.key.profile in chosen:
-            show_table(table)
+    shown = [table for table in tables if table.key.profile in chosen]
+    show_overview(shown)
+    for table in shown:
+        show_table(table)
 
 
 if __name__ == "__main__":
