@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from tfmeta.bench import results
+from tfmeta.bench import optimizer_results, results
 
 RESULTS_ENV = "TFMETA_RESULTS_DIR"
 Entry = tuple[Path, dict]
@@ -20,8 +20,14 @@ def results_dir() -> Path:
 
 def _fingerprint(directory: Path) -> tuple:
     """Names, sizes and modification times of the records: a new or changed file invalidates the cache."""
-    files = sorted(directory.glob("*.json")) if directory.is_dir() else []
-    return tuple((p.name, s.st_size, s.st_mtime_ns) for p in files if (s := p.stat()))
+    stamps = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        try:
+            stat = path.stat()
+        except OSError:  # removed while we looked
+            continue
+        stamps.append((path.name, stat.st_size, stat.st_mtime_ns))
+    return tuple(stamps)
 
 
 @st.cache_data(show_spinner="Reading records...", max_entries=4)
@@ -36,6 +42,21 @@ def load_entries(warn: bool = True) -> list[Entry]:
     if warn:
         for path, reason in loaded.skipped:
             st.warning(f"Skipped `{path.name}`: {reason}", icon=":material/warning:")
+    return loaded.records
+
+
+@st.cache_data(show_spinner="Reading optimizer records...", max_entries=4)
+def _load_optimizers(directory: str, fingerprint: tuple) -> results.Loaded:
+    return optimizer_results.load_all(directory)
+
+
+def load_optimizer_entries(warn: bool = True) -> list[Entry]:
+    """The readable optimizer-track records (in `optimizers/` of the results folder), with warnings."""
+    directory = results_dir() / "optimizers"
+    loaded = _load_optimizers(str(directory), _fingerprint(directory))
+    if warn:
+        for path, reason in loaded.skipped:
+            st.warning(f"Skipped `optimizers/{path.name}`: {reason}", icon=":material/warning:")
     return loaded.records
 
 
