@@ -89,7 +89,7 @@ def broken_records() -> dict[str, tuple[dict | str, str]]:
         "summary_disagrees": (disagreeing, "accuracy.mean"),
         "episode_count_disagrees": (miscounted, "n_episodes"),
         "accuracy_out_of_range": (out_of_range, "per_episode.0"),
-        "wrong_episodes_hash": (wrong_hash, "not the hash of the benchmark's frozen test episodes"),
+        "wrong_episodes_hash": (wrong_hash, "not the hash of the benchmark's test set"),
         "unknown_benchmark": (unknown_benchmark, "unknown benchmark 'no-such-benchmark'"),
         "query_disagrees_with_spec": (wrong_query, "benchmark.query"),
         "no_frozen_episodes": (no_frozen_file, "no frozen test episodes"),

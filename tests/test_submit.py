@@ -74,8 +74,27 @@ def test_a_missing_file_is_reported(tmp_path, board, capsys):
 
 
 def test_verify_names_the_frozen_file_it_checked():
-    path = submission.verify(make_record())
-    assert path.name == "omniglot-vinyals-test-5w1s15q-20ep-seed1703.npz"
+    assert submission.verify(make_record()) == "omniglot-vinyals-test-5w1s15q-20ep-seed1703.npz"
+
+
+def lake_record(episodes_hash: str) -> dict:
+    record = make_record("lake", [0.9] * 20)
+    record["benchmark"].update(name="omniglot_lake", split="lake", part="lake_runs", way=20, query=1)
+    record["episodes_hash"] = episodes_hash
+    return record
+
+
+def test_records_on_lakes_runs_are_checked_against_the_runs_archive(data_dir, monkeypatch, tmp_path):
+    from tfmeta.data.omniglot import lake_runs
+
+    monkeypatch.setenv("TFMETA_DATA_DIR", str(data_dir))
+    runs_hash = lake_runs.load(data_dir).hash
+    assert submission.verify(lake_record(runs_hash)) == "Lake et al.'s one-shot runs"
+    with pytest.raises(submission.SubmissionError, match="not the hash of the benchmark's test set"):
+        submission.verify(lake_record("sha256:" + "2" * 64))
+    monkeypatch.setenv("TFMETA_DATA_DIR", str(tmp_path))
+    with pytest.raises(submission.SubmissionError, match="cannot verify against Lake"):
+        submission.verify(lake_record(runs_hash))
 
 
 def test_file_names_are_safe_whatever_the_method_name():

@@ -45,8 +45,8 @@ def _refuse_constant(constant: str):
     raise ValueError(f"{constant} is not a number a record may hold")
 
 
-def verify(record: dict, benchmarks: list[Path] | None = None) -> Path:
-    """Runs every check on a parsed record; returns the frozen episode file it was verified against.
+def verify(record: dict, benchmarks: list[Path] | None = None) -> str:
+    """Runs every check on a parsed record; returns the name of the test set it was verified against.
 
     Args:
         record: the parsed record.
@@ -59,32 +59,32 @@ def verify(record: dict, benchmarks: list[Path] | None = None) -> Path:
         results.check(record)
     except results.RecordError as err:
         raise SubmissionError(f"the record is malformed: {err}") from err
-    path = episodes_file(record, benchmarks)
-    try:
-        frozen = FrozenEpisodes.load(path)
-    except (OSError, ValueError, KeyError) as err:
-        raise SubmissionError(f"cannot read the frozen episodes {path.name}: {err}") from err
-    if record["episodes_hash"] != frozen.hash:
+    benchmark = find_benchmark(record["benchmark"]["name"], benchmarks)
+    check_protocol(record, benchmark)
+    if benchmark.data["test"].get("source") == "lake_runs":
+        name, expected = "Lake et al.'s one-shot runs", lake_runs_hash()
+    else:
+        path = episodes_file(record, benchmark)
+        name, expected = path.name, _frozen_hash(path)
+    if record["episodes_hash"] != expected:
         raise SubmissionError(
-            f"episodes_hash {record['episodes_hash']} is not the hash of the benchmark's frozen test "
-            f"episodes {path.name} ({frozen.hash}); the record was not evaluated on the official episodes"
+            f"episodes_hash {record['episodes_hash']} is not the hash of the benchmark's test set {name} "
+            f"({expected}); the record was not evaluated on the official episodes"
         )
-    return path
+    return name
 
 
-def episodes_file(record: dict, benchmarks: list[Path] | None = None) -> Path:
-    """The frozen episode file a record's benchmark fields, test-episode count and spec seed identify.
+def check_protocol(record: dict, benchmark: spec.Benchmark) -> None:
+    """The record's dataset, split, test part, query count and episode count agree with the spec.
 
     Raises:
-        SubmissionError: for an unknown benchmark, fields that disagree with its spec, or a missing file.
+        SubmissionError: naming the field that disagrees.
     """
-    b = record["benchmark"]
-    benchmark = find_benchmark(b["name"], benchmarks)
-    data, test = benchmark.data, benchmark.data["test"]
+    b, data, test = record["benchmark"], benchmark.data, benchmark.data["test"]
     expected = {
         "dataset": data["dataset"],
         "split": data["split"],
-        "part": test["part"],
+        "part": test.get("source", test["part"]),
         "query": test["query"],
     }
     for field, value in expected.items():
@@ -93,11 +93,21 @@ def episodes_file(record: dict, benchmarks: list[Path] | None = None) -> Path:
                 f"benchmark.{field} is {b[field]!r} but benchmark {b['name']!r} uses {value!r}"
             )
     count = record["config"].get("test_episodes")
-    if count != record["accuracy"]["n_episodes"]:
+    if test.get("source") is None and count != record["accuracy"]["n_episodes"]:
         raise SubmissionError(
             f"config.test_episodes is {count!r} but the record holds "
             f"{record['accuracy']['n_episodes']} episodes"
         )
+
+
+def episodes_file(record: dict, benchmark: spec.Benchmark) -> Path:
+    """The frozen episode file a record's setting, test-episode count and the spec's seed identify.
+
+    Raises:
+        SubmissionError: when the benchmark has no such file.
+    """
+    b, data, test = record["benchmark"], benchmark.data, benchmark.data["test"]
+    count = record["config"]["test_episodes"]
     key = EpisodeKey(
         data["dataset"], data["split"], test["part"], b["way"], b["shot"], test["query"], count, test["seed"]
     )
@@ -108,6 +118,27 @@ def episodes_file(record: dict, benchmarks: list[Path] | None = None) -> Path:
             f"{b['shot']}-shot with {count} episodes; only results on frozen episodes can be ranked"
         )
     return path
+
+
+def _frozen_hash(path: Path) -> str:
+    try:
+        return FrozenEpisodes.load(path).hash
+    except (OSError, ValueError, KeyError) as err:
+        raise SubmissionError(f"cannot read the frozen episodes {path.name}: {err}") from err
+
+
+def lake_runs_hash() -> str:
+    """The content hash of Lake et al.'s runs archive, found as `tfmeta run` finds it ($TFMETA_DATA_DIR).
+
+    Raises:
+        SubmissionError: when the archive cannot be read, saying how to point at it.
+    """
+    from tfmeta.data.omniglot import ArchiveError, lake_runs
+
+    try:
+        return lake_runs.load().hash
+    except ArchiveError as err:
+        raise SubmissionError(f"cannot verify against Lake et al.'s runs: {err}") from err
 
 
 def find_benchmark(name: str, benchmarks: list[Path] | None = None) -> spec.Benchmark:
