@@ -165,3 +165,18 @@ def test_overview_keeps_each_methods_best_per_setting():
 def test_published_numbers_are_known_for_omniglot_only():
     assert len(overview.published_frame("omniglot", "vinyals")) == 5
     assert overview.published_frame("mini_imagenet", "ravi").empty
+
+
+def test_optional_cells_appear_only_where_records_have_them():
+    lake = make_record("lake", GOOD)
+    lake.update(
+        error_rate={"mean": 0.125}, verification={"auc": 0.98765, "eer": 0.05, "n_pairs": 10}, notes="hi"
+    )
+    (table,) = tables.group_tables([(Path("lake.json"), lake), entry("plain", BAD)])
+    rows = table.frame().to_dict("records")
+    assert (
+        rows[0]["Error rate (%)"] == 12.5
+        and rows[0]["Verification AUC"] == 0.9877
+        and rows[0]["Notes"] == "hi"
+    )
+    assert math.isnan(rows[1]["Error rate (%)"])

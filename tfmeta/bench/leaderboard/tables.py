@@ -148,7 +148,21 @@ def row_cells(path: Path, record: dict, gap: str = "") -> dict:
         "Training budget": training_budget(config),
         "Episodes hash": record["episodes_hash"].removeprefix("sha256:")[:12],
         "Record": path.name,
+        **optional_cells(record),
     }
+
+
+def optional_cells(record: dict) -> dict:
+    """Cells only some records have: Lake's error rate, verification AUC and EER, free-text notes."""
+    cells = {}
+    if "error_rate" in record:
+        cells["Error rate (%)"] = round(100 * record["error_rate"]["mean"], 2)
+    if "verification" in record:
+        cells["Verification AUC"] = round(record["verification"]["auc"], 4)
+        cells["EER (%)"] = round(100 * record["verification"]["eer"], 2)
+    if record.get("notes"):
+        cells["Notes"] = record["notes"]
+    return cells
 
 
 def backbone(record: dict) -> str:
