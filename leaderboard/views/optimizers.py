@@ -2,9 +2,9 @@
 
 import altair as alt
 import streamlit as st
-from loading import load_entries
+from loading import load_optimizer_entries
 
-from tfmeta.bench.leaderboard.optimizers import BASELINES, KIND, loss_bands, optimizer_records
+from tfmeta.bench.leaderboard.optimizers import BASELINES, KIND, loss_bands, optimizer_records, summary_frame
 
 
 def chart(bands) -> alt.Chart:
@@ -16,7 +16,7 @@ def chart(bands) -> alt.Chart:
 
 def run() -> None:
     st.title("Optimizer track")
-    records = optimizer_records(load_entries())
+    records = optimizer_records(load_optimizer_entries())
     if not records:
         st.info(
             "No optimizer-track records yet. This track compares learned optimizers (Andrychowicz et al. "
@@ -26,10 +26,17 @@ def run() -> None:
             icon=":material/hourglass_empty:",
         )
         return
-    bands = loss_bands(records)
+    st.caption(
+        "Loss of the optimizee against optimizer step, mean and 95% band over held-out problems (the same "
+        "problems and seeds for every optimizer); baselines' learning rates tuned on training problems. "
+        "`task@2x` runs twice the horizon the learned optimizer was meta-trained on."
+    )
+    bands, table = loss_bands(records), summary_frame(records)
     for task in sorted(bands["task"].unique()):
         st.subheader(task)
         st.altair_chart(chart(bands[bands["task"] == task]), width="stretch")
+        if not table.empty:
+            st.dataframe(table[table["task"] == task].drop(columns="task"), hide_index=True, width="stretch")
 
 
 if __name__ == "__main__":

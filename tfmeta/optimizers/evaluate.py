@@ -22,7 +22,7 @@ class Runner:
         self.data = {k: tf.Variable(v, trainable=False, name=k) for k, v in template.data.items()}
         optimizer.build(self.params)
         self.initial = [v.numpy() for v in optimizer.variables]
-        self._step = tf.function(self._step_eager)
+        self._step = tf.function(self._step_eager, autograph=False)
 
     def _step_eager(self, step):
         with tf.GradientTape() as tape:

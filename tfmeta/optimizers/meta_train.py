@@ -75,7 +75,7 @@ class MetaTrainer:
         self.curve: list[dict] = []
         self.bad_runs: list[dict] = []
         self.iteration, self.seconds = 0, 0.0
-        self._truncation = tf.function(self._truncation_eager, reduce_retracing=True)
+        self._truncation = tf.function(self._truncation_eager, reduce_retracing=True, autograph=False)
 
     def _truncation_eager(self, params, state, data, start):
         c = self.config

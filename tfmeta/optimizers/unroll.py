@@ -22,7 +22,7 @@ def flatten(tensors: list[tf.Tensor]) -> tf.Tensor:
 
 def unflatten(vector: tf.Tensor, like: list[tf.Tensor]) -> list[tf.Tensor]:
     """The inverse of `flatten`, shaped like `like`."""
-    sizes = [int(tf.size(t)) for t in like]
+    sizes = [t.shape.num_elements() for t in like]
     return [tf.reshape(part, t.shape) for part, t in zip(tf.split(vector, sizes), like, strict=True)]
 
 

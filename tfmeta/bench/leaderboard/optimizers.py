@@ -1,8 +1,8 @@
 """The optimizer track: loss against optimizer step, per task family and optimizer.
 
-Records of this track have `"kind": "optimizer"`, a `task` name, an `optimizer` name and a `curve` of
-`{"step", "loss"}` points, one record per seed. None exist yet (the learned-optimizer track is still to
-come); the page and this module are ready for them.
+Records of this track have `"kind": "optimizer"`, a `task` name, an `optimizer` name and either
+`per_task` (the loss of each held-out problem at each step, as `tfmeta optimizer-track` writes them; see
+`tfmeta.bench.optimizer_results`) or a `curve` of `{"step", "loss"}` points, one record per seed.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ def loss_bands(records: list[dict]) -> pd.DataFrame:
     """Mean loss and 95% band over seeds per (task, optimizer, step)."""
     values: dict[tuple[str, str, int], list[float]] = {}
     for record in records:
-        for point in record.get("curve", []):
-            key = (record["task"], record["optimizer"], point["step"])
-            values.setdefault(key, []).append(point["loss"])
+        for run in _runs(record):
+            for step, loss in run:
+                if loss is not None:
+                    values.setdefault((record["task"], record["optimizer"], step), []).append(loss)
     rows = []
     for (task, optimizer, step), losses in sorted(values.items()):
         mean, ci95 = mean_ci95(losses)
@@ -43,3 +44,44 @@ def loss_bands(records: list[dict]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["task", "optimizer", "step", "mean", "lower", "upper", "runs"])
+
+
+def _runs(record: dict) -> list[list[tuple[int, float | None]]]:
+    """The loss curves in a record: one per held-out problem, or the record's single curve."""
+    if "per_task" in record:
+        return [list(enumerate(losses)) for losses in record["per_task"]]
+    return [[(point["step"], point["loss"]) for point in record.get("curve", [])]]
+
+
+def _plus_minus(summary: dict | None) -> str:
+    if not summary or summary.get("mean") is None:
+        return "diverged"
+    return f"{summary['mean']:.4g} ± {summary['ci95']:.2g}"
+
+
+def summary_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per (task, optimizer) record of `tfmeta optimizer-track`, best mean final loss first."""
+    rows = []
+    for record in records:
+        if "final_loss" not in record:
+            continue
+        tuning = record.get("tuning", {})
+        rows.append(
+            {
+                "task": record["task"],
+                "optimizer": record["optimizer"],
+                "final loss ± 95% CI": _plus_minus(record["final_loss"]),
+                "area under curve": _plus_minus(record.get("auc")),
+                f"steps to {record['reference']['optimizer']}'s final loss": record.get("steps_to_reference"),
+                "learning rate": tuning.get("winner", "meta-trained"),
+                "problems": record["n_tasks"],
+                "horizon": f"{record['horizon']} (trained {record['trained_horizon']})",
+                "_sort": record["final_loss"]["mean"]
+                if record["final_loss"]["mean"] is not None
+                else float("inf"),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    return frame.sort_values(["task", "_sort"]).drop(columns="_sort").reset_index(drop=True)

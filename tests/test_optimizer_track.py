@@ -1,0 +1,82 @@
+"""The optimizer track end to end: spec validation, CLI smoke runs, records, the leaderboard's shaping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tfmeta import cli
+from tfmeta.bench import optimizer_results, optimizer_spec
+from tfmeta.bench.leaderboard import optimizers as board
+from tfmeta.bench.results import RecordError
+from tfmeta.bench.spec import SpecError
+
+SPEC = "learned_optimizers"
+
+
+def test_spec_errors_name_file_and_line(tmp_path):
+    text = optimizer_spec.SPECS_DIR.joinpath(f"{SPEC}.yaml").read_text()
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace("tasks: 32", "tasks: 1"))
+    line = 1 + text.splitlines().index("      tasks: 32")
+    with pytest.raises(SpecError, match=rf"bad.yaml:{line}: profiles.standard.evaluate.tasks"):
+        optimizer_spec.load(bad)
+    bad.write_text(text.replace("{family: convnet_omniglot", "{family: mnist_mlp"))
+    with pytest.raises(SpecError, match="unknown family 'mnist_mlp'"):
+        optimizer_spec.load(bad)
+    with pytest.raises(SpecError, match=f"one of: {SPEC}"):
+        optimizer_spec.load("nope")
+
+
+@pytest.fixture(scope="module")
+def smoke_records(tmp_path_factory, data_dir, cache_dir) -> Path:
+    root = tmp_path_factory.mktemp("track")
+    common = ["--profile", "smoke", "--runs-dir", str(root / "runs"), "--data-dir", str(data_dir)]
+    common += ["--cache-dir", str(cache_dir)]
+    assert cli.main(["meta-train-optimizer", SPEC, "--learned", "quadratic", *common]) == 0
+    assert (
+        cli.main(["optimizer-track", SPEC, "--weights", "runs", "--results-dir", str(root / "res"), *common])
+        == 0
+    )
+    return root
+
+
+def test_meta_training_resumes_and_track_writes_valid_records(smoke_records):
+    run = smoke_records / "runs" / "optimizers" / SPEC / "smoke" / "quadratic"
+    assert json.loads((run / "checkpoint" / "state.json").read_text())["iteration"] == 2
+    assert list((run / "tensorboard").iterdir())
+    loaded = optimizer_results.load_all(smoke_records / "res")
+    assert not loaded.skipped
+    records = [r for _, r in loaded.records]
+    assert {r["task"] for r in records} == {"quadratic", "quadratic@2x"}
+    names = {r["optimizer"] for r in records}
+    assert names == {"sgd", "momentum", "nag", "adam", "rmsprop", "adagrad", "lstm[quadratic]"}
+    adam = next(r for r in records if r["optimizer"] == "adam" and r["task"] == "quadratic")
+    assert adam["tuning"]["grid"] == [0.01, 0.1] and adam["tuning"]["winner"] in (0.01, 0.1)
+    assert (
+        adam["horizon"] == 10 and len(adam["per_task"]) == 3 and adam["provenance"]["seeds"]["test"] == 1000
+    )
+
+
+def test_tampered_records_are_rejected(smoke_records, tmp_path):
+    path = sorted((smoke_records / "res").glob("*.json"))[0]
+    record = json.loads(path.read_text())
+    record["final_loss"]["mean"] = 0.0
+    with pytest.raises(RecordError, match="final_loss.mean"):
+        optimizer_results.check(record)
+    del record["per_task"]
+    with pytest.raises(RecordError, match="per_task"):
+        optimizer_results.write(record, tmp_path, "x.json")
+    assert not list(tmp_path.iterdir())
+
+
+def test_leaderboard_bands_and_table(smoke_records):
+    entries = optimizer_results.load_all(smoke_records / "res").records
+    records = board.optimizer_records(entries)
+    bands = board.loss_bands(records)
+    first = bands[(bands.task == "quadratic") & (bands.optimizer == "adam") & (bands.step == 0)].iloc[0]
+    assert first["runs"] == 3 and first["lower"] <= first["mean"] <= first["upper"]
+    table = board.summary_frame(records)
+    assert len(table) == 14 and "final loss ± 95% CI" in table.columns
