@@ -43,7 +43,7 @@ def test_episodes_match_the_episode_layout(runs):
 
 
 def test_missing_or_broken_archive_says_what_is_wrong(tmp_path, data_dir):
-    with pytest.raises(ArchiveError, match="all_runs.zip.*TFMETA_DATA_DIR"):
+    with pytest.raises(ArchiveError, match="(?s)all_runs.zip.*TFMETA_DATA_DIR"):
         lake_runs.load(tmp_path)
     broken = tmp_path / "broken"
     broken.mkdir()
@@ -82,6 +82,6 @@ def test_lake_benchmark_runs_through_the_harness(runs, data_dir, cache_dir, tmp_
     error = record["error_rate"]
     assert error["mean"] == pytest.approx(1 - record["accuracy"]["mean"])
     assert error["per_run"] == pytest.approx([1 - a for a in record["per_episode"]])
-    # Measured: 60 smoke episodes reach 45-60% on the runs, where chance is 5%.
-    assert error["mean"] < 0.75
+    # Measured: 60 smoke episodes of 5-way training leave 74% error on the runs; chance is 95%.
+    assert error["mean"] < 0.85
     assert "verification" not in record  # ProtoNet's logits are not pair scores
