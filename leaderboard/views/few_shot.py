@@ -44,7 +44,7 @@ def show_overview(tables: list[Table]) -> None:
         st.dataframe(overview_frame(members), hide_index=True, width="stretch")
         published = published_frame(dataset, split)
         if not published.empty:
-            with st.expander(f"Published numbers on {dataset} ({split} split), for context"):
+            with st.expander(f"Published numbers on {dataset} ({split} split), for context", expanded=True):
                 st.caption("From the papers, with their own code, budgets and test episodes: never ranked.")
                 st.dataframe(published, hide_index=True, width="stretch")
 
