@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfmeta.bench.stats import mean_ci95
+from tfmeta.bench.stats import mean_ci95, paired_comparison
 
 KIND = "optimizer"
 BASELINES = ("sgd", "momentum", "nag", "adam", "rmsprop", "adagrad")
@@ -59,8 +59,28 @@ def _plus_minus(summary: dict | None) -> str:
     return f"{summary['mean']:.4g} ± {summary['ci95']:.2g}"
 
 
+def _finals(record: dict) -> list[float] | None:
+    finals = [losses[-1] for losses in record.get("per_task", [])]
+    return None if not finals or None in finals else finals
+
+
+def versus_reference(record: dict, reference: dict | None) -> str:
+    """Paired comparison of final losses with the reference optimizer on the same held-out problems:
+    mean difference (record - reference) +- 95% CI and the Wilcoxon signed-rank p-value."""
+    mine, theirs = _finals(record), _finals(reference) if reference else None
+    if reference is None or reference is record or mine is None or theirs is None or len(mine) != len(theirs):
+        return ""
+    c = paired_comparison(mine, theirs)
+    return f"{c.mean_difference:+.3g} ± {c.ci95:.2g} (p={c.wilcoxon_p:.2g})"
+
+
 def summary_frame(records: list[dict]) -> pd.DataFrame:
     """One row per (task, optimizer) record of `tfmeta optimizer-track`, best mean final loss first."""
+    references = {
+        (r["task"], r.get("profile")): r
+        for r in records
+        if r["optimizer"] == r.get("reference", {}).get("optimizer")
+    }
     rows = []
     for record in records:
         if "final_loss" not in record:
@@ -73,6 +93,9 @@ def summary_frame(records: list[dict]) -> pd.DataFrame:
                 "final loss ± 95% CI": _plus_minus(record["final_loss"]),
                 "area under curve": _plus_minus(record.get("auc")),
                 f"steps to {record['reference']['optimizer']}'s final loss": record.get("steps_to_reference"),
+                "final loss vs reference, paired": versus_reference(
+                    record, references.get((record["task"], record.get("profile")))
+                ),
                 "learning rate": tuning.get("winner", "meta-trained"),
                 "problems": record["n_tasks"],
                 "horizon": f"{record['horizon']} (trained {record['trained_horizon']})",
