@@ -80,3 +80,31 @@ def test_leaderboard_bands_and_table(smoke_records):
     assert first["runs"] == 3 and first["lower"] <= first["mean"] <= first["upper"]
     table = board.summary_frame(records)
     assert len(table) == 14 and "final loss ± 95% CI" in table.columns
+
+
+def test_leaderboard_page_shows_the_track(smoke_records, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    board_dir = tmp_path / "board"
+    (board_dir / "optimizers").mkdir(parents=True)
+    for path in (smoke_records / "res").glob("*.json"):
+        (board_dir / "optimizers" / path.name).write_text(path.read_text())
+    (board_dir / "optimizers" / "broken.json").write_text("{}")
+    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(board_dir))
+    app = AppTest.from_file(
+        str(Path(cli.__file__).parents[1] / "leaderboard" / "app.py"), default_timeout=60
+    ).run()
+    app.switch_page("views/optimizers.py").run()
+    assert not app.exception, app.exception
+    assert [s.value for s in app.subheader] == ["quadratic", "quadratic@2x", "Meta-training"]
+    assert any("broken.json" in w.value for w in app.warning)
+    table = app.dataframe[0].value
+    assert set(table["optimizer"]) == {
+        "sgd",
+        "momentum",
+        "nag",
+        "adam",
+        "rmsprop",
+        "adagrad",
+        "lstm[quadratic]",
+    }

@@ -4,7 +4,14 @@ import altair as alt
 import streamlit as st
 from loading import load_optimizer_entries
 
-from tfmeta.bench.leaderboard.optimizers import BASELINES, KIND, loss_bands, optimizer_records, summary_frame
+from tfmeta.bench.leaderboard.optimizers import (
+    BASELINES,
+    KIND,
+    loss_bands,
+    meta_training_curves,
+    optimizer_records,
+    summary_frame,
+)
 
 
 def chart(bands) -> alt.Chart:
@@ -12,6 +19,20 @@ def chart(bands) -> alt.Chart:
     band = base.mark_area(opacity=0.2).encode(y="lower:Q", y2="upper:Q")
     line = base.mark_line().encode(y=alt.Y("mean:Q", title="loss", scale=alt.Scale(type="log")))
     return (band + line).properties(height=380)
+
+
+def meta_training_chart(training) -> alt.Chart:
+    smooth = (
+        alt.Chart(training)
+        .transform_window(mean="mean(meta_loss)", frame=[-25, 25], groupby=["optimizer"])
+        .mark_line()
+        .encode(
+            x=alt.X("iteration:Q", title="meta-iteration"),
+            y=alt.Y("mean:Q", title="meta-loss per step (moving mean)", scale=alt.Scale(type="log")),
+            color="optimizer:N",
+        )
+    )
+    return smooth.properties(height=260)
 
 
 def run() -> None:
@@ -32,11 +53,18 @@ def run() -> None:
         "`task@2x` runs twice the horizon the learned optimizer was meta-trained on."
     )
     bands, table = loss_bands(records), summary_frame(records)
+    training = meta_training_curves(records)
     for task in sorted(bands["task"].unique()):
         st.subheader(task)
         st.altair_chart(chart(bands[bands["task"] == task]), width="stretch")
         if not table.empty:
             st.dataframe(table[table["task"] == task].drop(columns="task"), hide_index=True, width="stretch")
+    if not training.empty:
+        st.subheader("Meta-training")
+        st.caption(
+            "Mean optimizee loss per step over each meta-iteration's run, moving mean over 51 iterations."
+        )
+        st.altair_chart(meta_training_chart(training), width="stretch")
 
 
 if __name__ == "__main__":

@@ -96,7 +96,7 @@ def summary_frame(records: list[dict]) -> pd.DataFrame:
                 "final loss vs reference, paired": versus_reference(
                     record, references.get((record["task"], record.get("profile")))
                 ),
-                "learning rate": tuning.get("winner", "meta-trained"),
+                "learning rate": f"{tuning['winner']:g}" if "winner" in tuning else "meta-trained",
                 "problems": record["n_tasks"],
                 "horizon": f"{record['horizon']} (trained {record['trained_horizon']})",
                 "_sort": record["final_loss"]["mean"]
@@ -108,3 +108,18 @@ def summary_frame(records: list[dict]) -> pd.DataFrame:
     if frame.empty:
         return frame
     return frame.sort_values(["task", "_sort"]).drop(columns="_sort").reset_index(drop=True)
+
+
+def meta_training_curves(records: list[dict]) -> pd.DataFrame:
+    """Meta-loss per meta-iteration of every learned optimizer in the records (once per weights file)."""
+    rows, seen = [], set()
+    for record in records:
+        tuning = record.get("tuning", {})
+        training = tuning.get("meta_training") or {}
+        key = tuning.get("sha256")
+        if not training.get("curve") or key in seen:
+            continue
+        seen.add(key)
+        for point in training["curve"]:
+            rows.append({"optimizer": record["optimizer"], **point})
+    return pd.DataFrame(rows, columns=["optimizer", "iteration", "meta_loss", "seconds"])
