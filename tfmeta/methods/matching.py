@@ -37,6 +37,10 @@ class MatchingNetwork(FewShotMethod):
         fce_units: the LSTMs' width, which must equal the embedding width for the skip connections;
             None takes `filters`, Conv-4's width on 28x28 images (84x84 images need 25 * filters).
             Defaults to None.
+        batch_norm_momentum: momentum of the backbone's batch-norm running statistics (used at test
+            time); None keeps the backbone's (Keras's 0.99). The LSTMs of FCE are sensitive to the
+            scale of their inputs, so `MatchingNetworkFCE` uses 0.9, which settles within a smoke run.
+            Defaults to None.
     """
 
     paper = "Vinyals et al. 2016, Matching Networks for One Shot Learning, https://arxiv.org/abs/1606.04080"
@@ -48,6 +52,7 @@ class MatchingNetwork(FewShotMethod):
         backbone: str = "conv4",
         filters: int = 64,
         fce_units: int | None = None,
+        batch_norm_momentum: float | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -58,6 +63,11 @@ class MatchingNetwork(FewShotMethod):
         self.fce, self.processing_steps = fce, processing_steps
         self.backbone_name, self.filters, self.fce_units = backbone, filters, fce_units
         self.encoder = BACKBONES[backbone](filters)
+        self.batch_norm_momentum = batch_norm_momentum
+        if batch_norm_momentum is not None:
+            for layer in self.encoder.layers:
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.momentum = batch_norm_momentum
         self.support_lstm = self.query_cell = None
         if fce:
             units = fce_units or filters
@@ -109,6 +119,7 @@ class MatchingNetwork(FewShotMethod):
             "backbone": self.backbone_name,
             "filters": self.filters,
             "fce_units": self.fce_units,
+            "batch_norm_momentum": self.batch_norm_momentum,
         }
 
 
@@ -116,8 +127,8 @@ class MatchingNetwork(FewShotMethod):
 class MatchingNetworkFCE(MatchingNetwork):
     """Matching Networks with full context embeddings by default, registered as `matching_fce`."""
 
-    def __init__(self, fce: bool = True, **kwargs):
-        super().__init__(fce=fce, **kwargs)
+    def __init__(self, fce: bool = True, batch_norm_momentum: float | None = 0.9, **kwargs):
+        super().__init__(fce=fce, batch_norm_momentum=batch_norm_momentum, **kwargs)
 
 
 def _unit(x):
