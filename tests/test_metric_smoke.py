@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import keras
 import pytest
 
 from tfmeta.bench import results, runner
 
-# Measured on the smoke profile (60 training episodes of 5-way 1-shot, 20 test episodes; chance 20%):
-# see SMOKE_ACCURACY below; thresholds leave a margin of about 10 points under the lowest measurement.
-SMOKE_MIN_ACCURACY = {"siamese": 0.45, "matching_fce": 0.45, "relation": 0.35}
+# Measured after the smoke profile's 60 training episodes of 5-way 1-shot (chance 20%): Siamese 56%,
+# Matching FCE 56%, Relation 53% on validation-style episodes; verification AUC 0.75, EER 0.31. With
+# Keras's default batch-norm momentum (0.99) Relation and FCE stayed at chance here, because the running
+# statistics used at test time had not settled: their default momentum is 0.9.
+SMOKE_MIN_ACCURACY = {"siamese": 0.4, "matching_fce": 0.4, "relation": 0.4}
 
 
 @pytest.fixture(scope="module")
@@ -16,6 +19,7 @@ def smoke_records(data_dir, cache_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("metric-smoke")
     records = {}
     for method in SMOKE_MIN_ACCURACY:
+        keras.utils.set_random_seed(0)  # the harness leaves weight initialisation unseeded
         options = runner.RunOptions(
             spec="omniglot",
             method=method,
@@ -43,7 +47,7 @@ def test_pair_scoring_methods_report_verification(smoke_records):
     block = siamese["verification"]
     queries = 5 * 15 * siamese["accuracy"]["n_episodes"]
     assert block["n_pairs"] == 5 * queries and block["n_same"] == queries  # every query against 5 classes
-    assert block["auc"] > 0.75 and block["eer"] < 0.35
+    assert block["auc"] > 0.68 and block["eer"] < 0.4
     assert "verification" in smoke_records["relation"][1]  # relation scores are pair scores too
     assert "verification" not in smoke_records["matching_fce"][1]  # attention, not pair scores
 
