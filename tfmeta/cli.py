@@ -128,6 +128,11 @@ def cmd_run(args) -> int:
             f"({args.profile}): {100 * accuracy['mean']:.2f} +- {100 * accuracy['ci95']:.2f}% over "
             f"{accuracy['n_episodes']} episodes\nrecord: {path}"
         )
+        if "error_rate" in record:
+            print(f"error rate on Lake's runs: {100 * record['error_rate']['mean']:.2f}%")
+        if "verification" in record:
+            pairs = record["verification"]
+            print(f"verification: AUC {pairs['auc']:.4f}, EER {100 * pairs['eer']:.2f}% ({pairs['n_pairs']})")
     return 0
 
 
