@@ -15,10 +15,10 @@ from tfmeta.optimizers.evaluate import Runner
 
 @pytest.fixture(scope="module")
 def families(data_dir, cache_dir):
-    return {name: tasks.get(name, data_dir, cache_dir) for name in tasks.names()}
+    return {name: tasks.get(name, data_dir, cache_dir) for name in tasks.OFFLINE}
 
 
-@pytest.mark.parametrize("name", tasks.names())
+@pytest.mark.parametrize("name", tasks.OFFLINE)
 def test_family_contract(families, name):
     family = families[name]
     first, again = family.sample(2, 7, "train", 4), family.sample(2, 7, "train", 4)
@@ -37,7 +37,7 @@ def test_family_contract(families, name):
 
 @pytest.mark.parametrize(
     "family_name, optimizer_name",
-    [(f, o) for f in tasks.names() for o in ("sgd", "lstm")]
+    [(f, o) for f in tasks.OFFLINE for o in ("sgd", "lstm")]
     + [("quadratic", o) for o in optimizers.BASELINES],
 )
 def test_every_optimizer_runs_every_family(families, family_name, optimizer_name):
@@ -48,6 +48,11 @@ def test_every_optimizer_runs_every_family(families, family_name, optimizer_name
     losses = runner.run(problems, 3)
     assert losses.shape == (2, 4) and np.all(np.isfinite(losses))
     np.testing.assert_allclose(runner.run(problems, 3), losses, rtol=1e-5)  # restarts from scratch
+
+
+def test_mnist_family_is_registered_without_downloading():
+    family = tasks.get("mlp_mnist")
+    assert family.config()["dataset"] == "mnist" and "mlp_mnist" not in tasks.OFFLINE
 
 
 def test_registries_list_valid_names():

@@ -18,8 +18,10 @@ FAMILIES: dict[str, Callable[..., TaskFamily]] = {
     "mlp_omniglot_2layer": lambda **kw: OmniglotMLP(layers=2, name="mlp_omniglot_2layer", **kw),
     "mlp_omniglot_relu": lambda **kw: OmniglotMLP(activation="relu", name="mlp_omniglot_relu", **kw),
     "convnet_omniglot": lambda **kw: OmniglotConvNet(**kw),
+    "mlp_mnist": lambda **kw: OmniglotMLP(name="mlp_mnist", dataset="mnist", way=10, image_size=28, **kw),
 }
-_NEEDS_DATA = {name for name in FAMILIES if "omniglot" in name}
+_NEEDS_DATA = {name for name in FAMILIES if "omniglot" in name or "mnist" in name}
+OFFLINE = tuple(name for name in FAMILIES if "mnist" not in name)  # runnable without a download
 
 
 def names() -> list[str]:

@@ -15,7 +15,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfmeta.tasks import omniglot_pool
+from tfmeta.tasks import mnist_pool, omniglot_pool
 from tfmeta.tasks.base import Problems, TaskFamily
 
 ACTIVATIONS = {"sigmoid": tf.sigmoid, "relu": tf.nn.relu}
@@ -32,6 +32,8 @@ class OmniglotMLP(TaskFamily):
         image_size: side of the (average-pooled) images, 28, 14 or 7. Defaults to 14.
         batch: minibatch size per step. Defaults to 128.
         name: registry name. Defaults to `"mlp_omniglot"`.
+        dataset: `"omniglot"` (offline) or `"mnist"` (the paper's; downloaded through TensorFlow
+            Datasets, 10 classes, `way * 20` images per problem). Defaults to `"omniglot"`.
         data_dir: Omniglot archives. Defaults to None ($TFMETA_DATA_DIR).
         cache: prepared-data folder. Defaults to None.
     """
@@ -45,6 +47,7 @@ class OmniglotMLP(TaskFamily):
         image_size: int = 14,
         batch: int = 128,
         name: str = "mlp_omniglot",
+        dataset: str = "omniglot",
         data_dir: str | os.PathLike | None = None,
         cache: str | os.PathLike | None = None,
     ):
@@ -57,10 +60,14 @@ class OmniglotMLP(TaskFamily):
             way,
             batch,
         )
+        if dataset not in ("omniglot", "mnist"):
+            raise ValueError(f"unknown dataset {dataset!r}; valid: omniglot, mnist")
         self.name, self.data_dir, self.cache, self.image_size = name, data_dir, cache, image_size
+        self.dataset = dataset
 
     def _init(self, rng: np.random.Generator, count: int) -> list[tf.Tensor]:
-        sizes = [self.image_size**2] + [self.hidden] * self.layers + [self.way]
+        classes = 10 if self.dataset == "mnist" else self.way
+        sizes = [self.image_size**2] + [self.hidden] * self.layers + [classes]
         params = []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
             limit = np.sqrt(6.0 / (fan_in + fan_out))
@@ -69,9 +76,14 @@ class OmniglotMLP(TaskFamily):
         return [tf.constant(p) for p in params]
 
     def sample(self, count: int, seed: int, split: str, steps: int) -> Problems:
-        x, y = omniglot_pool.sample_classification(
-            count, seed, split, self.way, self.data_dir, self.cache, self.image_size
-        )
+        if self.dataset == "mnist":
+            x, y = mnist_pool.sample_classification(
+                count, seed, split, 20 * self.way, self.cache, self.image_size
+            )
+        else:
+            x, y = omniglot_pool.sample_classification(
+                count, seed, split, self.way, self.data_dir, self.cache, self.image_size
+            )
         x = x.reshape(count, x.shape[1], -1)
         index = omniglot_pool.minibatch_indices(count, seed, split, x.shape[1], steps, self.batch)
         rng = np.random.default_rng([seed, 11, len(split)])
@@ -104,7 +116,7 @@ class OmniglotMLP(TaskFamily):
     def config(self) -> dict:
         return {
             "name": self.name,
-            "dataset": "omniglot/vinyals",
+            "dataset": "omniglot/vinyals" if self.dataset == "omniglot" else "mnist",
             "hidden": self.hidden,
             "layers": self.layers,
             "activation": self.activation,
