@@ -56,7 +56,8 @@ def _learned_optimizer(track, learned, options):
     path, summary = _weights(track, learned, options)
     config = track.meta_train_config(learned, options.profile)
     keys = ("units", "num_layers", "preprocess_p", "output_scale", "extra_inputs")
-    optimizer = LSTMOptimizer(pretrained=path, **{k: config[k] for k in keys if k in config})
+    source = learned if options.weights == "pretrained" else path  # a shipped name keeps configs portable
+    optimizer = LSTMOptimizer(pretrained=source, **{k: config[k] for k in keys if k in config})
     tuning = {
         "weights": path.name,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
