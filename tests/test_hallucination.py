@@ -63,3 +63,21 @@ def test_noise_baseline_has_no_generator_and_varies(episode):
 def test_unknown_augmentation_lists_valid_ones():
     with pytest.raises(ValueError, match="valid: generator, feature_noise"):
         HallucinatingPrototypicalNetwork(augmentation="gan")
+
+
+def test_analysis_reports_accuracy_against_m_and_a_projection(class_sets):
+    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes, frozen_dataset
+
+    episodes = FrozenEpisodes.sample(
+        EpisodeKey("omniglot", "vinyals", "test", 5, 1, 3, 4, 0), class_sets["test"]
+    )
+    model = HallucinatingPrototypicalNetwork(m=2)
+    model.compile(optimizer="adam", **model.compile_arguments())
+    data = frozen_dataset(episodes, class_sets["test"])
+    model(next(iter(data))[0])  # an untrained G copies its seeds: every m gives ProtoNet's accuracy
+    analysis = model.analyse(data, episodes.query_labels())
+    accuracies = {row["m"]: row["accuracy"] for row in analysis["accuracy_vs_m"]}
+    assert sorted(accuracies) == [0, 1, 2, 5, 10, 20] and len(set(accuracies.values())) == 1
+    assert analysis["trained_m"] == 2 and model.m == 2
+    kinds = [point["kind"] for point in analysis["projection"]]
+    assert kinds.count("support") == 5 and kinds.count("hallucinated") == 10 and kinds.count("query") == 15

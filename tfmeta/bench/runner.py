@@ -277,6 +277,9 @@ def run(options: RunOptions) -> tuple[Path, dict]:
         origin,
     )
     record.update(extra_results(the_plan, method, logits, labels))
+    analysis = method.analyse(test_data, labels)
+    if analysis:
+        record["analysis"] = analysis
     notes = " ".join(n for n in (the_plan.profile.get("note", ""), options.notes) if n)
     if notes:
         record["notes"] = notes

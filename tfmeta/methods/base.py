@@ -37,6 +37,18 @@ class FewShotMethod(keras.Model):
             "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         }
 
+    def analyse(self, test_data, labels) -> dict:
+        """Method-specific findings on the frozen test episodes, stored as the record's `analysis`.
+
+        Args:
+            test_data: the test episodes as a tf.data dataset of (episode, query labels).
+            labels: int [episodes, way * query], the query labels.
+
+        Returns:
+            JSON-serialisable data, or an empty dict (the default) for nothing to add.
+        """
+        return {}
+
     @staticmethod
     def split_episode(episode: dict):
         """Returns (support_images, query_images, way, shot) with way and shot as Python ints."""

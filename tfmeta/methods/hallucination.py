@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 from tfmeta.methods.protonet import PrototypicalNetwork
 
 AUGMENTATIONS = ("generator", "feature_noise")
+# Analysis on the frozen test episodes: accuracy as m varies, and a 2-D view of one episode's features.
+M_VALUES = (0, 1, 2, 5, 10, 20)
+ANALYSIS_EPISODES = 200
+PROJECTION_CLASSES = 5
 
 
 @keras.saving.register_keras_serializable(package="tfmeta")
@@ -111,6 +116,53 @@ class HallucinatingPrototypicalNetwork(PrototypicalNetwork):
             noise = keras.random.normal((way * self.m, self.noise_dim), seed=self.noise)
             imagined = self.hallucinator(seeds, noise)
         return ops.reshape(imagined, (way, self.m, dim))
+
+    def analyse(self, test_data, labels) -> dict:
+        """Accuracy against m on the first test episodes, and a PCA projection of one episode's real,
+        hallucinated and query features (for the leaderboard's method page)."""
+        trained_m, accuracy_vs_m = self.m, []
+        episodes = test_data.take(ANALYSIS_EPISODES)
+        try:
+            for m in M_VALUES:
+                self.m, self.predict_function = m, None  # m is read when predict is traced
+                logits = self.predict(episodes, verbose=0)
+                hits = (
+                    np.argmax(logits, -1).reshape(-1, labels.shape[1])
+                    == labels[: len(logits) // labels.shape[1]]
+                )
+                per_episode = hits.mean(axis=1)
+                accuracy_vs_m.append(
+                    {"m": m, "accuracy": float(per_episode.mean()), "n_episodes": len(per_episode)}
+                )
+        finally:
+            self.m, self.predict_function = trained_m, None
+        return {
+            "trained_m": trained_m,
+            "accuracy_vs_m": accuracy_vs_m,
+            "projection": self._projection(episodes),
+        }
+
+    def _projection(self, episodes) -> list[dict]:
+        episode, labels = next(iter(episodes))
+        support, query, way, shot = self.split_episode(episode)
+        classes = min(way, PROJECTION_CLASSES)
+        real = self.encoder(
+            ops.reshape(support[:classes], (classes * shot, *support.shape[2:])), training=False
+        )
+        real = ops.reshape(real, (classes, shot, -1))
+        imagined = self.hallucinate(real) if self.m else real[:, :0]
+        keep = np.asarray(labels) < classes
+        queries = np.asarray(self.encoder(np.asarray(query)[keep], training=False))
+        points = [("support", c, f) for c in range(classes) for f in np.asarray(real)[c]]
+        points += [("hallucinated", c, f) for c in range(classes) for f in np.asarray(imagined)[c]]
+        points += [("query", int(c), f) for c, f in zip(np.asarray(labels)[keep], queries, strict=True)]
+        features = np.stack([f for _, _, f in points])
+        centred = features - features.mean(axis=0)
+        coordinates = centred @ np.linalg.svd(centred, full_matrices=False)[2][:2].T
+        return [
+            {"kind": kind, "class": int(c), "x": float(x), "y": float(y)}
+            for (kind, c, _), (x, y) in zip(points, coordinates, strict=True)
+        ]
 
     def get_config(self):
         return {
