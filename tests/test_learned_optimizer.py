@@ -51,7 +51,7 @@ def _tiny_models():
 
 @pytest.mark.parametrize("model", _tiny_models(), ids=["mlp", "convnet"])
 def test_runs_on_any_architecture_with_fit(model):
-    optimizer = LSTMOptimizer.from_pretrained("mlp")
+    optimizer = LSTMOptimizer.from_pretrained("quadratic")
     model.compile(optimizer=optimizer, loss="mse")
     x = np.random.default_rng(0).random((32, *model.input_shape[1:])).astype("float32")
     model.fit(x, np.ones((32, 1)), epochs=2, verbose=0)
@@ -84,7 +84,7 @@ def test_config_round_trip_and_weights_in_keras_format(tmp_path):
 
 def test_shipped_weights_load_and_unknown_names_are_listed():
     assert pretrained_path("quadratic").name == "quadratic.weights.h5"
-    with pytest.raises(FileNotFoundError, match="shipped: .*mlp.*quadratic"):
+    with pytest.raises(FileNotFoundError, match="shipped: .*quadratic"):
         pretrained_path("nope")
 
 
