@@ -51,7 +51,7 @@ def overview_frame(tables: list[Table]) -> pd.DataFrame:
 def published_frame(dataset: str, split: str) -> pd.DataFrame:
     """The papers' own numbers for a dataset and split (empty when none are known)."""
     rows = [
-        {"Method (paper)": name, **dict(zip(PUBLISHED_SETTINGS, values, strict=True))}
+        {"Method (paper)": name, **{k: str(v) for k, v in zip(PUBLISHED_SETTINGS, values, strict=True)}}
         for name, values in PUBLISHED.get((dataset, split), {}).items()
     ]
     return pd.DataFrame(rows, columns=["Method (paper)", *PUBLISHED_SETTINGS] if rows else [])
