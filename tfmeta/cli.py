@@ -12,7 +12,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from tfmeta import cli_leaderboard, cli_optimizers  # noqa: E402
-from tfmeta.data.omniglot.omniglot import DATA_DIR_ENV  # noqa: E402  (after the environment is set)
+from tfmeta.data.locations import DATA_DIR_ENV  # noqa: E402
 
 
 def _data_args(parser: argparse.ArgumentParser) -> None:
@@ -65,8 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="dataset preparation")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     prepare = data_commands.add_parser("prepare", help="prepare a dataset once (later runs read the cache)")
-    prepare.add_argument("--dataset", choices=("omniglot", "mini_imagenet"), default="omniglot",
-                         help="default: omniglot; mini_imagenet needs your images, see docs/mini_imagenet.md")
+    prepare.add_argument(
+        "--dataset",
+        choices=("omniglot", "mini_imagenet"),
+        default="omniglot",
+        help="default: omniglot; mini_imagenet needs your images, see docs/mini_imagenet.md",
+    )
     _data_args(prepare)
 
     speed = commands.add_parser("speed", help="print meta-training and evaluation speed of a method")
@@ -141,14 +145,16 @@ def cmd_list(args) -> int:
     from tfmeta.bench import spec
 
     print("methods:")
-    for name in methods.names():
-        print(f"  {name:12s} {methods.import_path(name)}")
+    names = methods.names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"  {name:{width}s} {methods.import_path(name)}")
     print("benchmarks:")
     for path in spec.available():
         benchmark = spec.load(path)
         settings = ", ".join(f"{s['way']}w{s['shot']}s" for s in benchmark.data["settings"])
         print(
-            f"  {benchmark.name:12s} {path.name}: {settings}; "
+            f"  {benchmark.name:{width}s} {path.name}: {settings}; "
             f"profiles: {', '.join(benchmark.data['profiles'])}"
         )
     return 0

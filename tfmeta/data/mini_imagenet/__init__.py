@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tfmeta.data.locations import DATA_DIR_ENV, cache_dir
 from tfmeta.data.mini_imagenet.sources import MiniImagenetError, missing_message
 from tfmeta.data.mini_imagenet.split import IMAGES_PER_CLASS, PARTS, Subset, part_files
 from tfmeta.data.splits import ClassSet
 
 SPLIT = "ravi"
 SPLIT_PARTS = (*PARTS, "trainval")
-DATA_DIR_ENV = "TFMETA_DATA_DIR"
 
 __all__ = [
     "IMAGES_PER_CLASS",
@@ -51,7 +51,7 @@ def prepare(
     Args:
         data_dir: the folder holding the images in one of the forms of `sources`. Defaults to
             $TFMETA_DATA_DIR.
-        cache: where prepared data lives. Defaults to `tfmeta.data.omniglot.cache_dir()`.
+        cache: where prepared data lives. Defaults to `tfmeta.data.locations.cache_dir()`.
         subset: only some classes and images, for tests (see `Subset`). Defaults to None: all 100
             classes x 600 images, which a user's preparation requires.
 
@@ -64,7 +64,6 @@ def prepare(
     import tensorflow_datasets as tfds
 
     from tfmeta.data.mini_imagenet.mini_imagenet import TfmetaMiniImagenet
-    from tfmeta.data.omniglot import cache_dir
 
     builder = TfmetaMiniImagenet(subset=subset, data_dir=str(cache_dir(cache) / "tensorflow_datasets"))
     if builder.is_prepared():

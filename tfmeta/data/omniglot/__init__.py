@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
-from tfmeta.data.omniglot.omniglot import DATA_DIR_ENV, ArchiveError, TfmetaOmniglot, find_archives
-
-CACHE_DIR_ENV = "TFMETA_CACHE_DIR"
+from tfmeta.data.locations import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir
+from tfmeta.data.omniglot.omniglot import ArchiveError, TfmetaOmniglot, find_archives
 
 __all__ = ["ArchiveError", "DATA_DIR_ENV", "CACHE_DIR_ENV", "cache_dir", "prepare", "load_characters"]
-
-
-def cache_dir(path: str | os.PathLike | None = None) -> Path:
-    """The folder holding prepared datasets: `path`, else $TFMETA_CACHE_DIR, else ~/.cache/tfmeta."""
-    return Path(path or os.environ.get(CACHE_DIR_ENV) or Path.home() / ".cache" / "tfmeta").expanduser()
 
 
 def prepare(archive_dir: str | os.PathLike | None = None, cache: str | os.PathLike | None = None):

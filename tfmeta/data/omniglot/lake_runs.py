@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tfmeta.data.omniglot.omniglot import DATA_DIR_ENV, ArchiveError, to_28x28
+from tfmeta.data.locations import DATA_DIR_ENV
+from tfmeta.data.omniglot.omniglot import ArchiveError, to_28x28
 
 ARCHIVE = "all_runs.zip"
 RUNS, WAY = 20, 20

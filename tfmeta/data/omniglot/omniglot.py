@@ -21,7 +21,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 from PIL import Image
 
-DATA_DIR_ENV = "TFMETA_DATA_DIR"
+from tfmeta.data.locations import DATA_DIR_ENV
+
 IMAGE_SIZE = 28
 
 _URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
