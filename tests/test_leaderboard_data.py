@@ -180,3 +180,22 @@ def test_optional_cells_appear_only_where_records_have_them():
         and rows[0]["Notes"] == "hi"
     )
     assert math.isnan(rows[1]["Error rate (%)"])
+
+
+def test_analysis_frames_shape_the_hallucination_analysis():
+    from tfmeta.bench.leaderboard.methods import analysis_frames
+
+    record = {
+        "analysis": {
+            "trained_m": 5,
+            "accuracy_vs_m": [
+                {"m": 0, "accuracy": 0.9, "n_episodes": 200},
+                {"m": 5, "accuracy": 0.95, "n_episodes": 200},
+            ],
+            "projection": [{"kind": "support", "class": 0, "x": 1.0, "y": 2.0}],
+        }
+    }
+    by_m, projection = analysis_frames(record)
+    assert by_m["accuracy"].tolist() == [90.0, 95.0]
+    assert projection["class"].tolist() == ["0"]
+    assert analysis_frames({}) == (None, None)

@@ -1,9 +1,16 @@
 """Method pages: the paper, the configuration, provenance, and the command reproducing each result."""
 
+import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note
 
-from tfmeta.bench.leaderboard.methods import entries_of, method_names, provenance_summary, reproduce_command
+from tfmeta.bench.leaderboard.methods import (
+    analysis_frames,
+    entries_of,
+    method_names,
+    provenance_summary,
+    reproduce_command,
+)
 
 
 def show_record(path, record) -> None:
@@ -18,7 +25,39 @@ def show_record(path, record) -> None:
         st.table({key: [value] for key, value in provenance_summary(record).items()})
         st.markdown("Run configuration:")
         st.json(record["config"], expanded=False)
+        show_analysis(record)
         st.caption(f"Record `{path.name}`, episodes `{record['episodes_hash']}`")
+
+
+def show_analysis(record) -> None:
+    """Charts of a record's method-specific analysis (hallucination: accuracy against m, projection)."""
+    by_m, projection = analysis_frames(record)
+    if by_m is not None:
+        trained = record["analysis"].get("trained_m")
+        st.markdown(f"Accuracy against hallucinated examples per class, m (trained with m = {trained}):")
+        chart = (
+            alt.Chart(by_m)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("m:Q", title="m"),
+                y=alt.Y("accuracy:Q", title="accuracy (%)", scale=alt.Scale(zero=False)),
+            )
+        )
+        st.altair_chart(chart, use_container_width=True)
+    if projection is not None:
+        st.markdown("Real, hallucinated and query features of one test episode (PCA to 2-D):")
+        chart = (
+            alt.Chart(projection)
+            .mark_point(filled=True, size=60)
+            .encode(
+                x="x:Q",
+                y="y:Q",
+                color=alt.Color("class:N"),
+                shape=alt.Shape("kind:N"),
+                tooltip=["kind", "class"],
+            )
+        )
+        st.altair_chart(chart, use_container_width=True)
 
 
 def run() -> None:

@@ -61,3 +61,18 @@ def _hardware(hardware: dict) -> str:
     if hardware.get("cpu_count"):
         parts.insert(1, f"{hardware['cpu_count']} cores")
     return ", ".join(str(part) for part in parts if part)
+
+
+def analysis_frames(record: dict):
+    """A record's `analysis` as display tables: (accuracy against m, feature projection), each a pandas
+    DataFrame or None when the record has no such analysis."""
+    import pandas as pd
+
+    analysis = record.get("analysis") or {}
+    by_m = analysis.get("accuracy_vs_m")
+    projection = analysis.get("projection")
+    by_m_frame = None
+    if by_m:
+        by_m_frame = pd.DataFrame(by_m).assign(accuracy=lambda f: 100 * f["accuracy"])
+    projection_frame = pd.DataFrame(projection).astype({"class": str}) if projection else None
+    return by_m_frame, projection_frame
