@@ -1,0 +1,29 @@
+"""Per-method training budgets in a profile (`methods:`), and the notes they put into records."""
+
+from __future__ import annotations
+
+import pytest
+
+from tfmeta.bench import runner, spec
+
+
+def test_a_method_entry_replaces_only_its_training_blocks():
+    matching = runner.plan(runner.RunOptions(spec="omniglot", method="matching"))
+    protonet = runner.plan(runner.RunOptions(spec="omniglot", method="protonet"))
+    assert matching.train == {**protonet.train, "episodes": 3000}
+    assert matching.validation == protonet.validation
+    assert matching.profile["optimizer"] == protonet.profile["optimizer"]
+    assert "Per-method budget" in matching.profile["note"] and "note" not in protonet.profile
+    assert "methods" not in protonet.profile  # so that training ids of other methods do not change
+    assert runner.training_id(matching, {}) != runner.training_id(protonet, {})
+
+
+def test_method_entries_are_validated(tmp_path):
+    text = (spec.BENCHMARKS_DIR / "omniglot_lake.yaml").read_text()
+    bad = text.replace(
+        "    test_episodes: 20\n", "    test_episodes: 20\n    methods: {siamese: {epochs: 3}}\n", 1
+    )
+    path = tmp_path / "bad.yaml"
+    path.write_text(bad)
+    with pytest.raises(spec.SpecError, match="methods.siamese"):
+        spec.load(path)
