@@ -117,14 +117,14 @@ def test_matching_config_records_the_variant():
     assert MatchingNetwork.from_config(config).fce is True
 
 
-def test_relation_scores_lie_in_unit_interval_and_sum_shots(class_sets):
+def test_relation_scores_lie_in_unit_interval_and_average_shots(class_sets):
     episode, _ = _episode(class_sets, way=4, shot=2, queries=(0, 3, 1))
     model = RelationNetwork()
     scores = np.asarray(model(episode))
     assert scores.shape == (3, 4) and np.all((scores >= 0) & (scores <= 1))
     maps = model.embedding(episode["support_images"].reshape(8, 28, 28, 1))
     assert maps.shape == (8, 5, 5, 64)  # 28 -> 26 -> 13 -> 11 -> 5 -> 5 -> 5
-    class_maps = np.asarray(maps).reshape(4, 2, 5, 5, 64).sum(axis=1)
+    class_maps = np.asarray(maps).reshape(4, 2, 5, 5, 64).mean(axis=1)
     query_maps = model.embedding(episode["query_images"])
     np.testing.assert_allclose(scores, np.asarray(model.relation_scores(query_maps, class_maps)), atol=1e-5)
 

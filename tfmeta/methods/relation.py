@@ -29,7 +29,7 @@ def relation_embedding(
 class RelationNetwork(FewShotMethod):
     """Relation Networks (Sung et al. 2018, https://arxiv.org/abs/1711.06025).
 
-    The embedding module maps images to feature maps; each class's map is the sum over its K shots. The
+    The embedding module maps images to feature maps; each class's map is the mean over its K shots. The
     relation module scores every (query, class) pair from the channel-wise concatenation of their maps:
     two [3x3 conv, batch norm, ReLU, 2x2 max-pool] blocks, a ReLU layer of `hidden` units, and one
     sigmoid unit. Training regresses the scores onto one-hot targets with mean-squared error.
@@ -37,6 +37,10 @@ class RelationNetwork(FewShotMethod):
     The first relation convolution is linear in its concatenated input, conv([s, q]) = conv_s(s) +
     conv_q(q), so it is computed once per class and once per query and summed for every pair: the same
     function as the paper's, without a convolution over way x queries concatenated maps.
+
+    The paper sums the K shots' maps, with one model trained per shot. Here one model trained on 1-shot
+    episodes serves every test shot, and the mean, identical to the sum at K = 1, keeps K-shot class maps
+    at the scale training saw: with the sum, a model trained at 1-shot scored 40.4% on 5-way 5-shot.
 
     Shapes: support [way, shot, H, W, C], query [Q, H, W, C] -> relation scores [Q, way] in [0, 1]
     (returned as the logits: their argmax is the prediction).
@@ -81,7 +85,7 @@ class RelationNetwork(FewShotMethod):
         support, query, way, shot = self.split_episode(episode)
         images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
         maps = self.embedding(images, training=training)
-        class_maps = ops.sum(ops.reshape(maps[: way * shot], (way, shot, *maps.shape[1:])), axis=1)
+        class_maps = ops.mean(ops.reshape(maps[: way * shot], (way, shot, *maps.shape[1:])), axis=1)
         return self.relation_scores(maps[way * shot :], class_maps, training)
 
     def relation_scores(self, query_maps, class_maps, training=False):
