@@ -38,3 +38,33 @@ def class_sets(characters):
     from tfmeta.data.splits import build_class_set
 
     return {part: build_class_set("vinyals", part, characters) for part in ("train", "val", "test")}
+
+
+@pytest.fixture(scope="session")
+def smoke_run(data_dir, cache_dir, tmp_path_factory):
+    """Runs a method's smoke profile through the harness once per session: smoke_run(method, **options)
+    returns (record path, record). Runs share one runs folder, so later settings reuse the training."""
+    from tfmeta.bench import runner
+
+    root = tmp_path_factory.mktemp("smoke")
+    done = {}
+
+    def run(method: str, spec: str = "omniglot", **options):
+        key = (method, spec, tuple(sorted(options.items())))
+        if key not in done:
+            done[key] = runner.run(
+                runner.RunOptions(
+                    spec=spec,
+                    method=method,
+                    profile="smoke",
+                    data_dir=str(data_dir),
+                    cache_dir=str(cache_dir),
+                    runs_dir=root / "runs",
+                    results_dir=root / "results",
+                    verbose=0,
+                    **options,
+                )
+            )
+        return done[key]
+
+    return run

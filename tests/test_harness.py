@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tfmeta import methods
-from tfmeta.bench import results, runner, training
+from tfmeta.bench import results, training
 from tfmeta.data.episodes import frozen_dataset, training_dataset
 
 # Measured: the smoke profile (60 training episodes) reaches 56-59% on its 20 test episodes, where chance
@@ -20,27 +20,13 @@ CONTRACT_MIN_ACCURACY = 0.3
 
 
 @pytest.fixture(scope="module")
-def smoke_runs(data_dir, cache_dir, tmp_path_factory):
+def smoke_runs(smoke_run):
     """Records of the built-in ProtoNet and an external method, run through the same harness."""
-    root = tmp_path_factory.mktemp("harness")
-    records = {}
-    for method in ("protonet", "tests.external_method:CosinePrototypes"):
-        options = runner.RunOptions(
-            spec="omniglot",
-            method=method,
-            profile="smoke",
-            data_dir=str(data_dir),
-            cache_dir=str(cache_dir),
-            runs_dir=root / "runs",
-            results_dir=root / "results",
-            verbose=0,
-        )
-        records[method] = runner.run(options)
-    return root, records
+    return {method: smoke_run(method) for method in ("protonet", "tests.external_method:CosinePrototypes")}
 
 
 def test_smoke_training_learns(smoke_runs):
-    _, records = smoke_runs
+    records = smoke_runs
     path, record = records["protonet"]
     assert record["accuracy"]["mean"] > SMOKE_MIN_ACCURACY
     assert record["curve"][-1]["val_accuracy"] > 0.3
@@ -48,7 +34,7 @@ def test_smoke_training_learns(smoke_runs):
 
 
 def test_two_methods_see_the_same_test_episodes(smoke_runs):
-    _, records = smoke_runs
+    records = smoke_runs
     (_, first), (_, second) = records.values()
     assert first["episodes_hash"] == second["episodes_hash"]
     assert first["benchmark"] == second["benchmark"]
@@ -57,7 +43,7 @@ def test_two_methods_see_the_same_test_episodes(smoke_runs):
 
 
 def test_record_is_complete_and_valid(smoke_runs):
-    _, records = smoke_runs
+    records = smoke_runs
     _, record = records["protonet"]
     results.check(record)
     assert record["accuracy"]["n_episodes"] == len(record["per_episode"]) == 20
@@ -67,22 +53,9 @@ def test_record_is_complete_and_valid(smoke_runs):
     assert [point["episode"] for point in record["curve"]] == [30, 60]
 
 
-def test_another_setting_reuses_the_finished_training(smoke_runs, data_dir, cache_dir):
-    root, records = smoke_runs
-    options = runner.RunOptions(
-        spec="omniglot",
-        method="protonet",
-        profile="smoke",
-        way=20,
-        shot=5,
-        data_dir=str(data_dir),
-        cache_dir=str(cache_dir),
-        runs_dir=root / "runs",
-        results_dir=root / "results",
-        verbose=0,
-    )
-    _, record = runner.run(options)
-    first = records["protonet"][1]
+def test_another_setting_reuses_the_finished_training(smoke_runs, smoke_run):
+    _, record = smoke_run("protonet", way=20, shot=5)
+    first = smoke_runs["protonet"][1]
     assert record["timing"]["reused_training"]
     assert record["timing"]["train_seconds"] == first["timing"]["train_seconds"]
     assert record["episodes_hash"] != first["episodes_hash"]
@@ -122,19 +95,9 @@ def test_interrupted_training_resumes_from_its_last_epoch(class_sets, tmp_path):
 
 
 @pytest.mark.parametrize("name", methods.names())
-def test_every_registered_method_runs_the_smoke_profile_and_learns(name, data_dir, cache_dir, tmp_path):
+def test_every_registered_method_runs_the_smoke_profile_and_learns(name, smoke_run):
     """The shared contract: any registered method trains, evaluates and records through the harness."""
-    options = runner.RunOptions(
-        spec="omniglot",
-        method=name,
-        profile="smoke",
-        data_dir=str(data_dir),
-        cache_dir=str(cache_dir),
-        runs_dir=tmp_path / "runs",
-        results_dir=tmp_path / "results",
-        verbose=0,
-    )
-    path, record = runner.run(options)
+    path, record = smoke_run(name)
     results.check(json.loads(path.read_text()))
     assert record["method"]["name"] == name
     assert record["accuracy"]["mean"] > CONTRACT_MIN_ACCURACY

@@ -204,6 +204,8 @@ def run(options: RunOptions) -> tuple[Path, dict]:
     the_plan = plan(options)
     defaults = the_plan.benchmark.method_defaults(options.method, methods.get(options.method))
     options = RunOptions(**{**vars(options), "method_config": defaults | options.method_config})
+    import keras
+
     from tfmeta.bench import training  # imports Keras and TensorFlow
 
     # Taken before training, which may outlive edits to the checkout.
@@ -225,6 +227,7 @@ def run(options: RunOptions) -> tuple[Path, dict]:
     val_set = frozen_episodes(the_plan.validation_key, class_sets[the_plan.validation["part"]], episodes_dir)
     val_data = frozen_dataset(val_set, class_sets[the_plan.validation["part"]])
 
+    keras.utils.set_random_seed(the_plan.train["seed"])  # weight initialisation, like the episode stream
     method = methods.get(options.method)(**options.method_config)
     method.compile(
         optimizer=make_optimizer(the_plan.profile["optimizer"]),
