@@ -15,6 +15,8 @@ BUILTIN = {
     "relation": "tfmeta.methods.relation:RelationNetwork",
     "protonet_hallucination": "tfmeta.methods.hallucination:HallucinatingPrototypicalNetwork",
     "protonet_noise_augmentation": "tfmeta.methods.hallucination:NoiseAugmentedPrototypicalNetwork",
+    "maml": "tfmeta.methods.maml:MAML",
+    "fomaml": "tfmeta.methods.maml:FirstOrderMAML",
 }
 ENTRY_POINT_GROUP = "tfmeta.methods"
 

@@ -1,0 +1,117 @@
+"""MAML's meta-gradient against finite differences, and first-order MAML against the exact dropped term."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfmeta.methods import maml
+from tfmeta.methods.gradient_based import cross_entropy, support_labels
+
+WAY, SHOT, QUERY, SIZE = 3, 2, 2, 16
+
+
+@pytest.fixture
+def float64():
+    previous = keras.config.floatx()
+    keras.config.set_floatx("float64")
+    yield
+    keras.config.set_floatx(previous)
+
+
+def tiny(cls, **kwargs):
+    """A 2-filter Conv-4 learner on 16x16 images (1x1x2 features), built, with a fixed episode."""
+    keras.utils.set_random_seed(3)
+    method = cls(filters=2, way=WAY, inner_steps=2, inner_learning_rate=0.5, **kwargs)
+    rng = np.random.default_rng(0)
+    support = tf.constant(rng.uniform(size=(WAY * SHOT, SIZE, SIZE, 1)))
+    query = tf.constant(rng.uniform(size=(WAY * QUERY, SIZE, SIZE, 1)))
+    method.ensure_built(support.shape[1:])
+    return method, support, query
+
+
+def meta_loss_and_gradient(method, support, query, params=None):
+    """The query loss after the inner loop from `params` (the learner's weights by default), and its
+    gradient with respect to `params`."""
+    params = method.initial_params() if params is None else params
+    support_y = support_labels(WAY, SHOT)
+    query_y = tf.repeat(tf.range(WAY), QUERY)
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        adapted = method.adapt(params, support, support_y, method.inner_steps)[-1]
+        loss = cross_entropy(method.forward(adapted, query), query_y)
+    return loss, tape.gradient(loss, params)
+
+
+def flat(tensors):
+    return np.concatenate([np.ravel(t) for t in tensors])
+
+
+def test_second_order_meta_gradient_matches_finite_differences(float64):
+    method, support, query = tiny(maml.MAML)
+    params = method.initial_params()
+    _, grads = meta_loss_and_gradient(method, support, query, params)
+    rng = np.random.default_rng(1)
+    errors = []
+    for _ in range(4):
+        direction = [tf.constant(rng.normal(size=p.shape)) for p in params]
+        norm = np.linalg.norm(flat(direction))
+        direction = [d / norm for d in direction]
+        eps = 1e-5
+        plus = meta_loss_and_gradient(
+            method, support, query, [p + eps * d for p, d in zip(params, direction, strict=True)]
+        )
+        minus = meta_loss_and_gradient(
+            method, support, query, [p - eps * d for p, d in zip(params, direction, strict=True)]
+        )
+        numeric = (plus[0] - minus[0]).numpy() / (2 * eps)
+        analytic = float(flat(grads) @ flat(direction))
+        errors.append(abs(numeric - analytic) / max(abs(analytic), 1e-8))
+    print("finite-difference relative errors:", errors)
+    assert max(errors) < 1e-6, errors
+
+
+def hessian_vector_product(method, params, images, labels, vector):
+    with tf.GradientTape() as outer:
+        outer.watch(params)
+        with tf.GradientTape() as inner:
+            inner.watch(params)
+            loss = cross_entropy(method.forward(params, images), labels)
+        grads = inner.gradient(loss, params)
+        dot = tf.add_n([tf.reduce_sum(g * v) for g, v in zip(grads, vector, strict=True)])
+    return outer.gradient(dot, params)
+
+
+def test_first_order_differs_from_second_order_exactly_by_the_dropped_term(float64):
+    second, support, query = tiny(maml.MAML)
+    first, _, _ = tiny(maml.FirstOrderMAML)
+    _, exact = meta_loss_and_gradient(second, support, query)
+    _, approximate = meta_loss_and_gradient(first, support, query)
+    # The chain rule through K steps theta_{k+1} = theta_k - alpha grad L_s(theta_k) multiplies the query
+    # gradient by (I - alpha H_k) for k = K-1 .. 0; first-order MAML keeps the identity of each factor.
+    labels = support_labels(WAY, SHOT)
+    trajectory = first.adapt(first.initial_params(), support, labels, first.inner_steps)
+    vector = approximate
+    for params in reversed(trajectory[:-1]):
+        product = hessian_vector_product(first, params, support, labels, vector)
+        vector = [v - first.inner_learning_rate * h for v, h in zip(vector, product, strict=True)]
+    dropped = flat(vector) - flat(approximate)
+    assert np.linalg.norm(dropped) > 1e-2 * np.linalg.norm(flat(approximate))  # not a vacuous check
+    np.testing.assert_allclose(flat(exact) - flat(approximate), dropped, atol=1e-9, rtol=1e-6)
+
+
+def test_first_order_config_round_trip():
+    method = maml.FirstOrderMAML(filters=4, inner_steps=2)
+    config = method.get_config()
+    assert config["second_order"] is False and config["batch_norm"] == "transductive"
+    again = maml.FirstOrderMAML.from_config(config)
+    assert again.get_config() == config
+
+
+def test_wrong_way_is_a_clear_error():
+    method = maml.MAML(filters=2, way=5)
+    episode = {"support_images": tf.zeros((3, 1, 16, 16, 1)), "query_images": tf.zeros((3, 16, 16, 1))}
+    with pytest.raises(ValueError, match="way=3"):
+        method(episode)

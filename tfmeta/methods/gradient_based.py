@@ -1,0 +1,222 @@
+"""Shared machinery of the optimization-based meta-learners (MAML, Reptile, the meta-learner LSTM).
+
+The learner is a Conv-4 classifier (`tfmeta.backbones.conv4` plus a dense head with one output per class)
+held as a Keras model, and run functionally: `forward(params, images)` evaluates it at any list of
+parameter tensors with `keras.Model.stateless_call`, so an inner loop of updates is an ordinary,
+differentiable TensorFlow computation (second order inside `tf.function`).
+
+Batch norm: the policy is `"transductive"` (the only one implemented), as in the MAML reference code:
+every forward pass normalises with the statistics of the batch it is given (the support set during
+adaptation, the episode's queries when classifying them); no running averages exist. It is in every
+method's config and therefore in every record. The layer is `EpisodeBatchNormalization`, not Keras's
+`BatchNormalization`: on the TensorFlow backend the latter computes the variance with `tf.nn.moments`,
+which stops the gradient through the mean; harmless to first order, but it makes second-order MAML's
+meta-gradient wrong (the finite-difference test in `tests/test_maml.py` catches it).
+
+Shapes: support images `[way, shot, H, W, C]` (the first index is the label), query images
+`[way * query, H, W, C]`, logits `[n, way]`.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfmeta.backbones import BACKBONES
+from tfmeta.methods.base import FewShotMethod
+
+BATCH_NORM_POLICIES = ("transductive",)
+
+
+def cross_entropy(logits, labels) -> tf.Tensor:
+    """Mean sparse softmax cross-entropy."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+
+
+def support_labels(way: int, shot: int) -> tf.Tensor:
+    """The labels of the flattened support set `[way * shot]`: 0 x shot, 1 x shot, ..."""
+    return tf.repeat(tf.range(way), shot)
+
+
+@keras.saving.register_keras_serializable(package="tfmeta")
+class EpisodeBatchNormalization(keras.layers.Layer):
+    """Batch normalisation with the statistics of the current batch only, differentiable to any order.
+
+    Args:
+        epsilon: added to the variance. Defaults to 1e-3 (Keras's default).
+    """
+
+    def __init__(self, epsilon: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="beta")
+
+    def call(self, inputs):
+        axes = list(range(len(inputs.shape) - 1))
+        mean = tf.reduce_mean(inputs, axes)
+        variance = tf.reduce_mean(tf.square(inputs - mean), axes)
+        return self.gamma * (inputs - mean) * tf.math.rsqrt(variance + self.epsilon) + self.beta
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+class GradientBasedMethod(FewShotMethod):
+    """Base class: a Conv-4 learner adapted to each episode by an inner loop on its support set.
+
+    Subclasses implement `adapt(params, images, labels, steps)`, returning the parameters after each of
+    the `steps` updates (`steps + 1` lists, the first being `params`).
+
+    Args:
+        backbone: name in `tfmeta.backbones.BACKBONES`. Defaults to "conv4".
+        filters: channels of the backbone's convolutions. Defaults to 64.
+        way: classes per episode, the width of the head. Defaults to 5.
+        inner_steps: inner updates per episode during meta-training. Defaults to 1.
+        test_inner_steps: inner updates per episode at test time. Defaults to 3.
+        batch_norm: the batch-norm policy; only "transductive" (see the module docstring). Defaults to
+            "transductive".
+        curve_steps: the inner-step curves of `analyse` run to this many steps (beyond the trained
+            horizon); 0 for twice `test_inner_steps`. Defaults to 0.
+        curve_episodes: test episodes used by those curves. Defaults to 100.
+    """
+
+    def __init__(
+        self,
+        backbone: str = "conv4",
+        filters: int = 64,
+        way: int = 5,
+        inner_steps: int = 1,
+        test_inner_steps: int = 3,
+        batch_norm: str = "transductive",
+        curve_steps: int = 0,
+        curve_episodes: int = 100,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; valid backbones: {', '.join(BACKBONES)}")
+        if batch_norm not in BATCH_NORM_POLICIES:
+            raise ValueError(f"unknown batch_norm {batch_norm!r}; valid: {', '.join(BATCH_NORM_POLICIES)}")
+        self.backbone_name, self.filters, self.way = backbone, filters, way
+        self.inner_steps, self.test_inner_steps = inner_steps, test_inner_steps
+        self.batch_norm, self.curve_steps, self.curve_episodes = batch_norm, curve_steps, curve_episodes
+        self.learner = keras.Sequential(
+            [
+                BACKBONES[backbone](filters, normalization=EpisodeBatchNormalization),
+                keras.layers.Dense(way, name="head"),
+            ],
+            name="learner",
+        )
+
+    # -- the functional learner ---------------------------------------------------------------------------
+
+    def build(self, input_shape=None):
+        if isinstance(input_shape, dict) and input_shape.get("support_images"):
+            self.ensure_built(tuple(input_shape["support_images"])[2:])
+        self.built = True
+
+    def ensure_built(self, image_shape) -> None:
+        if not self.learner.built:
+            self.learner.build((None, *image_shape))
+
+    def initial_params(self) -> list[tf.Tensor]:
+        """The learner's trainable variables as tensors (reads recorded by an enclosing tape)."""
+        return [tf.convert_to_tensor(v.value) for v in self.learner.trainable_variables]
+
+    def forward(self, params: list[tf.Tensor], images) -> tf.Tensor:
+        """Logits of the learner at `params`, batch norm with the statistics of `images`."""
+        non_trainable = [v.value for v in self.learner.non_trainable_variables]
+        logits, _ = self.learner.stateless_call(params, non_trainable, images, training=True)
+        return logits
+
+    def loss_and_gradients(self, params, images, labels, second_order: bool):
+        """The loss at `params` and its gradients, themselves differentiable when `second_order`."""
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            loss = cross_entropy(self.forward(params, images), labels)
+        grads = tape.gradient(loss, params)
+        if not second_order:
+            grads = [tf.stop_gradient(g) for g in grads]
+        return loss, grads
+
+    def adapt(self, params, images, labels, steps: int, training: bool = False) -> list[list[tf.Tensor]]:
+        raise NotImplementedError
+
+    # -- the method contract ------------------------------------------------------------------------------
+
+    def check_way(self, way: int) -> None:
+        if way != self.way:
+            raise ValueError(
+                f"{type(self).__name__} was built with way={self.way} (its head has {self.way} outputs) "
+                f"but the episode is {way}-way; construct it with way={way}"
+            )
+
+    def flat_support(self, episode):
+        support, query, way, shot = self.split_episode(episode)
+        self.check_way(way)
+        self.ensure_built(support.shape[2:])
+        return tf.reshape(support, (way * shot, *support.shape[2:])), support_labels(way, shot), query
+
+    def call(self, episode, training=False):
+        images, labels, query = self.flat_support(episode)
+        steps = self.inner_steps if training else self.test_inner_steps
+        adapted = self.adapt(self.initial_params(), images, labels, steps, training=bool(training))[-1]
+        return self.forward(adapted, query)
+
+    def analyse(self, test_data, labels) -> dict:
+        """Query accuracy and loss after each inner step 0..S on the first test episodes: the learned
+        update's behaviour within and beyond its trained horizon."""
+        accuracy, loss = [], []
+        for index, (episode, _) in enumerate(test_data.take(self.curve_episodes)):
+            episode_accuracy, episode_loss = self.inner_curve(episode, tf.constant(labels[index], tf.int32))
+            accuracy.append(episode_accuracy.numpy())
+            loss.append(episode_loss.numpy())
+        return {"inner_curve": curve_summary(np.array(accuracy), np.array(loss), self.test_inner_steps)}
+
+    @tf.function(reduce_retracing=True)
+    def inner_curve(self, episode, query_labels):
+        """Query accuracies and losses `[S + 1]` of one episode after 0..S inner steps."""
+        steps = self.curve_steps or 2 * self.test_inner_steps
+        images, labels, query = self.flat_support(episode)
+        accuracy, loss = [], []
+        for params in self.adapt(self.initial_params(), images, labels, steps):
+            logits = self.forward(params, query)
+            hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels), tf.float32)
+            accuracy.append(tf.reduce_mean(hits))
+            loss.append(cross_entropy(logits, query_labels))
+        return tf.stack(accuracy), tf.stack(loss)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "backbone": self.backbone_name,
+            "filters": self.filters,
+            "way": self.way,
+            "inner_steps": self.inner_steps,
+            "test_inner_steps": self.test_inner_steps,
+            "batch_norm": self.batch_norm,
+            "curve_steps": self.curve_steps,
+            "curve_episodes": self.curve_episodes,
+        }
+
+
+def curve_summary(accuracy: np.ndarray, loss: np.ndarray, trained_steps: int) -> dict:
+    """Mean and 95% CI per inner step of per-episode curves `[episodes, steps + 1]`."""
+    n = accuracy.shape[0]
+
+    def ci(values):
+        return [float(x) for x in 1.96 * values.std(axis=0) / np.sqrt(max(n, 1))]
+
+    return {
+        "steps": list(range(accuracy.shape[1])),
+        "trained_steps": int(trained_steps),
+        "episodes": int(n),
+        "accuracy_mean": [float(x) for x in accuracy.mean(axis=0)],
+        "accuracy_ci95": ci(accuracy),
+        "loss_mean": [float(x) for x in loss.mean(axis=0)],
+        "loss_ci95": ci(loss),
+    }
