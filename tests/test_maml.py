@@ -24,6 +24,7 @@ def float64():
 def tiny(cls, **kwargs):
     """A 2-filter Conv-4 learner on 16x16 images (1x1x2 features), built, with a fixed episode."""
     keras.utils.set_random_seed(3)
+    kwargs.setdefault("head", "learned")
     method = cls(filters=2, way=WAY, inner_steps=2, inner_learning_rate=0.5, **kwargs)
     rng = np.random.default_rng(0)
     support = tf.constant(rng.uniform(size=(WAY * SHOT, SIZE, SIZE, 1)))
@@ -35,12 +36,14 @@ def tiny(cls, **kwargs):
 def meta_loss_and_gradient(method, support, query, params=None):
     """The query loss after the inner loop from `params` (the learner's weights by default), and its
     gradient with respect to `params`."""
-    params = method.initial_params() if params is None else params
+    if params is None:
+        params = method.initial_params()[: len(method.learner.trainable_variables)]
+    head = method.initial_params(WAY)[len(params) :]  # zeros with head="zero", else nothing
     support_y = support_labels(WAY, SHOT)
     query_y = tf.repeat(tf.range(WAY), QUERY)
     with tf.GradientTape() as tape:
         tape.watch(params)
-        adapted = method.adapt(params, support, support_y, method.inner_steps)[-1]
+        adapted = method.adapt(params + head, support, support_y, method.inner_steps)[-1]
         loss = cross_entropy(method.forward(adapted, query), query_y)
     return loss, tape.gradient(loss, params)
 
@@ -49,9 +52,10 @@ def flat(tensors):
     return np.concatenate([np.ravel(t) for t in tensors])
 
 
-def test_second_order_meta_gradient_matches_finite_differences(float64):
-    method, support, query = tiny(maml.MAML)
-    params = method.initial_params()
+@pytest.mark.parametrize("head", ["learned", "zero"])
+def test_second_order_meta_gradient_matches_finite_differences(float64, head):
+    method, support, query = tiny(maml.MAML, head=head)
+    params = method.initial_params()[: len(method.learner.trainable_variables)]  # not a zero head
     _, grads = meta_loss_and_gradient(method, support, query, params)
     rng = np.random.default_rng(1)
     errors = []
@@ -115,3 +119,13 @@ def test_wrong_way_is_a_clear_error():
     episode = {"support_images": tf.zeros((3, 1, 16, 16, 1)), "query_images": tf.zeros((3, 16, 16, 1))}
     with pytest.raises(ValueError, match="way=3"):
         method(episode)
+
+
+def test_a_zero_head_serves_any_way():
+    method = maml.MAML(filters=2, way=5, head="zero")
+    for way in (3, 7):
+        episode = {
+            "support_images": tf.random.uniform((way, 1, 16, 16, 1)),
+            "query_images": tf.random.uniform((2 * way, 16, 16, 1)),
+        }
+        assert method(episode).shape == (2 * way, way)

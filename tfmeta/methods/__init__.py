@@ -17,6 +17,8 @@ BUILTIN = {
     "protonet_noise_augmentation": "tfmeta.methods.hallucination:NoiseAugmentedPrototypicalNetwork",
     "maml": "tfmeta.methods.maml:MAML",
     "fomaml": "tfmeta.methods.maml:FirstOrderMAML",
+    "reptile": "tfmeta.methods.reptile:Reptile",
+    "meta_lstm": "tfmeta.methods.meta_lstm:MetaLearnerLSTM",
 }
 ENTRY_POINT_GROUP = "tfmeta.methods"
 

@@ -1,6 +1,6 @@
 """Shared machinery of the optimization-based meta-learners (MAML, Reptile, the meta-learner LSTM).
 
-The learner is a Conv-4 classifier (`tfmeta.backbones.conv4` plus a dense head with one output per class)
+The learner is a Conv-4 classifier (`tfmeta.backbones.conv4` plus a linear head with one output per class)
 held as a Keras model, and run functionally: `forward(params, images)` evaluates it at any list of
 parameter tensors with `keras.Model.stateless_call`, so an inner loop of updates is an ordinary,
 differentiable TensorFlow computation (second order inside `tf.function`).
@@ -27,6 +27,7 @@ from tfmeta.backbones import BACKBONES
 from tfmeta.methods.base import FewShotMethod
 
 BATCH_NORM_POLICIES = ("transductive",)
+HEADS = ("learned", "zero")
 
 
 def cross_entropy(logits, labels) -> tf.Tensor:
@@ -74,7 +75,11 @@ class GradientBasedMethod(FewShotMethod):
     Args:
         backbone: name in `tfmeta.backbones.BACKBONES`. Defaults to "conv4".
         filters: channels of the backbone's convolutions. Defaults to 64.
-        way: classes per episode, the width of the head. Defaults to 5.
+        way: classes per episode, the width of a learned head. Defaults to 5.
+        head: "learned" (the papers: a dense head of `way` outputs whose initialisation is meta-learned;
+            episodes must be `way`-way) or "zero" (a head of zeros created per episode and adapted with the
+            rest, so one trained model serves any way, as in Triantafillou et al. 2020). Defaults to
+            "learned".
         inner_steps: inner updates per episode during meta-training. Defaults to 1.
         test_inner_steps: inner updates per episode at test time. Defaults to 3.
         batch_norm: the batch-norm policy; only "transductive" (see the module docstring). Defaults to
@@ -92,6 +97,7 @@ class GradientBasedMethod(FewShotMethod):
         inner_steps: int = 1,
         test_inner_steps: int = 3,
         batch_norm: str = "transductive",
+        head: str = "learned",
         curve_steps: int = 0,
         curve_episodes: int = 100,
         **kwargs,
@@ -101,16 +107,15 @@ class GradientBasedMethod(FewShotMethod):
             raise ValueError(f"unknown backbone {backbone!r}; valid backbones: {', '.join(BACKBONES)}")
         if batch_norm not in BATCH_NORM_POLICIES:
             raise ValueError(f"unknown batch_norm {batch_norm!r}; valid: {', '.join(BATCH_NORM_POLICIES)}")
-        self.backbone_name, self.filters, self.way = backbone, filters, way
+        if head not in HEADS:
+            raise ValueError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
+        self.backbone_name, self.filters, self.way, self.head = backbone, filters, way, head
         self.inner_steps, self.test_inner_steps = inner_steps, test_inner_steps
         self.batch_norm, self.curve_steps, self.curve_episodes = batch_norm, curve_steps, curve_episodes
-        self.learner = keras.Sequential(
-            [
-                BACKBONES[backbone](filters, normalization=EpisodeBatchNormalization),
-                keras.layers.Dense(way, name="head"),
-            ],
-            name="learner",
-        )
+        layers = [BACKBONES[backbone](filters, normalization=EpisodeBatchNormalization)]
+        if head == "learned":
+            layers.append(keras.layers.Dense(way, name="head"))
+        self.learner = keras.Sequential(layers, name="learner")
 
     # -- the functional learner ---------------------------------------------------------------------------
 
@@ -123,15 +128,24 @@ class GradientBasedMethod(FewShotMethod):
         if not self.learner.built:
             self.learner.build((None, *image_shape))
 
-    def initial_params(self) -> list[tf.Tensor]:
-        """The learner's trainable variables as tensors (reads recorded by an enclosing tape)."""
-        return [tf.convert_to_tensor(v.value) for v in self.learner.trainable_variables]
+    def initial_params(self, way: int | None = None) -> list[tf.Tensor]:
+        """The learner's trainable variables as tensors (reads recorded by an enclosing tape), followed by
+        a zero head for `way` classes (`self.way` by default) when `head="zero"`."""
+        params = [tf.convert_to_tensor(v.value) for v in self.learner.trainable_variables]
+        if self.head == "zero":
+            way = way or self.way
+            features = self.learner.output_shape[-1]
+            params += [tf.zeros([features, way], params[0].dtype), tf.zeros([way], params[0].dtype)]
+        return params
 
     def forward(self, params: list[tf.Tensor], images) -> tf.Tensor:
         """Logits of the learner at `params`, batch norm with the statistics of `images`."""
         non_trainable = [v.value for v in self.learner.non_trainable_variables]
-        logits, _ = self.learner.stateless_call(params, non_trainable, images, training=True)
-        return logits
+        n = len(self.learner.trainable_variables)
+        outputs, _ = self.learner.stateless_call(params[:n], non_trainable, images, training=True)
+        if self.head == "zero":
+            outputs = tf.matmul(outputs, params[n]) + params[n + 1]
+        return outputs
 
     def loss_and_gradients(self, params, images, labels, second_order: bool):
         """The loss at `params` and its gradients, themselves differentiable when `second_order`."""
@@ -149,22 +163,22 @@ class GradientBasedMethod(FewShotMethod):
     # -- the method contract ------------------------------------------------------------------------------
 
     def check_way(self, way: int) -> None:
-        if way != self.way:
+        if self.head == "learned" and way != self.way:
             raise ValueError(
                 f"{type(self).__name__} was built with way={self.way} (its head has {self.way} outputs) "
-                f"but the episode is {way}-way; construct it with way={way}"
+                f"but the episode is {way}-way; construct it with way={way}, or with head='zero' for any way"
             )
 
     def flat_support(self, episode):
         support, query, way, shot = self.split_episode(episode)
         self.check_way(way)
         self.ensure_built(support.shape[2:])
-        return tf.reshape(support, (way * shot, *support.shape[2:])), support_labels(way, shot), query
+        return tf.reshape(support, (way * shot, *support.shape[2:])), support_labels(way, shot), query, way
 
     def call(self, episode, training=False):
-        images, labels, query = self.flat_support(episode)
+        images, labels, query, way = self.flat_support(episode)
         steps = self.inner_steps if training else self.test_inner_steps
-        adapted = self.adapt(self.initial_params(), images, labels, steps, training=bool(training))[-1]
+        adapted = self.adapt(self.initial_params(way), images, labels, steps, training=bool(training))[-1]
         return self.forward(adapted, query)
 
     def analyse(self, test_data, labels) -> dict:
@@ -181,9 +195,9 @@ class GradientBasedMethod(FewShotMethod):
     def inner_curve(self, episode, query_labels):
         """Query accuracies and losses `[S + 1]` of one episode after 0..S inner steps."""
         steps = self.curve_steps or 2 * self.test_inner_steps
-        images, labels, query = self.flat_support(episode)
+        images, labels, query, way = self.flat_support(episode)
         accuracy, loss = [], []
-        for params in self.adapt(self.initial_params(), images, labels, steps):
+        for params in self.adapt(self.initial_params(way), images, labels, steps):
             logits = self.forward(params, query)
             hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels), tf.float32)
             accuracy.append(tf.reduce_mean(hits))
@@ -199,6 +213,7 @@ class GradientBasedMethod(FewShotMethod):
             "inner_steps": self.inner_steps,
             "test_inner_steps": self.test_inner_steps,
             "batch_norm": self.batch_norm,
+            "head": self.head,
             "curve_steps": self.curve_steps,
             "curve_episodes": self.curve_episodes,
         }

@@ -1,0 +1,58 @@
+"""Reptile's meta-update: the compiled optimizer applied to theta - theta'."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfmeta.methods.gradient_based import cross_entropy
+from tfmeta.methods.reptile import Reptile
+
+WAY, SHOT, QUERY = 3, 1, 2
+
+
+def episode():
+    rng = np.random.default_rng(0)
+    data = {
+        "support_images": tf.constant(rng.uniform(size=(WAY, SHOT, 16, 16, 1)), tf.float32),
+        "query_images": tf.constant(rng.uniform(size=(WAY * QUERY, 16, 16, 1)), tf.float32),
+    }
+    return data, tf.repeat(tf.range(WAY), QUERY)
+
+
+def test_outer_sgd_at_rate_one_moves_the_initialisation_to_the_adapted_weights():
+    keras.utils.set_random_seed(0)
+    method = Reptile(filters=2, way=WAY, inner_steps=3, inner_learning_rate=0.05)
+    data, query_labels = episode()
+    method(data)
+    method.compile(optimizer=keras.optimizers.SGD(1.0), **method.compile_arguments())
+    images = tf.concat([tf.reshape(data["support_images"], (WAY * SHOT, 16, 16, 1)), data["query_images"]], 0)
+    labels = tf.concat([tf.range(WAY), query_labels], 0)
+    expected = method.adapt(method.initial_params(), images, labels, 3)[-1]
+    method.train_on_batch(data, query_labels)
+    for variable, value in zip(method.learner.trainable_variables, expected, strict=True):
+        np.testing.assert_allclose(variable.numpy(), value.numpy(), atol=1e-5)
+
+
+def test_one_inner_step_is_a_scaled_gradient_of_the_task_loss():
+    keras.utils.set_random_seed(0)
+    method = Reptile(filters=2, way=WAY, inner_learning_rate=0.05)
+    data, _ = episode()
+    method(data)
+    images = tf.reshape(data["support_images"], (WAY * SHOT, 16, 16, 1))
+    labels = tf.range(WAY)
+    params = method.initial_params()
+    with tf.GradientTape() as tape:
+        tape.watch(params)
+        loss = cross_entropy(method.forward(params, images), labels)
+    grads = tape.gradient(loss, params)
+    adapted = method.adapt(params, images, labels, 1)[-1]
+    for p, a, g in zip(params, adapted, grads, strict=True):
+        np.testing.assert_allclose((p - a).numpy(), 0.05 * g.numpy(), atol=1e-6)
+
+
+def test_config_round_trip():
+    config = Reptile(filters=4, inner_steps=2).get_config()
+    assert Reptile.from_config(config).get_config() == config
+    assert config["inner_steps"] == 2 and config["test_inner_steps"] == 10

@@ -1,0 +1,71 @@
+"""Reptile."""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tfmeta.methods.gradient_based import GradientBasedMethod
+
+
+@keras.saving.register_keras_serializable(package="tfmeta")
+class Reptile(GradientBasedMethod):
+    """Reptile (Nichol, Achiam & Schulman 2018, "On First-Order Meta-Learning Algorithms",
+    https://arxiv.org/abs/1803.02999).
+
+    Per training episode, `inner_steps` steps of plain gradient descent (rate `inner_learning_rate`) on all
+    the episode's labelled images (support and query together) take the initialisation theta to theta';
+    the difference theta - theta' is handed to the compiled optimizer as the gradient, as section 3 of the
+    paper allows ("we can use any optimizer, treating theta - theta' as a gradient"); with SGD at rate
+    epsilon this is the paper's update theta <- theta + epsilon (theta' - theta). No second derivatives are
+    ever computed. At test time the learner takes `test_inner_steps` steps on the support set only.
+    Differences from the paper, recorded in the config: the paper's inner optimizer was Adam with
+    beta1 = 0 on mini-batches, here full-batch gradient descent; one episode per meta-update; batch norm
+    transductive (the paper's transductive setting; see `tfmeta.methods.gradient_based`). The training
+    metrics are those of the query images after adapting on the whole episode (a fit, not a test);
+    validation adapts on the support set only.
+
+    Args:
+        inner_learning_rate: the inner step size. Defaults to 0.1.
+        inner_steps: inner steps per training episode (5 in the paper on Omniglot). Defaults to 5.
+        test_inner_steps: inner steps at test time (the paper took 50). Defaults to 10.
+        **kwargs: further `GradientBasedMethod` arguments (backbone, filters, way, batch_norm,
+            curve_steps, curve_episodes). Defaults to those of `GradientBasedMethod`.
+    """
+
+    paper = "Nichol et al. 2018, On First-Order Meta-Learning Algorithms, https://arxiv.org/abs/1803.02999"
+
+    def __init__(
+        self, inner_learning_rate: float = 0.1, inner_steps: int = 5, test_inner_steps: int = 10, **kwargs
+    ):
+        super().__init__(inner_steps=inner_steps, test_inner_steps=test_inner_steps, **kwargs)
+        self.inner_learning_rate = inner_learning_rate
+
+    def adapt(self, params, images, labels, steps, training=False):
+        trajectory = [params]
+        for _ in range(steps):
+            _, grads = self.loss_and_gradients(params, images, labels, second_order=False)
+            params = [p - self.inner_learning_rate * g for p, g in zip(params, grads, strict=True)]
+            trajectory.append(params)
+        return trajectory
+
+    def train_step(self, data):
+        episode, query_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        support, labels, query, way = self.flat_support(episode)
+        images = tf.concat([support, query], axis=0)
+        params = self.initial_params(way)
+        adapted = self.adapt(params, images, tf.concat([labels, query_labels], 0), self.inner_steps)[-1]
+        variables = self.learner.trainable_variables  # a zero head, when used, is not among them
+        difference = [p - a for p, a in zip(params[: len(variables)], adapted, strict=False)]
+        self.optimizer.apply(difference, variables)
+        logits = self.forward(adapted, query)
+        loss = self.compute_loss(x=episode, y=query_labels, y_pred=logits)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(query_labels, logits)
+        return self.get_metrics_result()
+
+    def get_config(self):
+        return {**super().get_config(), "inner_learning_rate": self.inner_learning_rate}
