@@ -129,3 +129,36 @@ def test_a_zero_head_serves_any_way():
             "query_images": tf.random.uniform((2 * way, 16, 16, 1)),
         }
         assert method(episode).shape == (2 * way, way)
+
+
+def test_analysis_curves_from_the_same_start():
+    """`analyse` stores the inner-step curve and, per baseline optimizer, the curve from the same
+    initialisation; SGD at MAML's inner rate retraces MAML's own curve."""
+    method = maml.MAML(filters=2, way=3, test_inner_steps=2, curve_baselines={"sgd": 0.4, "adam": 0.01})
+    rng = np.random.default_rng(0)
+    episodes = [
+        {
+            "support_images": rng.uniform(size=(3, 1, 16, 16, 1)).astype("float32"),
+            "query_images": rng.uniform(size=(6, 16, 16, 1)).astype("float32"),
+        }
+        for _ in range(3)
+    ]
+    labels = np.tile(np.repeat(np.arange(3), 2), (3, 1))
+    data = tf.data.Dataset.from_generator(
+        lambda: ((e, y) for e, y in zip(episodes, labels, strict=True)),
+        output_signature=(
+            {
+                "support_images": tf.TensorSpec((3, 1, 16, 16, 1), tf.float32),
+                "query_images": tf.TensorSpec((6, 16, 16, 1), tf.float32),
+            },
+            tf.TensorSpec((6,), tf.int64),
+        ),
+    )
+    analysis = method.analyse(data, labels)
+    curve = analysis["inner_curve"]
+    assert curve["steps"] == [0, 1, 2, 3, 4] and curve["episodes"] == 3 and curve["trained_steps"] == 2
+    baselines = analysis["baseline_curves"]
+    assert set(baselines) == {"sgd", "adam"} and baselines["adam"]["learning_rate"] == 0.01
+    np.testing.assert_allclose(baselines["sgd"]["loss_mean"], curve["loss_mean"], rtol=1e-5)
+    assert baselines["adam"]["loss_mean"] != curve["loss_mean"]
+    assert maml.MAML.from_config(method.get_config()).curve_baselines == {"sgd": 0.4, "adam": 0.01}

@@ -19,12 +19,15 @@ Shapes: support images `[way, shot, H, W, C]` (the first index is the label), qu
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 import tensorflow as tf
 
 from tfmeta.backbones import BACKBONES
 from tfmeta.methods.base import FewShotMethod
+from tfmeta.optimizers import functional
 
 BATCH_NORM_POLICIES = ("transductive",)
 HEADS = ("learned", "zero")
@@ -87,6 +90,9 @@ class GradientBasedMethod(FewShotMethod):
         curve_steps: the inner-step curves of `analyse` run to this many steps (beyond the trained
             horizon); 0 for twice `test_inner_steps`. Defaults to 0.
         curve_episodes: test episodes used by those curves. Defaults to 100.
+        curve_baselines: standard optimizers run by `analyse` from the same meta-learned initialisation,
+            name to learning rate (names of `tfmeta.optimizers.functional`, e.g. {"sgd": 0.4, "adam":
+            0.01}). Defaults to None, none.
     """
 
     def __init__(
@@ -100,6 +106,7 @@ class GradientBasedMethod(FewShotMethod):
         head: str = "learned",
         curve_steps: int = 0,
         curve_episodes: int = 100,
+        curve_baselines: dict | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -112,6 +119,9 @@ class GradientBasedMethod(FewShotMethod):
         self.backbone_name, self.filters, self.way, self.head = backbone, filters, way, head
         self.inner_steps, self.test_inner_steps = inner_steps, test_inner_steps
         self.batch_norm, self.curve_steps, self.curve_episodes = batch_norm, curve_steps, curve_episodes
+        self.curve_baselines = dict(curve_baselines or {})
+        for name in self.curve_baselines:
+            functional.get(name)  # an unknown name fails here, listing the valid ones
         layers = [BACKBONES[backbone](filters, normalization=EpisodeBatchNormalization)]
         if head == "learned":
             layers.append(keras.layers.Dense(way, name="head"))
@@ -183,21 +193,44 @@ class GradientBasedMethod(FewShotMethod):
 
     def analyse(self, test_data, labels) -> dict:
         """Query accuracy and loss after each inner step 0..S on the first test episodes: the learned
-        update's behaviour within and beyond its trained horizon."""
-        accuracy, loss = [], []
-        for index, (episode, _) in enumerate(test_data.take(self.curve_episodes)):
-            episode_accuracy, episode_loss = self.inner_curve(episode, tf.constant(labels[index], tf.int32))
-            accuracy.append(episode_accuracy.numpy())
-            loss.append(episode_loss.numpy())
-        return {"inner_curve": curve_summary(np.array(accuracy), np.array(loss), self.test_inner_steps)}
+        update's behaviour within and beyond its trained horizon (`inner_curve`) and, for each optimizer
+        in `curve_baselines`, the same from the same meta-learned initialisation (`baseline_curves`)."""
+        curves = {"inner_curve": self.adapt}
+        for name, learning_rate in sorted(self.curve_baselines.items()):
+            curves[name] = functools.partial(self.rule_trajectory, functional.get(name, learning_rate))
+        summaries = {}
+        for name, trajectory in curves.items():
+            curve = tf.function(functools.partial(self.inner_curve, trajectory=trajectory))
+            accuracy, loss = [], []
+            for index, (episode, _) in enumerate(test_data.take(self.curve_episodes)):
+                episode_accuracy, episode_loss = curve(episode, tf.constant(labels[index], tf.int32))
+                accuracy.append(episode_accuracy.numpy())
+                loss.append(episode_loss.numpy())
+            summaries[name] = curve_summary(np.array(accuracy), np.array(loss), self.test_inner_steps)
+        analysis = {"inner_curve": summaries.pop("inner_curve")}
+        if summaries:
+            analysis["baseline_curves"] = {
+                name: {**summary, "learning_rate": self.curve_baselines[name]}
+                for name, summary in summaries.items()
+            }
+        return analysis
 
-    @tf.function(reduce_retracing=True)
-    def inner_curve(self, episode, query_labels):
-        """Query accuracies and losses `[S + 1]` of one episode after 0..S inner steps."""
+    def rule_trajectory(self, rule, params, images, labels, steps, training=False):
+        """Like `adapt`, with a standard optimizer's functional rule (`tfmeta.optimizers.functional`)."""
+        state, trajectory = rule.init(params), [params]
+        for _ in range(steps):
+            _, grads = self.loss_and_gradients(params, images, labels, second_order=False)
+            params, state = rule.update(params, grads, state)
+            trajectory.append(params)
+        return trajectory
+
+    def inner_curve(self, episode, query_labels, trajectory=None):
+        """Query accuracies and losses `[S + 1]` of one episode after 0..S inner steps of `trajectory`
+        (`adapt` by default)."""
         steps = self.curve_steps or 2 * self.test_inner_steps
         images, labels, query, way = self.flat_support(episode)
         accuracy, loss = [], []
-        for params in self.adapt(self.initial_params(way), images, labels, steps):
+        for params in (trajectory or self.adapt)(self.initial_params(way), images, labels, steps):
             logits = self.forward(params, query)
             hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels), tf.float32)
             accuracy.append(tf.reduce_mean(hits))
@@ -216,6 +249,7 @@ class GradientBasedMethod(FewShotMethod):
             "head": self.head,
             "curve_steps": self.curve_steps,
             "curve_episodes": self.curve_episodes,
+            "curve_baselines": dict(self.curve_baselines),
         }
 
 
