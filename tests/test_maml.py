@@ -161,4 +161,6 @@ def test_analysis_curves_from_the_same_start():
     assert set(baselines) == {"sgd", "adam"} and baselines["adam"]["learning_rate"] == 0.01
     np.testing.assert_allclose(baselines["sgd"]["loss_mean"], curve["loss_mean"], rtol=1e-5)
     assert baselines["adam"]["loss_mean"] != curve["loss_mean"]
+    at_two = [baselines["sgd"]["accuracy_at_trained_steps"], curve["accuracy_at_trained_steps"]]
+    assert len(at_two[0]) == 3 and at_two[0] == at_two[1]
     assert maml.MAML.from_config(method.get_config()).curve_baselines == {"sgd": 0.4, "adam": 0.01}

@@ -268,4 +268,8 @@ def curve_summary(accuracy: np.ndarray, loss: np.ndarray, trained_steps: int) ->
         "accuracy_ci95": ci(accuracy),
         "loss_mean": [float(x) for x in loss.mean(axis=0)],
         "loss_ci95": ci(loss),
+        # Per-episode accuracies at the trained horizon, for paired tests between curves of one record.
+        "accuracy_at_trained_steps": [
+            float(x) for x in accuracy[:, min(trained_steps, accuracy.shape[1] - 1)]
+        ],
     }
