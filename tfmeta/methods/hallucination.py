@@ -70,7 +70,7 @@ class HallucinatingPrototypicalNetwork(PrototypicalNetwork):
             deviation `noise_scale`, the naive baseline without learning). Defaults to "generator".
         noise_dim: size of G's noise vector. Defaults to 64.
         noise_scale: standard deviation of "feature_noise", relative to that of the episode's support
-            features. Defaults to 0.5.
+            features. Defaults to 0.5 (0.25 for `NoiseAugmentedPrototypicalNetwork`).
         seed: seed of the noise generator. Defaults to 0.
         **kwargs: passed to `PrototypicalNetwork` (backbone, filters).
     """
@@ -181,9 +181,11 @@ class NoiseAugmentedPrototypicalNetwork(HallucinatingPrototypicalNetwork):
     whose extra support examples are seeds plus Gaussian noise in feature space, with nothing learned.
 
     Args:
-        **kwargs: as `HallucinatingPrototypicalNetwork`, with augmentation fixed to "feature_noise".
+        **kwargs: as `HallucinatingPrototypicalNetwork`, with augmentation fixed to "feature_noise" and
+            noise_scale defaulting to 0.25 (at 0.5 the 60-episode smoke run reached only 30-35%).
     """
 
     def __init__(self, **kwargs):
         kwargs["augmentation"] = "feature_noise"
+        kwargs.setdefault("noise_scale", 0.25)
         super().__init__(**kwargs)
