@@ -15,10 +15,13 @@ WAY, SHOT, QUERY, SIZE = 3, 2, 2, 16
 
 @pytest.fixture
 def float64():
-    previous = keras.config.floatx()
+    # Keras keeps a global dtype policy once any layer has asked for it, so set it beside floatx.
+    previous, previous_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     yield
     keras.config.set_floatx(previous)
+    keras.config.set_dtype_policy(previous_policy)
 
 
 def tiny(cls, **kwargs):
