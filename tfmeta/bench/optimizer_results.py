@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from tfmeta.bench import results
 from tfmeta.bench.results import RecordError
 from tfmeta.bench.stats import mean_ci95
@@ -72,12 +70,7 @@ def check(record: Any) -> None:
     Raises:
         RecordError: with the first problem found, naming the field.
     """
-    errors = sorted(
-        jsonschema.Draft202012Validator(schema()).iter_errors(record), key=jsonschema.exceptions.relevance
-    )
-    if errors:
-        field = ".".join(str(step) for step in errors[0].absolute_path) or "(top level)"
-        raise RecordError(f"{field}: {errors[0].message}")
+    results.validate(record, schema())
     per_task = record["per_task"]
     if record["n_tasks"] != len(per_task) or any(len(row) != record["horizon"] + 1 for row in per_task):
         raise RecordError("per_task must hold n_tasks rows of horizon + 1 losses")

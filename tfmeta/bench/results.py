@@ -35,18 +35,24 @@ def schema() -> dict:
     return json.loads(resources.files("tfmeta.bench").joinpath("record.schema.json").read_text())
 
 
+def validate(record: Any, record_schema: dict) -> None:
+    """Raises RecordError naming the field of the most relevant schema violation, if any."""
+    errors = sorted(
+        jsonschema.Draft202012Validator(record_schema).iter_errors(record),
+        key=jsonschema.exceptions.relevance,
+    )
+    if errors:
+        field = ".".join(str(step) for step in errors[0].absolute_path) or "(top level)"
+        raise RecordError(f"{field}: {errors[0].message}")
+
+
 def check(record: Any) -> None:
     """Validates a record against the schema and recomputes its summary from per-episode accuracies.
 
     Raises:
         RecordError: with the first problem found, naming the field.
     """
-    errors = sorted(
-        jsonschema.Draft202012Validator(schema()).iter_errors(record), key=jsonschema.exceptions.relevance
-    )
-    if errors:
-        field = ".".join(str(step) for step in errors[0].absolute_path) or "(top level)"
-        raise RecordError(f"{field}: {errors[0].message}")
+    validate(record, schema())
     per_episode = record["per_episode"]
     accuracy = record["accuracy"]
     if accuracy["n_episodes"] != len(per_episode):
