@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import keras
 import pytest
 
-from tfmeta.bench import results, runner
+from tfmeta.bench import results
 
 # Measured after the smoke profile's 60 training episodes of 5-way 1-shot (chance 20%): Siamese 56%,
 # Matching FCE 56%, Relation 53% on validation-style episodes; verification AUC 0.75, EER 0.31. With
@@ -15,23 +14,9 @@ SMOKE_MIN_ACCURACY = {"siamese": 0.4, "matching_fce": 0.4, "relation": 0.4}
 
 
 @pytest.fixture(scope="module")
-def smoke_records(data_dir, cache_dir, tmp_path_factory):
-    root = tmp_path_factory.mktemp("metric-smoke")
-    records = {}
-    for method in SMOKE_MIN_ACCURACY:
-        keras.utils.set_random_seed(0)  # the harness leaves weight initialisation unseeded
-        options = runner.RunOptions(
-            spec="omniglot",
-            method=method,
-            profile="smoke",
-            data_dir=str(data_dir),
-            cache_dir=str(cache_dir),
-            runs_dir=root / "runs",
-            results_dir=root / "results",
-            verbose=0,
-        )
-        records[method] = runner.run(options)
-    return records
+def smoke_records(smoke_run):
+    """The harness seeds weight initialisation from the profile's training seed, so runs are repeatable."""
+    return {method: smoke_run(method) for method in SMOKE_MIN_ACCURACY}
 
 
 @pytest.mark.parametrize("method", sorted(SMOKE_MIN_ACCURACY))
