@@ -125,12 +125,17 @@ def method_profile(profile: dict, method: str) -> dict:
     return merged
 
 
-def training_id(plan: Plan, method_config: dict) -> str:
-    """A short hash of everything training depends on; runs sharing it share one trained model."""
+def training_id(plan: Plan, method_config: dict, analysis_only: tuple[str, ...] = ()) -> str:
+    """A short hash of everything training depends on; runs sharing it share one trained model.
+
+    Args:
+        analysis_only: method-config keys that only change `analyse` (the method's `analysis_config`),
+            left out so that a new analysis of a finished training reuses it.
+    """
     data = plan.benchmark.data
     identity = {
         "method": plan.import_path,
-        "method_config": method_config,
+        "method_config": {k: v for k, v in method_config.items() if k not in analysis_only},
         "dataset": data["dataset"],
         "split": data["split"],
         "train": plan.train,
@@ -183,6 +188,32 @@ def load_test_set(the_plan: Plan, class_sets: dict, data_dir: str | None):
         return runs, runs.dataset()
     episodes = frozen_episodes(the_plan.test_key, class_sets[test["part"]], the_plan.benchmark.episodes_dir)
     return episodes, frozen_dataset(episodes, class_sets[test["part"]])
+
+
+def tune(the_plan: Plan, method, class_sets: dict) -> dict:
+    """Lets the method choose its test-time hyperparameters (`method.tune`, e.g. a fine-tuning learning
+    rate) on frozen episodes of the test setting drawn from the validation classes; never on the test
+    classes: where the spec validates on its test part (Lake's runs), nothing is tuned."""
+    if not getattr(method, "tunes", False):
+        return {}
+    validation, test = the_plan.validation, the_plan.benchmark.data["test"]
+    if validation["part"] == test["part"]:
+        return {"skipped": f"validation part {validation['part']!r} is the test part; defaults used"}
+    key = EpisodeKey(
+        the_plan.benchmark.data["dataset"],
+        the_plan.benchmark.data["split"],
+        validation["part"],
+        the_plan.setting["way"],
+        the_plan.setting["shot"],
+        validation["query"],
+        validation["episodes"],
+        validation["seed"],
+    )
+    class_set = class_sets[validation["part"]]
+    episodes = frozen_episodes(key, class_set, the_plan.benchmark.episodes_dir)
+    print(f"Tuning test-time hyperparameters on {len(episodes)} validation episodes")
+    chosen = method.tune(frozen_dataset(episodes, class_set), episodes.query_labels())
+    return {"episodes": len(episodes), "episodes_hash": episodes.hash, **chosen}
 
 
 def extra_results(the_plan: Plan, method, logits: np.ndarray, labels: np.ndarray) -> dict:
@@ -240,7 +271,7 @@ def run(options: RunOptions) -> tuple[Path, dict]:
         Path(options.runs_dir)
         / the_plan.benchmark.name
         / _safe(method_name)
-        / training_id(the_plan, method_config(method))
+        / training_id(the_plan, method_config(method), getattr(method, "analysis_config", ()))
     )
 
     reused = training.is_trained(run_dir)
@@ -259,11 +290,13 @@ def run(options: RunOptions) -> tuple[Path, dict]:
             train["shot"],
             train["query"],
             seed=[train["seed"], start_epoch],
+            with_classes=getattr(method, "uses_class_ids", False),
         )
         summary = training.fit(
             method, train_data, val_data, train["episodes"], every, run_dir, origin, options.verbose
         )
 
+    tuning = tune(the_plan, method, class_sets)
     labels = test_set.query_labels()
     per_episode, test_seconds, logits = evaluate(method, test_data, labels, options.verbose)
     record = build_record(
@@ -281,6 +314,8 @@ def run(options: RunOptions) -> tuple[Path, dict]:
     )
     record.update(extra_results(the_plan, method, logits, labels))
     analysis = method.analyse(test_data, labels)
+    if tuning:
+        analysis = {"tuning": tuning, **analysis}
     if analysis:
         record["analysis"] = analysis
     notes = " ".join(n for n in (the_plan.profile.get("note", ""), options.notes) if n)

@@ -177,20 +177,28 @@ def frozen_episodes(key: EpisodeKey, class_set: ClassSet, directory: Path) -> Fr
     return episodes
 
 
-def _signature(way: int, shot: int, query: int, image_shape: tuple[int, ...]):
+def _signature(way: int, shot: int, query: int, image_shape: tuple[int, ...], with_classes: bool = False):
     import tensorflow as tf
 
-    return (
-        {
-            "support_images": tf.TensorSpec((way, shot, *image_shape), tf.float32),
-            "query_images": tf.TensorSpec((way * query, *image_shape), tf.float32),
-        },
-        tf.TensorSpec((way * query,), tf.int32),
-    )
+    episode = {
+        "support_images": tf.TensorSpec((way, shot, *image_shape), tf.float32),
+        "query_images": tf.TensorSpec((way * query, *image_shape), tf.float32),
+    }
+    if with_classes:
+        episode["classes"] = tf.TensorSpec((way,), tf.int32)
+    return episode, tf.TensorSpec((way * query,), tf.int32)
 
 
-def training_dataset(class_set: ClassSet, way: int, shot: int, query: int, seed: int | list[int]):
-    """An endless tf.data stream of freshly sampled episodes, reproducible from `seed`."""
+def training_dataset(
+    class_set: ClassSet, way: int, shot: int, query: int, seed: int | list[int], with_classes: bool = False
+):
+    """An endless tf.data stream of freshly sampled episodes, reproducible from `seed`.
+
+    Args:
+        with_classes: add `episode["classes"]`, int32 [way]: each label's index in `class_set`, for
+            methods that pre-train an ordinary classifier over all training classes. The images drawn
+            are the same either way.
+    """
     import tensorflow as tf
 
     def generate():
@@ -198,9 +206,12 @@ def training_dataset(class_set: ClassSet, way: int, shot: int, query: int, seed:
         n_classes, n_examples = class_set.images.shape[:2]
         while True:
             indices = sample_indices(rng, n_classes, n_examples, way, shot, query)
-            yield materialize(class_set, *indices, shot)
+            episode, labels = materialize(class_set, *indices, shot)
+            if with_classes:
+                episode["classes"] = indices[0].astype(np.int32)
+            yield episode, labels
 
-    signature = _signature(way, shot, query, class_set.images.shape[2:])
+    signature = _signature(way, shot, query, class_set.images.shape[2:], with_classes)
     return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
 
 

@@ -19,6 +19,7 @@ BUILTIN = {
     "fomaml": "tfmeta.methods.maml:FirstOrderMAML",
     "reptile": "tfmeta.methods.reptile:Reptile",
     "meta_lstm": "tfmeta.methods.meta_lstm:MetaLearnerLSTM",
+    "finetune": "tfmeta.methods.finetune:FineTuning",
 }
 ENTRY_POINT_GROUP = "tfmeta.methods"
 

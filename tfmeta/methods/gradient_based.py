@@ -31,6 +31,8 @@ from tfmeta.optimizers import functional
 
 BATCH_NORM_POLICIES = ("transductive",)
 HEADS = ("learned", "zero")
+# Learning rates tried when a standard optimizer's rate is tuned on validation episodes (half decades).
+LEARNING_RATE_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
 
 def cross_entropy(logits, labels) -> tf.Tensor:
@@ -92,8 +94,12 @@ class GradientBasedMethod(FewShotMethod):
         curve_episodes: test episodes used by those curves. Defaults to 100.
         curve_baselines: standard optimizers run by `analyse` from the same meta-learned initialisation,
             name to learning rate (names of `tfmeta.optimizers.functional`, e.g. {"sgd": 0.4, "adam":
-            0.01}). Defaults to None, none.
+            0.01}); a rate of None, or a list of names, means "tuned on validation episodes" over
+            `LEARNING_RATE_GRID` (see `tune`). Defaults to None, none.
     """
+
+    # Constructor arguments that change only `analyse`: a new analysis reuses a finished training.
+    analysis_config = ("curve_steps", "curve_episodes", "curve_baselines")
 
     def __init__(
         self,
@@ -119,7 +125,10 @@ class GradientBasedMethod(FewShotMethod):
         self.backbone_name, self.filters, self.way, self.head = backbone, filters, way, head
         self.inner_steps, self.test_inner_steps = inner_steps, test_inner_steps
         self.batch_norm, self.curve_steps, self.curve_episodes = batch_norm, curve_steps, curve_episodes
+        if isinstance(curve_baselines, list | tuple):
+            curve_baselines = dict.fromkeys(curve_baselines)
         self.curve_baselines = dict(curve_baselines or {})
+        self.tuned_rates: dict[str, float] = {}
         for name in self.curve_baselines:
             functional.get(name)  # an unknown name fails here, listing the valid ones
         layers = [BACKBONES[backbone](filters, normalization=EpisodeBatchNormalization)]
@@ -150,11 +159,17 @@ class GradientBasedMethod(FewShotMethod):
 
     def forward(self, params: list[tf.Tensor], images) -> tf.Tensor:
         """Logits of the learner at `params`, batch norm with the statistics of `images`."""
+        outputs = self.learner_outputs(params, images)
+        if self.head == "zero":
+            n = len(self.learner.trainable_variables)
+            outputs = zero_head_logits(outputs, params[n:])
+        return outputs
+
+    def learner_outputs(self, params: list[tf.Tensor], images) -> tf.Tensor:
+        """The Keras learner's outputs at `params` (features, with `head="zero"`)."""
         non_trainable = [v.value for v in self.learner.non_trainable_variables]
         n = len(self.learner.trainable_variables)
         outputs, _ = self.learner.stateless_call(params[:n], non_trainable, images, training=True)
-        if self.head == "zero":
-            outputs = tf.matmul(outputs, params[n]) + params[n + 1]
         return outputs
 
     def loss_and_gradients(self, params, images, labels, second_order: bool):
@@ -191,26 +206,100 @@ class GradientBasedMethod(FewShotMethod):
         adapted = self.adapt(self.initial_params(way), images, labels, steps, training=bool(training))[-1]
         return self.forward(adapted, query)
 
+    @property
+    def tunes(self) -> bool:
+        """Whether `tune` has learning rates to choose (the harness then calls it before testing)."""
+        return bool(self.untuned())
+
+    def untuned(self) -> list[str]:
+        """The standard optimizers whose learning rates `tune` chooses."""
+        return sorted(name for name, rate in self.curve_baselines.items() if rate is None)
+
+    def tune(self, data, labels) -> dict:
+        """Chooses each untuned baseline optimizer's learning rate: the rate of `LEARNING_RATE_GRID` with
+        the best mean query accuracy after `test_inner_steps` steps from the meta-learned initialisation,
+        on validation episodes of the test setting (the harness never passes test classes).
+
+        Returns:
+            {"baselines": {name: {"grid": [...], "accuracy": [...], "learning_rate": chosen}}}.
+        """
+        report = {}
+        for name in self.untuned():
+            curve = self.curve_function(self.rule_curve(name), self.test_inner_steps)
+            accuracies = [
+                float(self.run_curves(curve, data, labels, rate)[0][:, -1].mean())
+                for rate in LEARNING_RATE_GRID
+            ]
+            self.tuned_rates[name] = LEARNING_RATE_GRID[int(np.argmax(accuracies))]
+            report[name] = {
+                "grid": list(LEARNING_RATE_GRID),
+                "accuracy": accuracies,
+                "learning_rate": self.tuned_rates[name],
+            }
+        return {"baselines": report}
+
+    def baseline_rate(self, name: str) -> float:
+        """The learning rate of baseline `name`: given, tuned, or (untuned) the optimizer's default."""
+        rate = self.curve_baselines.get(name)
+        if rate is None:
+            rate = self.tuned_rates.get(name, functional.DEFAULT_LEARNING_RATES[name])
+        return float(rate)
+
+    def rule_curve(self, name: str):
+        """A trajectory function `(params, images, labels, steps, learning_rate)` of a standard optimizer."""
+
+        def trajectory(params, images, labels, steps, learning_rate):
+            return self.rule_trajectory(functional.get(name, learning_rate), params, images, labels, steps)
+
+        return trajectory
+
+    def curve_function(self, trajectory, steps: int):
+        """`inner_curve` along `trajectory` as one traced function of (episode, labels, *arguments)."""
+        return tf.function(functools.partial(self.inner_curve, trajectory=trajectory, steps=steps))
+
+    def run_curves(self, curve, data, labels, *arguments, episodes: int | None = None):
+        """Per-episode query accuracies and losses `[episodes, steps + 1]` of a `curve_function`; the
+        `arguments` (a learning rate) are passed to its trajectory as float32 tensors."""
+        arguments = [tf.constant(a, tf.float32) for a in arguments]
+        accuracy, loss = [], []
+        for index, (episode, _) in enumerate(data.take(episodes or -1)):
+            episode_accuracy, episode_loss = curve(episode, tf.constant(labels[index], tf.int32), *arguments)
+            accuracy.append(episode_accuracy.numpy())
+            loss.append(episode_loss.numpy())
+        return np.array(accuracy), np.array(loss)
+
     def analyse(self, test_data, labels) -> dict:
         """Query accuracy and loss after each inner step 0..S on the first test episodes: the learned
         update's behaviour within and beyond its trained horizon (`inner_curve`) and, for each optimizer
-        in `curve_baselines`, the same from the same meta-learned initialisation (`baseline_curves`)."""
-        curves = {"inner_curve": self.adapt}
-        for name, learning_rate in sorted(self.curve_baselines.items()):
-            curves[name] = functools.partial(self.rule_trajectory, functional.get(name, learning_rate))
-        summaries = {}
-        for name, trajectory in curves.items():
-            curve = tf.function(functools.partial(self.inner_curve, trajectory=trajectory))
-            accuracy, loss = [], []
-            for index, (episode, _) in enumerate(test_data.take(self.curve_episodes)):
-                episode_accuracy, episode_loss = curve(episode, tf.constant(labels[index], tf.int32))
-                accuracy.append(episode_accuracy.numpy())
-                loss.append(episode_loss.numpy())
-            summaries[name] = curve_summary(np.array(accuracy), np.array(loss), self.test_inner_steps)
+        in `curve_baselines`, the same from the same meta-learned initialisation (`baseline_curves`), with
+        a paired comparison at the trained horizon (`paired_vs_baselines`, differences method - baseline)."""
+        from tfmeta.bench.stats import paired_comparison
+
+        steps = self.curve_steps or 2 * self.test_inner_steps
+        runs = {
+            "inner_curve": self.run_curves(
+                self.curve_function(self.adapt, steps), test_data, labels, episodes=self.curve_episodes
+            )
+        }
+        for name in sorted(self.curve_baselines):
+            curve = self.curve_function(self.rule_curve(name), steps)
+            runs[name] = self.run_curves(
+                curve, test_data, labels, self.baseline_rate(name), episodes=self.curve_episodes
+            )
+        summaries = {name: curve_summary(*run, self.test_inner_steps) for name, run in runs.items()}
         analysis = {"inner_curve": summaries.pop("inner_curve")}
         if summaries:
             analysis["baseline_curves"] = {
-                name: {**summary, "learning_rate": self.curve_baselines[name]}
+                name: {
+                    **summary,
+                    "learning_rate": self.baseline_rate(name),
+                    "tuned": self.curve_baselines[name] is None and name in self.tuned_rates,
+                }
+                for name, summary in summaries.items()
+            }
+            mine = analysis["inner_curve"]["accuracy_at_trained_steps"]
+            analysis["paired_vs_baselines"] = {
+                name: vars(paired_comparison(mine, summary["accuracy_at_trained_steps"]))
                 for name, summary in summaries.items()
             }
         return analysis
@@ -224,18 +313,23 @@ class GradientBasedMethod(FewShotMethod):
             trajectory.append(params)
         return trajectory
 
-    def inner_curve(self, episode, query_labels, trajectory=None):
+    def inner_curve(self, episode, query_labels, *arguments, trajectory=None, steps=None):
         """Query accuracies and losses `[S + 1]` of one episode after 0..S inner steps of `trajectory`
-        (`adapt` by default)."""
-        steps = self.curve_steps or 2 * self.test_inner_steps
+        (`adapt` by default, called with the extra `arguments`); S is `steps`, by default `curve_steps`
+        or twice `test_inner_steps`."""
+        steps = steps or self.curve_steps or 2 * self.test_inner_steps
         images, labels, query, way = self.flat_support(episode)
         accuracy, loss = [], []
-        for params in (trajectory or self.adapt)(self.initial_params(way), images, labels, steps):
-            logits = self.forward(params, query)
+        trajectory = (trajectory or self.adapt)(self.initial_params(way), images, labels, steps, *arguments)
+        for logits in self.query_logits(trajectory, query):
             hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels), tf.float32)
             accuracy.append(tf.reduce_mean(hits))
             loss.append(cross_entropy(logits, query_labels))
         return tf.stack(accuracy), tf.stack(loss)
+
+    def query_logits(self, trajectory, query) -> list[tf.Tensor]:
+        """The query logits at each parameter list of `trajectory`."""
+        return [self.forward(params, query) for params in trajectory]
 
     def get_config(self):
         return {
@@ -251,6 +345,11 @@ class GradientBasedMethod(FewShotMethod):
             "curve_episodes": self.curve_episodes,
             "curve_baselines": dict(self.curve_baselines),
         }
+
+
+def zero_head_logits(features, head: list[tf.Tensor]) -> tf.Tensor:
+    """Logits of a per-episode linear head `[kernel, bias]`."""
+    return tf.matmul(features, head[0]) + head[1]
 
 
 def curve_summary(accuracy: np.ndarray, loss: np.ndarray, trained_steps: int) -> dict:
