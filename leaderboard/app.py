@@ -13,6 +13,7 @@ PAGES = [
     st.Page("views/significance.py", title="Significance", icon=":material/compare_arrows:"),
     st.Page("views/curves.py", title="Learning curves", icon=":material/show_chart:"),
     st.Page("views/optimizers.py", title="Optimizer track", icon=":material/trending_down:"),
+    st.Page("views/inner_loop.py", title="Inner-loop curves", icon=":material/stairs:"),
     st.Page("views/methods.py", title="Methods", icon=":material/science:"),
     st.Page("views/submit.py", title="Submit a record", icon=":material/upload_file:"),
 ]

@@ -120,21 +120,27 @@ class FineTuning(GradientBasedMethod):
         n = len(self.learner.trainable_variables)
         body, head = params[:n], params[n:]
         features = tf.stop_gradient(self.learner_outputs(body, images))
-        state, trajectory = rule.init(head), [params]
-        for _ in range(steps):
+
+        def step(carry, _):
+            head, state = carry
             with tf.GradientTape() as tape:
                 tape.watch(head)
                 loss = cross_entropy(zero_head_logits(features, head), labels)
-            head, state = rule.update(head, tape.gradient(loss, head), state)
-            trajectory.append(body + head)
-        return trajectory
+            return rule.update(head, tape.gradient(loss, head), state)
+
+        # tf.scan keeps the traced graph one step long, however many steps (Chen et al. take 100).
+        heads, _ = tf.scan(step, tf.range(steps), initializer=(head, rule.init(head)))
+        kernels, biases = (tf.concat([h[None], hs], 0) for h, hs in zip(head, heads, strict=True))
+        return [body + [kernels[i], biases[i]] for i in range(steps + 1)]
 
     def query_logits(self, trajectory, query):
         if self.whole:
             return super().query_logits(trajectory, query)
         n = len(self.learner.trainable_variables)
         features = self.learner_outputs(trajectory[0][:n], query)  # the backbone is not fine-tuned
-        return [zero_head_logits(features, params[n:]) for params in trajectory]
+        kernels = tf.stack([params[n] for params in trajectory])
+        biases = tf.stack([params[n + 1] for params in trajectory])
+        return tf.unstack(tf.einsum("qd,sdw->sqw", features, kernels) + biases[:, None, :])
 
     def analyse(self, test_data, labels) -> dict:
         analysis = super().analyse(test_data, labels)

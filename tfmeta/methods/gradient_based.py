@@ -319,13 +319,13 @@ class GradientBasedMethod(FewShotMethod):
         or twice `test_inner_steps`."""
         steps = steps or self.curve_steps or 2 * self.test_inner_steps
         images, labels, query, way = self.flat_support(episode)
-        accuracy, loss = [], []
         trajectory = (trajectory or self.adapt)(self.initial_params(way), images, labels, steps, *arguments)
-        for logits in self.query_logits(trajectory, query):
-            hits = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels), tf.float32)
-            accuracy.append(tf.reduce_mean(hits))
-            loss.append(cross_entropy(logits, query_labels))
-        return tf.stack(accuracy), tf.stack(loss)
+        logits = tf.stack(self.query_logits(trajectory, query))  # [S + 1, queries, way]
+        query_labels = tf.cast(query_labels, tf.int32)
+        hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels[None])
+        labels = tf.broadcast_to(query_labels[None], tf.shape(hits))
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return tf.reduce_mean(tf.cast(hits, tf.float32), -1), tf.reduce_mean(losses, -1)
 
     def query_logits(self, trajectory, query) -> list[tf.Tensor]:
         """The query logits at each parameter list of `trajectory`."""

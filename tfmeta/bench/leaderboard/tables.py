@@ -143,7 +143,7 @@ def row_cells(path: Path, record: dict, gap: str = "") -> dict:
         "Params": record["params"],
         "Date": record["provenance"]["created"][:16].replace("T", " "),
         "Queries": record["benchmark"]["query"],
-        "Batch norm": record["benchmark"].get("batch_norm", "unknown"),
+        "Batch norm": batch_norm(record),
         "Backbone": backbone(record),
         "Training budget": training_budget(config),
         "Episodes hash": record["episodes_hash"].removeprefix("sha256:")[:12],
@@ -163,6 +163,14 @@ def optional_cells(record: dict) -> dict:
     if record.get("notes"):
         cells["Notes"] = record["notes"]
     return cells
+
+
+def batch_norm(record: dict) -> str:
+    """The batch-norm policy the method actually used: its own (`config.batch_norm`, e.g. the
+    transductive statistics of MAML and its kin) where it has one and it differs from the spec's."""
+    spec = record["benchmark"].get("batch_norm", "unknown")
+    own = record["method"]["config"].get("batch_norm")
+    return spec if own in (None, spec) else f"{own} (method; spec: {spec})"
 
 
 def backbone(record: dict) -> str:

@@ -1,0 +1,131 @@
+"""The fine-tuning baseline and the tuning of standard optimizers from a method's own start."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfmeta.bench import results, runner
+from tfmeta.data.episodes import sample_indices, training_dataset
+from tfmeta.methods.finetune import FineTuning
+from tfmeta.methods.gradient_based import LEARNING_RATE_GRID, support_labels
+from tfmeta.optimizers import functional
+
+
+def test_training_episodes_can_carry_the_class_indices_of_their_labels(class_sets):
+    train = class_sets["train"]
+    plain = next(iter(training_dataset(train, 5, 1, 2, seed=7)))
+    episode, labels = next(iter(training_dataset(train, 5, 1, 2, seed=7, with_classes=True)))
+    np.testing.assert_array_equal(episode["support_images"], plain[0]["support_images"])  # same draw
+    expected = sample_indices(np.random.default_rng(7), *train.images.shape[:2], 5, 1, 2)[0]
+    np.testing.assert_array_equal(episode["classes"], expected)
+    for label, index in enumerate(episode["classes"].numpy()):
+        image = np.round(episode["support_images"][label, 0].numpy() * 255)
+        assert any(np.array_equal(image, example) for example in train.images[index].astype(np.float32))
+    assert "classes" not in plain[0] and labels.shape == (10,)
+
+
+def tiny_episode(class_sets, way=5, shot=1):
+    val = class_sets["val"]
+    images = val.images[:way, :shot].astype(np.float32) / 255.0
+    return tf.constant(images.reshape(way * shot, *images.shape[2:])), support_labels(way, shot)
+
+
+def test_head_only_fine_tuning_keeps_the_backbone_and_takes_exact_softmax_steps(class_sets):
+    method = FineTuning(classes=10, filters=4)
+    images, labels = tiny_episode(class_sets)
+    method.ensure_built(images.shape[1:])
+    params = method.initial_params(5)
+    trajectory = method.rule_trajectory(functional.get("sgd", 0.5), params, images, labels, 3)
+    n = len(method.learner.trainable_variables)
+    assert len(trajectory) == 4
+    for later in trajectory[1:]:
+        for before, after in zip(params[:n], later[:n], strict=True):
+            np.testing.assert_array_equal(before, after)
+    # From a zero head the logits are uniform, so the cross-entropy gradient is X^T (1/way - onehot) / n.
+    features = method.learner_outputs(params, images).numpy()
+    onehot = np.eye(5)[labels.numpy()]
+    kernel = -0.5 * features.T @ (1 / 5 - onehot) / 5
+    np.testing.assert_allclose(trajectory[1][n], kernel, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(trajectory[1][n + 1], -0.5 * (1 / 5 - onehot).mean(0), atol=1e-6)
+
+
+def test_whole_network_fine_tuning_moves_the_backbone(class_sets):
+    method = FineTuning(classes=10, filters=4, whole=True)
+    images, labels = tiny_episode(class_sets)
+    method.ensure_built(images.shape[1:])
+    params = method.initial_params(5)
+    trajectory = method.rule_trajectory(functional.get("sgd", 0.5), params, images, labels, 2)
+    np.testing.assert_array_equal(params[0], trajectory[1][0])  # no gradient flows through a zero head
+    assert not np.allclose(params[0], trajectory[2][0])
+
+
+def test_missing_class_count_and_unknown_optimizer_are_clear_errors():
+    with pytest.raises(ValueError, match="classes=<number of meta-training classes>"):
+        FineTuning(filters=4).ensure_built((28, 28, 1))
+    with pytest.raises(KeyError, match="valid: sgd, momentum, nag, adam, rmsprop, adagrad"):
+        FineTuning(classes=3, optimizer="lbfgs")
+
+
+def test_config_round_trip():
+    method = FineTuning(classes=7, optimizer="sgd", learning_rate=0.1, whole=True, curve_baselines=["adam"])
+    again = FineTuning.from_config(method.get_config())
+    assert again.get_config() == method.get_config() and again.curve_baselines == {"adam": None}
+    assert "head" not in method.get_config()
+
+
+def test_analysis_only_config_does_not_change_the_training_id():
+    the_plan = runner.plan(runner.RunOptions(spec="omniglot", method="maml", profile="smoke"))
+    config = {"inner_steps": 1, "curve_baselines": {}, "curve_episodes": 100}
+    analysis_only = ("curve_steps", "curve_episodes", "curve_baselines")
+    same = runner.training_id(the_plan, {**config, "curve_baselines": {"sgd": None}}, analysis_only)
+    assert runner.training_id(the_plan, config, analysis_only) == same
+    assert runner.training_id(the_plan, {**config, "inner_steps": 2}, analysis_only) != same
+
+
+def test_nothing_is_tuned_on_the_test_part():
+    class Tuner:
+        tunes = True
+
+        def tune(self, data, labels):
+            raise AssertionError("tuned on the test characters")
+
+    the_plan = runner.plan(runner.RunOptions(spec="omniglot_lake", method="finetune", profile="smoke"))
+    assert "skipped" in runner.tune(the_plan, Tuner(), class_sets={})
+
+
+@pytest.fixture(scope="module")
+def finetune_record(smoke_run):
+    path, record = smoke_run("finetune")
+    results.check(json.loads(path.read_text()))
+    return record
+
+
+def test_fine_tuning_tunes_every_optimizer_on_validation_episodes(finetune_record):
+    analysis = finetune_record["analysis"]
+    tuning = analysis["tuning"]
+    assert tuning["episodes_hash"] != finetune_record["episodes_hash"]  # validation classes, not test
+    assert set(tuning["baselines"]) == set(functional.DEFAULT_LEARNING_RATES)
+    for name, report in tuning["baselines"].items():
+        assert report["grid"] == list(LEARNING_RATE_GRID)
+        assert report["learning_rate"] == LEARNING_RATE_GRID[int(np.argmax(report["accuracy"]))]
+        assert analysis["baseline_curves"][name]["learning_rate"] == report["learning_rate"]
+        assert analysis["baseline_curves"][name]["tuned"]
+    assert analysis["fine_tuning"] == {
+        "optimizer": "adam",
+        "learning_rate": tuning["baselines"]["adam"]["learning_rate"],
+    }
+
+
+def test_fine_tuning_curves_start_at_chance_and_learn(finetune_record):
+    """A zero head scores every class alike, so step 0 picks class 0: exactly 1/way of balanced queries."""
+    analysis = finetune_record["analysis"]
+    for curve in [analysis["inner_curve"], *analysis["baseline_curves"].values()]:
+        assert curve["accuracy_mean"][0] == pytest.approx(0.2)
+        assert curve["trained_steps"] == 100 and len(curve["steps"]) == 201
+        assert max(curve["accuracy_mean"]) > 0.35
+    paired = analysis["paired_vs_baselines"]["adam"]  # the method's own rule is Adam: all ties
+    assert paired["ties"] == paired["n"] and paired["mean_difference"] == 0

@@ -1,0 +1,84 @@
+"""Inner-loop curves: query accuracy after each adaptation step, learned rules against standard optimizers.
+
+Records of the optimization-based learners (MAML, Reptile, the meta-learner LSTM, fine-tuning) carry
+`analysis.inner_curve`, the method's own adaptation, and `analysis.baseline_curves`, standard optimizers
+run from the same start on the same episodes. Laid over each other they answer "does the learned update
+rule beat SGD and Adam from the same start?"; `paired_vs_baselines` says whether the gap at the trained
+horizon is real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+
+Entry = tuple[Path, dict]
+
+
+def setting_label(record: dict) -> str:
+    b = record["benchmark"]
+    return f"{b['name']} {b['way']}-way {b['shot']}-shot ({record['profile']})"
+
+
+def curve_records(entries: Iterable[Entry]) -> list[Entry]:
+    """The records that carry an inner-loop curve, newest first."""
+    found = [(p, r) for p, r in entries if "inner_curve" in (r.get("analysis") or {})]
+    return sorted(found, key=lambda entry: entry[1]["provenance"]["created"], reverse=True)
+
+
+def curve_frame(entries: Iterable[Entry]) -> pd.DataFrame:
+    """Long frame, one row per (record, rule, step): setting, method, start, rule, label, step,
+    accuracy / lower / upper (%), loss, trained_steps, record. `rule` is the method's own update or a
+    standard optimizer's name with its learning rate; `start` is the method whose initialisation it
+    started from. One record per (setting, method): the newest."""
+    rows, seen = [], set()
+    for path, record in curve_records(entries):
+        setting, method = setting_label(record), record["method"]["name"]
+        if (setting, method) in seen:
+            continue
+        seen.add((setting, method))
+        analysis = record["analysis"]
+        curves = {"own": analysis["inner_curve"], **analysis.get("baseline_curves", {})}
+        tuning = analysis.get("fine_tuning")
+        if tuning and curves.get(tuning["optimizer"], {}).get("learning_rate") == tuning["learning_rate"]:
+            del curves[tuning["optimizer"]]  # the method's own curve already is this optimizer's
+        for rule, curve in curves.items():
+            if rule != "own":
+                label = f"{method} start, {rule} ({curve['learning_rate']:g})"
+            elif tuning:
+                label = f"{method} start, {tuning['optimizer']} ({tuning['learning_rate']:g})"
+            else:
+                label = f"{method}: its own update"
+            for step, mean, ci, loss in zip(
+                curve["steps"],
+                curve["accuracy_mean"],
+                curve["accuracy_ci95"],
+                curve["loss_mean"],
+                strict=True,
+            ):
+                rows.append({
+                    "setting": setting, "method": method, "start": method, "rule": rule, "label": label,
+                    "step": step, "accuracy": 100 * mean, "lower": 100 * (mean - ci),
+                    "upper": 100 * (mean + ci), "loss": loss, "trained_steps": curve["trained_steps"],
+                    "episodes": curve["episodes"], "record": path.name,
+                })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def paired_frame(entries: Iterable[Entry]) -> pd.DataFrame:
+    """Per record, the method's own rule against each standard optimizer from the same start, at the
+    trained horizon: difference in points (own - optimizer), its CI, wins / losses / ties, p-values."""
+    rows = []
+    for path, record in curve_records(entries):
+        analysis = record["analysis"]
+        for rule, c in sorted(analysis.get("paired_vs_baselines", {}).items()):
+            rows.append({
+                "setting": setting_label(record), "method": record["method"]["name"], "against": rule,
+                "learning rate": analysis["baseline_curves"][rule]["learning_rate"],
+                "own - optimizer (points)": 100 * c["mean_difference"], "CI95 (points)": 100 * c["ci95"],
+                "wins / losses / ties": f"{c['wins']} / {c['losses']} / {c['ties']}",
+                "Wilcoxon p": c["wilcoxon_p"], "episodes": c["n"], "record": path.name,
+            })  # fmt: skip
+    return pd.DataFrame(rows)
