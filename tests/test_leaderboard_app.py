@@ -24,7 +24,7 @@ from tfmeta import cli
 APP = REPO / "leaderboard" / "app.py"
 EXAMPLE = REPO / "docs" / "examples" / "cosine_nn.py"
 DOC = REPO / "docs" / "submitting.md"
-PAGES = ("few_shot", "significance", "curves", "optimizers", "methods", "submit")
+PAGES = ("few_shot", "significance", "curves", "optimizers", "inner_loop", "methods", "submit")
 
 
 def tfmeta_command() -> list[str]:
@@ -127,6 +127,18 @@ def test_method_pages_show_paper_and_reproduce_command(board, monkeypatch):
     assert commands == [
         "tfmeta run omniglot --method cosine_nn:CosineNearestNeighbour --profile smoke --way 5 --shot 1"
     ]
+
+
+def test_inner_loop_curves_overlay_every_optimizer_from_the_same_start(smoke_run, tmp_path, monkeypatch):
+    path, record = smoke_run("finetune")
+    board = tmp_path / "board"
+    board.mkdir()
+    shutil.copy(path, board)
+    app = open_page(board, "inner_loop", monkeypatch)
+    assert len(app.get("vega_lite_chart")) == 1
+    rows = table_rows(app, "Wilcoxon p")
+    assert {row["against"] for row in rows} == set(record["analysis"]["baseline_curves"])
+    assert app.subheader[0].value == "omniglot 5-way 1-shot (smoke)"
 
 
 def test_optimizer_track_explains_its_empty_state(board, monkeypatch):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.records import REPO, make_record
-from tfmeta.bench.leaderboard import curves, methods, optimizers, overview, tables
+from tfmeta.bench.leaderboard import curves, inner_loop, methods, optimizers, overview, tables
 from tfmeta.bench.stats import paired_comparison, sign_test, wilcoxon_signed_rank
 
 
@@ -199,3 +199,51 @@ def test_analysis_frames_shape_the_hallucination_analysis():
     assert by_m["accuracy"].tolist() == [90.0, 95.0]
     assert projection["class"].tolist() == ["0"]
     assert analysis_frames({}) == (None, None)
+
+
+def test_batch_norm_column_shows_the_methods_own_policy():
+    _, record = entry("maml", GOOD)
+    assert tables.row_cells(Path("a.json"), record)["Batch norm"] == "inductive"
+    record["method"]["config"]["batch_norm"] = "transductive"
+    assert tables.row_cells(Path("a.json"), record)["Batch norm"] == "transductive (method; spec: inductive)"
+
+
+def curve(accuracy, rate=None):
+    summary = {
+        "steps": [0, 1, 2],
+        "trained_steps": 1,
+        "episodes": 20,
+        "accuracy_mean": accuracy,
+        "accuracy_ci95": [0.01] * 3,
+        "loss_mean": [1.6, 1.0, 0.9],
+        "accuracy_at_trained_steps": GOOD,
+    }
+    return summary if rate is None else {**summary, "learning_rate": rate}  # fmt: skip
+
+
+def test_inner_loop_frames_label_each_rule_and_its_start():
+    _, learned = entry("meta_lstm", GOOD)
+    learned["analysis"] = {
+        "inner_curve": curve([0.2, 0.9, 0.95]),
+        "baseline_curves": {"sgd": curve([0.2, 0.5, 0.6], 0.1)},
+        "paired_vs_baselines": {"sgd": vars(paired_comparison(GOOD, BAD))},
+    }
+    _, tuned = entry("finetune", GOOD)
+    tuned["analysis"] = {
+        "inner_curve": curve([0.2, 0.7, 0.8]),
+        "baseline_curves": {"adam": curve([0.2, 0.7, 0.8], 0.01), "sgd": curve([0.2, 0.4, 0.5], 0.3)},
+        "fine_tuning": {"optimizer": "adam", "learning_rate": 0.01},
+    }
+    entries = [(Path("a.json"), learned), (Path("b.json"), tuned), entry("protonet", GOOD)]
+    frame = inner_loop.curve_frame(entries)
+    assert sorted(frame["label"].unique()) == [
+        "finetune start, adam (0.01)", "finetune start, sgd (0.3)", "meta_lstm start, sgd (0.1)",
+        "meta_lstm: its own update",
+    ]  # fmt: skip
+    assert frame[frame["label"] == "meta_lstm: its own update"]["accuracy"].tolist() == pytest.approx(
+        [20, 90, 95]
+    )
+    (row,) = inner_loop.paired_frame(entries).to_dict("records")
+    assert row["against"] == "sgd" and row["own - optimizer (points)"] == pytest.approx(
+        100 * (0.75 * 0.3 + 0.25 * 0.1)
+    )
