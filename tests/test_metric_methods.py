@@ -92,14 +92,18 @@ def test_margins_vanish_when_satisfied_and_reduce_to_softmax_at_zero():
     assert float(embedding_losses.ArcFaceLoss(0.5, 10)([0], cosines)) > float(plain[0])
 
 
-def test_matching_attention_sums_to_one_over_the_support_set():
+@pytest.mark.parametrize("scale", [1.0, 10.0])
+def test_matching_attention_sums_to_one_over_the_support_set(scale):
     rng = np.random.default_rng(0)
     queries, support = rng.normal(size=(4, 8)), rng.normal(size=(6, 8))
-    attention = np.asarray(MatchingNetwork.attention(queries.astype("float32"), support.astype("float32")))
+    attention = MatchingNetwork.attention(queries.astype("float32"), support.astype("float32"), scale)
+    attention = np.asarray(attention)
     np.testing.assert_allclose(attention.sum(axis=1), 1.0, rtol=1e-5)
-    cosine = (queries / np.linalg.norm(queries, axis=1, keepdims=True)) @ (
-        support / np.linalg.norm(support, axis=1, keepdims=True)
-    ).T
+    cosine = (
+        scale
+        * (queries / np.linalg.norm(queries, axis=1, keepdims=True))
+        @ (support / np.linalg.norm(support, axis=1, keepdims=True)).T
+    )
     np.testing.assert_allclose(attention, np.exp(cosine) / np.exp(cosine).sum(1, keepdims=True), rtol=1e-4)
 
 
@@ -115,6 +119,7 @@ def test_matching_config_records_the_variant():
     config = MatchingNetworkFCE(processing_steps=3).get_config()
     assert config["fce"] is True and config["processing_steps"] == 3
     assert MatchingNetwork.from_config(config).fce is True
+    assert MatchingNetwork.from_config(MatchingNetwork(scale=10.0).get_config()).scale == 10.0
 
 
 def test_relation_scores_lie_in_unit_interval_and_average_shots(class_sets):

@@ -27,6 +27,11 @@ class MatchingNetwork(FewShotMethod):
                    r_k = sum_i softmax_i(h_k . g(x_i)) g(x_i);  f = h_K.
     The record's method config says which variant ran (`fce`).
 
+    Metric scaling (`scale`, Oreshkin et al. 2018, TADAM, https://arxiv.org/abs/1805.10123): the cosine
+    similarities are multiplied by `scale` before the softmax. Conv-4 features end in a ReLU, so their
+    cosines lie in [0, 1] and, unscaled (the paper), the attention can hardly be sharp: a 20-way episode's
+    loss cannot fall far below log 20 and learning is slow. `scale=1` is the paper.
+
     Shapes: support [way, shot, H, W, C], query [Q, H, W, C] -> log-probabilities [Q, way].
 
     Args:
@@ -37,6 +42,7 @@ class MatchingNetwork(FewShotMethod):
         fce_units: the LSTMs' width, which must equal the embedding width for the skip connections;
             None takes `filters`, Conv-4's width on 28x28 images (84x84 images need 25 * filters).
             Defaults to None.
+        scale: the metric scale multiplying the cosine similarities. Defaults to 1.0 (the paper).
         batch_norm_momentum: momentum of the backbone's batch-norm running statistics (used at test
             time); None keeps the backbone's (Keras's 0.99). The LSTMs of FCE are sensitive to the
             scale of their inputs, so `MatchingNetworkFCE` uses 0.9, which settles within a smoke run.
@@ -53,6 +59,7 @@ class MatchingNetwork(FewShotMethod):
         filters: int = 64,
         fce_units: int | None = None,
         batch_norm_momentum: float | None = None,
+        scale: float = 1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -60,7 +67,7 @@ class MatchingNetwork(FewShotMethod):
             raise ValueError(f"unknown backbone {backbone!r}; valid backbones: {', '.join(BACKBONES)}")
         if processing_steps < 1:
             raise ValueError(f"processing_steps must be at least 1, got {processing_steps}")
-        self.fce, self.processing_steps = fce, processing_steps
+        self.fce, self.processing_steps, self.scale = fce, processing_steps, scale
         self.backbone_name, self.filters, self.fce_units = backbone, filters, fce_units
         self.encoder = BACKBONES[backbone](filters)
         self.batch_norm_momentum = batch_norm_momentum
@@ -84,15 +91,16 @@ class MatchingNetwork(FewShotMethod):
         if self.fce:
             support_features = self.embed_support(support_features)
             query_features = self.embed_queries(query_features, support_features)
-        attention = self.attention(query_features, support_features)  # [Q, way * shot]
+        attention = self.attention(query_features, support_features, self.scale)  # [Q, way * shot]
         probabilities = ops.sum(ops.reshape(attention, (-1, way, shot)), axis=-1)
         return ops.log(probabilities + _EPSILON)
 
     @staticmethod
-    def attention(queries, support):
-        """Softmax over the support set [Q, n] of cosine similarities of queries [Q, D] and support [n, D]."""
+    def attention(queries, support, scale: float = 1.0):
+        """Softmax over the support set [Q, n] of `scale` times the cosine similarities of queries [Q, D]
+        and support [n, D]."""
         cosine = ops.matmul(_unit(queries), ops.transpose(_unit(support)))
-        return ops.softmax(cosine, axis=-1)
+        return ops.softmax(scale * cosine, axis=-1)
 
     def embed_support(self, support):
         """g(x_i, S): [n, D] -> [n, D], a bidirectional LSTM over the support set plus a skip connection."""
@@ -120,6 +128,7 @@ class MatchingNetwork(FewShotMethod):
             "filters": self.filters,
             "fce_units": self.fce_units,
             "batch_norm_momentum": self.batch_norm_momentum,
+            "scale": self.scale,
         }
 
 
