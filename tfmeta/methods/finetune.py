@@ -89,12 +89,7 @@ class FineTuning(GradientBasedMethod):
             logits = self.classifier(self.learner(images, training=True))
             loss = cross_entropy(logits, classes)
         self.optimizer.apply(tape.gradient(loss, variables), variables)
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            else:
-                metric.update_state(classes, logits)
-        return self.get_metrics_result()
+        return self.record_metrics(loss, classes, logits)
 
     # -- fine-tuning ----------------------------------------------------------------------------------
 

@@ -327,6 +327,15 @@ class GradientBasedMethod(FewShotMethod):
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
         return tf.reduce_mean(tf.cast(hits, tf.float32), -1), tf.reduce_mean(losses, -1)
 
+    def record_metrics(self, loss, labels, logits) -> dict:
+        """Updates the compiled metrics from a custom `train_step` and returns their results."""
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(labels, logits)
+        return self.get_metrics_result()
+
     def query_logits(self, trajectory, query) -> list[tf.Tensor]:
         """The query logits at each parameter list of `trajectory`."""
         return [self.forward(params, query) for params in trajectory]

@@ -60,12 +60,7 @@ class Reptile(GradientBasedMethod):
         self.optimizer.apply(difference, variables)
         logits = self.forward(adapted, query)
         loss = self.compute_loss(x=episode, y=query_labels, y_pred=logits)
-        for metric in self.metrics:
-            if metric.name == "loss":
-                metric.update_state(loss)
-            else:
-                metric.update_state(query_labels, logits)
-        return self.get_metrics_result()
+        return self.record_metrics(loss, query_labels, logits)
 
     def get_config(self):
         return {**super().get_config(), "inner_learning_rate": self.inner_learning_rate}
