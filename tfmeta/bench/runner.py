@@ -20,6 +20,7 @@ import numpy as np
 
 from tfmeta import methods
 from tfmeta.bench import provenance, results, spec
+from tfmeta.bench import record as record_fields
 from tfmeta.data import load_class_sets
 from tfmeta.data.episodes import EpisodeKey, frozen_dataset, frozen_episodes, training_dataset
 
@@ -216,20 +217,6 @@ def tune(the_plan: Plan, method, class_sets: dict) -> dict:
     return {"episodes": len(episodes), "episodes_hash": episodes.hash, **chosen}
 
 
-def extra_results(the_plan: Plan, method, logits: np.ndarray, labels: np.ndarray) -> dict:
-    """Optional record fields: verification AUC/EER for methods whose scores are pair scores
-    (`scores_pairs = True`), error rate on Lake's runs."""
-    from tfmeta.bench.verification import verification
-
-    extra = {}
-    if getattr(method, "scores_pairs", False):
-        extra["verification"] = verification(logits, labels)
-    if the_plan.benchmark.data["test"].get("source") == "lake_runs":
-        errors = (np.argmax(logits, axis=-1) != labels).mean(axis=1)
-        extra["error_rate"] = {"mean": float(errors.mean()), "per_run": [float(e) for e in errors]}
-    return extra
-
-
 def run(options: RunOptions) -> tuple[Path, dict]:
     """Trains (or reuses a finished training), evaluates and writes one result record."""
     the_plan = plan(options)
@@ -271,7 +258,7 @@ def run(options: RunOptions) -> tuple[Path, dict]:
         Path(options.runs_dir)
         / the_plan.benchmark.name
         / _safe(method_name)
-        / training_id(the_plan, method_config(method), getattr(method, "analysis_config", ()))
+        / training_id(the_plan, record_fields.method_config(method), getattr(method, "analysis_config", ()))
     )
 
     reused = training.is_trained(run_dir)
@@ -299,7 +286,7 @@ def run(options: RunOptions) -> tuple[Path, dict]:
     tuning = tune(the_plan, method, class_sets)
     labels = test_set.query_labels()
     per_episode, test_seconds, logits = evaluate(method, test_data, labels, options.verbose)
-    record = build_record(
+    record = record_fields.build(
         the_plan,
         options,
         method,
@@ -312,7 +299,7 @@ def run(options: RunOptions) -> tuple[Path, dict]:
         training.read_curve(run_dir, every),
         origin,
     )
-    record.update(extra_results(the_plan, method, logits, labels))
+    record.update(record_fields.extra_results(the_plan, method, logits, labels))
     analysis = method.analyse(test_data, labels)
     if tuning:
         analysis = {"tuning": tuning, **analysis}
@@ -328,70 +315,6 @@ def run(options: RunOptions) -> tuple[Path, dict]:
     return path, record
 
 
-def build_record(
-    the_plan,
-    options,
-    method,
-    method_name,
-    per_episode,
-    episodes_hash,
-    summary,
-    test_seconds,
-    reused,
-    curve,
-    origin,
-) -> dict:
-    data = the_plan.benchmark.data
-    return {
-        "schema_version": results.SCHEMA_VERSION,
-        "method": {
-            "name": method_name,
-            "import_path": the_plan.import_path,
-            "paper": getattr(method, "paper", ""),
-            "config": method_config(method),
-        },
-        "benchmark": {
-            "name": the_plan.benchmark.name,
-            "dataset": data["dataset"],
-            "split": data["split"],
-            "part": data["test"].get("source", data["test"]["part"]),
-            "way": the_plan.setting["way"],
-            "shot": the_plan.setting["shot"],
-            "query": data["test"]["query"],
-            "batch_norm": data["test"].get("batch_norm", "inductive"),
-        },
-        "profile": options.profile,
-        "accuracy": results.summarize(per_episode),
-        "per_episode": per_episode,
-        "episodes_hash": episodes_hash,
-        "curve": curve,
-        "timing": {
-            "train_seconds": summary["seconds"],
-            "train_ms_per_episode": 1000 * summary["seconds"] / summary["episodes"],
-            "test_seconds": test_seconds,
-            "test_episodes_per_second": len(per_episode) / test_seconds,
-            "reused_training": reused,
-        },
-        "params": int(method.count_params()),
-        "provenance": {**origin, "training": summary.get("origin")},
-        "config": {
-            "spec": the_plan.benchmark.path.name,
-            "train": the_plan.train,
-            "validation": the_plan.validation,
-            "optimizer": the_plan.profile["optimizer"],
-            "jit_compile": the_plan.profile.get("jit_compile", False),
-            "test_episodes": the_plan.profile["test_episodes"],
-            "method_config": options.method_config,
-        },
-    }
-
-
-def method_config(method) -> dict:
-    """The method's constructor arguments, without Keras's per-instance bookkeeping (its unique name)."""
-    config = {k: v for k, v in method.get_config().items() if k not in ("name", "trainable", "dtype")}
-    return _jsonable(config)
-
-
 def _accelerators() -> list[str]:
     import tensorflow as tf
 
@@ -400,7 +323,3 @@ def _accelerators() -> list[str]:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
-
-
-def _jsonable(config: dict) -> dict:
-    return json.loads(json.dumps(config, default=str))
