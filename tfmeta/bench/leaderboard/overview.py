@@ -18,6 +18,8 @@ PUBLISHED = {
         "Prototypical Networks (Snell et al. 2017)": (98.8, 99.7, 96.0, 98.9),
         "Relation Networks (Sung et al. 2018)": (99.6, 99.8, 97.6, 99.1),
         "Reptile, transductive (Nichol et al. 2018)": (97.68, 99.48, 89.43, 97.12),
+        "Reptile, non-transductive (Nichol et al. 2018)": (95.39, 98.90, 88.14, 96.65),
+        "Siamese Net (Koch et al. 2015, as reported by Vinyals et al. 2016)": (96.7, 98.4, 88.0, 96.5),
     }
 }
 PUBLISHED_SETTINGS = ("5-way 1-shot", "5-way 5-shot", "20-way 1-shot", "20-way 5-shot")
