@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.tiny_episodes import tiny_episode
 from tfmeta.methods.gradient_based import support_labels
 from tfmeta.methods.maml import FirstOrderMAML
 from tfmeta.methods.meta_lstm import MetaLearnerLSTM
@@ -14,12 +15,7 @@ WAY, SHOT, QUERY = 3, 2, 2
 
 
 def episode():
-    rng = np.random.default_rng(0)
-    data = {
-        "support_images": tf.constant(rng.uniform(size=(WAY, SHOT, 16, 16, 1)), tf.float32),
-        "query_images": tf.constant(rng.uniform(size=(WAY * QUERY, 16, 16, 1)), tf.float32),
-    }
-    return data, tf.repeat(tf.range(WAY), QUERY)
+    return tiny_episode(WAY, SHOT, QUERY)
 
 
 def test_with_constant_gates_the_cell_update_is_gradient_descent():

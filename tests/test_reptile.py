@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tests.tiny_episodes import tiny_episode
 from tfmeta.methods.gradient_based import cross_entropy
 from tfmeta.methods.reptile import Reptile
 
@@ -13,12 +14,7 @@ WAY, SHOT, QUERY = 3, 1, 2
 
 
 def episode():
-    rng = np.random.default_rng(0)
-    data = {
-        "support_images": tf.constant(rng.uniform(size=(WAY, SHOT, 16, 16, 1)), tf.float32),
-        "query_images": tf.constant(rng.uniform(size=(WAY * QUERY, 16, 16, 1)), tf.float32),
-    }
-    return data, tf.repeat(tf.range(WAY), QUERY)
+    return tiny_episode(WAY, SHOT, QUERY)
 
 
 def test_outer_sgd_at_rate_one_moves_the_initialisation_to_the_adapted_weights():

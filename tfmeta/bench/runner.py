@@ -6,6 +6,7 @@ serves every test setting of a benchmark: a second `tfmeta run` with another --w
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -200,15 +201,9 @@ def tune(the_plan: Plan, method, class_sets: dict) -> dict:
     validation, test = the_plan.validation, the_plan.benchmark.data["test"]
     if validation["part"] == test["part"]:
         return {"skipped": f"validation part {validation['part']!r} is the test part; defaults used"}
-    key = EpisodeKey(
-        the_plan.benchmark.data["dataset"],
-        the_plan.benchmark.data["split"],
-        validation["part"],
-        the_plan.setting["way"],
-        the_plan.setting["shot"],
-        validation["query"],
-        validation["episodes"],
-        validation["seed"],
+    # The validation episodes' draw, in the test setting's way and shot.
+    key = dataclasses.replace(
+        the_plan.validation_key, way=the_plan.setting["way"], shot=the_plan.setting["shot"]
     )
     class_set = class_sets[validation["part"]]
     episodes = frozen_episodes(key, class_set, the_plan.benchmark.episodes_dir)

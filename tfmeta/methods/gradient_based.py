@@ -323,8 +323,8 @@ class GradientBasedMethod(FewShotMethod):
         logits = tf.stack(self.query_logits(trajectory, query))  # [S + 1, queries, way]
         query_labels = tf.cast(query_labels, tf.int32)
         hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels[None])
-        labels = tf.broadcast_to(query_labels[None], tf.shape(hits))
-        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        per_step_labels = tf.broadcast_to(query_labels[None], tf.shape(hits))
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=per_step_labels, logits=logits)
         return tf.reduce_mean(tf.cast(hits, tf.float32), -1), tf.reduce_mean(losses, -1)
 
     def record_metrics(self, loss, labels, logits) -> dict:
