@@ -8,14 +8,21 @@ from tfmeta.bench import runner, spec
 
 
 def test_a_method_entry_replaces_only_its_training_blocks():
-    matching = runner.plan(runner.RunOptions(spec="omniglot", method="matching"))
+    finetune = runner.plan(runner.RunOptions(spec="omniglot", method="finetune"))
     protonet = runner.plan(runner.RunOptions(spec="omniglot", method="protonet"))
-    assert matching.train == {**protonet.train, "episodes": 3000}
-    assert matching.validation == protonet.validation
-    assert matching.profile["optimizer"] == protonet.profile["optimizer"]
-    assert "Per-method budget" in matching.profile["note"] and "note" not in protonet.profile
+    assert finetune.train == {**protonet.train, "episodes": 3000}
+    assert finetune.validation == protonet.validation
+    assert finetune.profile["optimizer"] == protonet.profile["optimizer"]
+    assert "Per-method budget" in finetune.profile["note"] and "note" not in protonet.profile
     assert "methods" not in protonet.profile  # so that training ids of other methods do not change
-    assert runner.training_id(matching, {}) != runner.training_id(protonet, {})
+    assert runner.training_id(finetune, {}) != runner.training_id(protonet, {})
+
+
+def test_a_method_entry_merges_into_the_optimizer():
+    reptile = runner.plan(runner.RunOptions(spec="omniglot", method="reptile"))
+    protonet = runner.plan(runner.RunOptions(spec="omniglot", method="protonet"))
+    assert reptile.train["way"] == 5 and protonet.train["way"] == 20
+    assert reptile.profile["optimizer"]["decay_every"] != protonet.profile["optimizer"]["decay_every"]
 
 
 def test_method_entries_are_validated(tmp_path):

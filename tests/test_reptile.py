@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.tiny_episodes import tiny_episode
@@ -51,4 +52,34 @@ def test_one_inner_step_is_a_scaled_gradient_of_the_task_loss():
 def test_config_round_trip():
     config = Reptile(filters=4, inner_steps=2).get_config()
     assert Reptile.from_config(config).get_config() == config
-    assert config["inner_steps"] == 2 and config["test_inner_steps"] == 10
+    assert config["inner_steps"] == 2 and config["test_inner_steps"] == 10 and config["inner_batch"] is None
+
+
+def test_inner_batches_are_disjoint_slices_of_a_permutation():
+    method = Reptile(filters=2, way=WAY, inner_steps=3, inner_batch=2)
+    method.compile(optimizer=keras.optimizers.SGD(1.0), **method.compile_arguments())
+    batches = method.inner_batches(9).numpy()
+    assert batches.shape == (3, 2)
+    assert len(set(batches.ravel())) == 6 and set(batches.ravel()) <= set(range(9))
+
+
+def test_with_inner_batches_the_meta_update_follows_the_mini_batch_trajectory():
+    keras.utils.set_random_seed(0)
+    method = Reptile(filters=2, way=WAY, inner_steps=2, inner_batch=2, inner_learning_rate=0.05)
+    data, query_labels = episode()
+    method(data)
+    method.compile(optimizer=keras.optimizers.SGD(1.0), **method.compile_arguments())
+    images = tf.concat([tf.reshape(data["support_images"], (WAY * SHOT, 16, 16, 1)), data["query_images"]], 0)
+    labels = tf.concat([tf.range(WAY), query_labels], 0)
+    batches = method.inner_batches(WAY * (SHOT + QUERY))  # the optimizer's step is still 0
+    expected = method.adapt(method.initial_params(), images, labels, 2, batches=batches)[-1]
+    full_batch = method.adapt(method.initial_params(), images, labels, 2)[-1]
+    method.train_on_batch(data, query_labels)
+    for variable, value in zip(method.learner.trainable_variables, expected, strict=True):
+        np.testing.assert_allclose(variable.numpy(), value.numpy(), atol=1e-5)
+    assert not np.allclose(expected[0].numpy(), full_batch[0].numpy(), atol=1e-5)
+
+
+def test_inner_batch_must_be_positive():
+    with pytest.raises(ValueError, match="inner_batch"):
+        Reptile(inner_batch=0)
