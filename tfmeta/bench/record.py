@@ -16,14 +16,15 @@ def build(
     the_plan,
     options,
     method,
-    method_name,
-    per_episode,
-    episodes_hash,
-    summary,
-    test_seconds,
-    reused,
-    curve,
-    origin,
+    *,
+    method_name: str,
+    per_episode: list[float],
+    episodes_hash: str,
+    summary: dict,
+    test_seconds: float,
+    reused: bool,
+    curve: list[dict],
+    origin: dict,
 ) -> dict:
     """The record of one run (`record.schema.json`), before the optional fields of `extra_results` and
     the method's `analysis`."""

@@ -285,14 +285,14 @@ def run(options: RunOptions) -> tuple[Path, dict]:
         the_plan,
         options,
         method,
-        method_name,
-        per_episode,
-        test_set.hash,
-        summary,
-        test_seconds,
-        reused,
-        training.read_curve(run_dir, every),
-        origin,
+        method_name=method_name,
+        per_episode=per_episode,
+        episodes_hash=test_set.hash,
+        summary=summary,
+        test_seconds=test_seconds,
+        reused=reused,
+        curve=training.read_curve(run_dir, every),
+        origin=origin,
     )
     record.update(record_fields.extra_results(the_plan, method, logits, labels))
     analysis = method.analyse(test_data, labels)
