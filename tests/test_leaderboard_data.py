@@ -208,6 +208,23 @@ def test_batch_norm_column_shows_the_methods_own_policy():
     assert tables.row_cells(Path("a.json"), record)["Batch norm"] == "transductive (method; spec: inductive)"
 
 
+def test_variants_name_what_sets_a_methods_records_apart():
+    records = [entry("siamese", GOOD)[1], entry("siamese", BAD)[1], entry("protonet", GOOD)[1]]
+    records[0]["method"]["config"].update(loss="bce", filters=64, curve_steps=10)
+    records[1]["method"]["config"].update(loss="contrastive", filters=64, curve_steps=20)
+    records[2]["method"]["config"].update(loss="anything")
+    assert tables.variants(records) == ["loss=bce", "loss=contrastive", ""]
+    del records[0]["method"]["config"]["loss"]  # a record written before the argument existed
+    assert tables.variants(records)[:2] == ["loss=default", "loss=contrastive"]
+
+
+def test_overview_has_a_row_per_variant():
+    a, b = entry("siamese", GOOD), entry("siamese", BAD)
+    a[1]["method"]["config"]["loss"], b[1]["method"]["config"]["loss"] = "bce", "contrastive"
+    frame = overview.overview_frame(tables.group_tables([a, b]))
+    assert frame["Method"].tolist() == ["siamese (loss=bce)", "siamese (loss=contrastive)"]
+
+
 def curve(accuracy, rate=None):
     summary = {
         "steps": [0, 1, 2],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from tfmeta.bench.leaderboard.tables import Table
+from tfmeta.bench.leaderboard.tables import Table, variants
 
 # Omniglot, Vinyals split, accuracy % (5-way 1-shot, 5-way 5-shot, 20-way 1-shot, 20-way 5-shot).
 PUBLISHED = {
@@ -31,17 +31,21 @@ def setting_name(way: int, shot: int) -> str:
 
 def overview_frame(tables: list[Table]) -> pd.DataFrame:
     """Best accuracy ± CI (%) of each method in each setting, over the given tables (one benchmark and
-    profile); a method's row lists the settings it was evaluated on, settings ordered by way then shot."""
+    profile); a method's row lists the settings it was evaluated on, settings ordered by way then shot.
+    A method run in several configurations has a row for each (`tables.variants`), e.g.
+    "siamese (loss=bce)" and "siamese (loss=contrastive)"."""
     cells: dict[str, dict[str, tuple[float, str]]] = {}
     keys = sorted({(t.key.way, t.key.shot) for t in tables})
-    for table in tables:
+    placed = [(table, record) for table in tables for _, record in table.entries]
+    labels = variants([record for _, record in placed])
+    for (table, record), label in zip(placed, labels, strict=True):
         column = setting_name(table.key.way, table.key.shot)
-        for _, record in table.entries:
-            accuracy = record["accuracy"]
-            text = f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}"
-            best = cells.setdefault(record["method"]["name"], {}).get(column)
-            if best is None or accuracy["mean"] > best[0]:
-                cells[record["method"]["name"]][column] = (accuracy["mean"], text)
+        name = record["method"]["name"] + (f" ({label})" if label else "")
+        accuracy = record["accuracy"]
+        text = f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}"
+        best = cells.setdefault(name, {}).get(column)
+        if best is None or accuracy["mean"] > best[0]:
+            cells[name][column] = (accuracy["mean"], text)
     columns = [setting_name(way, shot) for way, shot in keys]
     rows = [
         {"Method": name, **{c: by_setting.get(c, (None, ""))[1] for c in columns}}

@@ -121,18 +121,41 @@ def gap_label(comparison: PairedComparison | None) -> str:
 def table_frame(entries: list[Entry]) -> pd.DataFrame:
     """The displayed table, one row per record, best first."""
     rows = []
-    for rank, (path, record), comparison in zip(
-        ranks(entries), entries, neighbour_comparisons(entries), strict=True
+    labels = variants([record for _, record in entries])
+    for rank, (path, record), comparison, label in zip(
+        ranks(entries), entries, neighbour_comparisons(entries), labels, strict=True
     ):
-        rows.append({"Rank": rank, **row_cells(path, record, gap_label(comparison))})
+        rows.append({"Rank": rank, **row_cells(path, record, gap_label(comparison), label)})
     return pd.DataFrame(rows)
 
 
-def row_cells(path: Path, record: dict, gap: str = "") -> dict:
-    """The cells of one record's row (accuracies in %), `gap` being its mark against the next row."""
+def variants(records: list[dict]) -> list[str]:
+    """For each record, the constructor arguments that set it apart from the other records of the same
+    method, e.g. "loss=contrastive" ("" when its method ran one way only). An argument missing from a
+    record (one written before the argument existed) shows as "default"; the analysis-only `curve_*`
+    arguments are left out."""
+    configs = [record["method"]["config"] for record in records]
+    names = [record["method"]["name"] for record in records]
+    labels = []
+    for name, config in zip(names, configs, strict=True):
+        kin = [c for n, c in zip(names, configs, strict=True) if n == name]
+        keys = sorted({k for c in kin for k in c if not k.startswith("curve_")})
+        differing = [k for k in keys if len({_shown(c, k) for c in kin}) > 1]
+        labels.append(", ".join(f"{k}={_shown(config, k)}" for k in differing))
+    return labels
+
+
+def _shown(config: dict, key: str) -> str:
+    return str(config[key]) if key in config else "default"
+
+
+def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dict:
+    """The cells of one record's row (accuracies in %), `gap` being its mark against the next row and
+    `variant` what sets its method's configuration apart (see `variants`)."""
     accuracy, timing, config = record["accuracy"], record["timing"], record["config"]
     return {
         "Method": record["method"]["name"],
+        "Variant": variant,
         "Accuracy (%)": f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}",
         "Mean (%)": 100 * accuracy["mean"],
         "CI95 (%)": 100 * accuracy["ci95"],
