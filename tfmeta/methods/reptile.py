@@ -19,12 +19,12 @@ class Reptile(GradientBasedMethod):
     paper allows ("we can use any optimizer, treating theta - theta' as a gradient"); with SGD at rate
     epsilon this is the paper's update theta <- theta + epsilon (theta' - theta). No second derivatives are
     ever computed. At test time the learner takes `test_inner_steps` steps on the support set only.
-    Each inner step takes all of them, or, with `inner_batch`, the next `inner_batch` of a random
-    permutation (the paper: mini-batches of 10 from 10 shots per class), which makes a training episode
-    several times cheaper. Differences from the paper, recorded in the config: the paper's inner
-    optimizer was Adam with beta1 = 0, here gradient descent; one episode per meta-update; batch norm
-    transductive (the paper's transductive setting; see `tfmeta.methods.gradient_based`). The training
-    metrics are those of the query images after adapting on the whole episode (a fit, not a test);
+    Each training inner step takes all the episode's images or, with `inner_batch`, the next `inner_batch`
+    of a random permutation of them (the paper: mini-batches of 10 from 10 shots per class), which makes a
+    training episode several times cheaper. Differences from the paper, recorded in the config: the
+    paper's inner optimizer was Adam with beta1 = 0, here gradient descent; one episode per meta-update;
+    batch norm transductive (the paper's transductive setting; see `tfmeta.methods.gradient_based`). The
+    training metrics are those of the query images after adapting on the episode (a fit, not a test);
     validation adapts on the support set only.
 
     Args:
