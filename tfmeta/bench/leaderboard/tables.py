@@ -134,15 +134,17 @@ def variants(records: list[dict]) -> list[str]:
     method, e.g. "loss=contrastive" ("" when its method ran one way only). An argument missing from a
     record (one written before the argument existed) shows as "default"; the analysis-only `curve_*`
     arguments are left out."""
-    configs = [record["method"]["config"] for record in records]
-    names = [record["method"]["name"] for record in records]
-    labels = []
-    for name, config in zip(names, configs, strict=True):
-        kin = [c for n, c in zip(names, configs, strict=True) if n == name]
-        keys = sorted({k for c in kin for k in c if not k.startswith("curve_")})
-        differing = [k for k in keys if len({_shown(c, k) for c in kin}) > 1]
-        labels.append(", ".join(f"{k}={_shown(config, k)}" for k in differing))
-    return labels
+    by_method: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        by_method[record["method"]["name"]].append(record["method"]["config"])
+    differing = {}
+    for name, configs in by_method.items():
+        keys = sorted({k for c in configs for k in c if not k.startswith("curve_")})
+        differing[name] = [k for k in keys if len({_shown(c, k) for c in configs}) > 1]
+    return [
+        ", ".join(f"{k}={_shown(r['method']['config'], k)}" for k in differing[r["method"]["name"]])
+        for r in records
+    ]
 
 
 def _shown(config: dict, key: str) -> str:
