@@ -66,7 +66,8 @@ class Reptile(GradientBasedMethod):
 
     def inner_batches(self, n: int):
         """Image indices [inner_steps, inner_batch]: consecutive slices of a permutation of range(n), new
-        each meta-update (seeded by the optimizer's step, so a resumed run draws the same batches)."""
+        each meta-update (seeded by the optimizer's step, so a resumed run draws the same batches),
+        wrapping round to its start when the steps take more than n images."""
         seed = tf.stack([tf.cast(self.optimizer.iterations, tf.int32), tf.constant(1803, tf.int32)])
         order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed)
         positions = tf.range(self.inner_steps * self.inner_batch) % n
