@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import itertools
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -123,18 +126,22 @@ def screenshot(
     if binary is None:
         raise FileNotFoundError("no Chromium on PATH (Debian: apt-get install chromium)")
     out = Path(out)
-    with tempfile.TemporaryDirectory(prefix="tfmeta-chromium-") as profile:
+    # Chromium's helper processes can still write to the profile for a moment after the browser exits;
+    # a leftover throw-away profile must not fail a finished screenshot.
+    with tempfile.TemporaryDirectory(prefix="tfmeta-chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group: the browser and every helper it starts
         )
         try:
             port = _debugging_port(Path(profile), time.monotonic() + timeout)
             with connect(_page_socket(port), max_size=256 * 2**20, open_timeout=30) as connection:
                 _capture(DevTools(connection), url, out, wait_for, size, timeout, settle)
         finally:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=10)
     return out
 
