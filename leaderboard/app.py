@@ -1,7 +1,7 @@
 """The tfmeta leaderboard: `tfmeta leaderboard`, or `streamlit run leaderboard/app.py`.
 
-Reads result records from $TFMETA_RESULTS_DIR (default: leaderboard/results/) through
-`tfmeta.bench.results`; never imports TensorFlow.
+Reads result records (yours and the shipped ones, see `loading.py`) through
+`tfmeta.records`; never imports TensorFlow.
 """
 
 import streamlit as st

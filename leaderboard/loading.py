@@ -1,4 +1,9 @@
-"""Cached record loading shared by the pages, with a visible warning for every skipped file."""
+"""Cached record loading shared by the pages, with a visible warning for every skipped file.
+
+The app shows the user's records (`tfmeta.records.locations.results_dir()`: $TFMETA_RESULTS_DIR, a
+checkout's `leaderboard/results/`, or `./tfmeta-results/`) together with the standard records shipped with
+tfmeta; set TFMETA_SHIPPED_RECORDS=off to show only the user's.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,26 @@ from pathlib import Path
 
 import streamlit as st
 
-from tfmeta.bench import optimizer_results, results
+from tfmeta.records import few_shot, locations, store
+from tfmeta.records import optimizer as optimizer_records
 
-RESULTS_ENV = "TFMETA_RESULTS_DIR"
+SHIPPED_ENV = "TFMETA_SHIPPED_RECORDS"
 Entry = tuple[Path, dict]
 
 
 def results_dir() -> Path:
-    """The folder the app reads: $TFMETA_RESULTS_DIR, else the repository's leaderboard/results/."""
-    return Path(os.environ.get(RESULTS_ENV) or results.RESULTS_DIR)
+    """The user's folder: where the Submit page stores records."""
+    return locations.results_dir()
+
+
+def record_dirs() -> list[Path]:
+    """The folders the app reads: the user's, then the shipped records unless they are the same folder or
+    switched off."""
+    folders = [results_dir()]
+    shipped = locations.shipped_results_dir()
+    if os.environ.get(SHIPPED_ENV, "on") != "off" and shipped.resolve() != folders[0].resolve():
+        folders.append(shipped)
+    return folders
 
 
 def _fingerprint(directory: Path) -> tuple:
@@ -30,34 +46,36 @@ def _fingerprint(directory: Path) -> tuple:
     return tuple(stamps)
 
 
-@st.cache_data(show_spinner="Reading records...", max_entries=4)
-def _load(directory: str, fingerprint: tuple) -> results.Loaded:
-    return results.load_all(directory)
+@st.cache_data(show_spinner="Reading records...", max_entries=8)
+def _load(directory: str, fingerprint: tuple) -> store.Loaded:
+    return few_shot.load_all(directory)
+
+
+@st.cache_data(show_spinner="Reading optimizer records...", max_entries=8)
+def _load_optimizers(directory: str, fingerprint: tuple) -> store.Loaded:
+    return optimizer_records.load_all(directory)
+
+
+def _entries(loader, subfolder: str, warn: bool) -> list[Entry]:
+    entries = []
+    for folder in record_dirs():
+        directory = folder / subfolder
+        loaded = loader(str(directory), _fingerprint(directory))
+        if warn:
+            for path, reason in loaded.skipped:
+                st.warning(f"Skipped `{subfolder}{path.name}`: {reason}", icon=":material/warning:")
+        entries += loaded.records
+    return entries
 
 
 def load_entries(warn: bool = True) -> list[Entry]:
-    """The readable records; each skipped file shows a warning naming it and the reason."""
-    directory = results_dir()
-    loaded = _load(str(directory), _fingerprint(directory))
-    if warn:
-        for path, reason in loaded.skipped:
-            st.warning(f"Skipped `{path.name}`: {reason}", icon=":material/warning:")
-    return loaded.records
-
-
-@st.cache_data(show_spinner="Reading optimizer records...", max_entries=4)
-def _load_optimizers(directory: str, fingerprint: tuple) -> results.Loaded:
-    return optimizer_results.load_all(directory)
+    """The readable few-shot records; each skipped file shows a warning naming it and the reason."""
+    return _entries(_load, "", warn)
 
 
 def load_optimizer_entries(warn: bool = True) -> list[Entry]:
-    """The readable optimizer-track records (in `optimizers/` of the results folder), with warnings."""
-    directory = results_dir() / "optimizers"
-    loaded = _load_optimizers(str(directory), _fingerprint(directory))
-    if warn:
-        for path, reason in loaded.skipped:
-            st.warning(f"Skipped `optimizers/{path.name}`: {reason}", icon=":material/warning:")
-    return loaded.records
+    """The readable optimizer-track records (in `optimizers/` of each folder), with warnings."""
+    return _entries(_load_optimizers, f"{optimizer_records.SUBFOLDER}/", warn)
 
 
 def no_records_note() -> None:

@@ -44,7 +44,7 @@ def class_sets(characters):
 def smoke_run(data_dir, cache_dir, tmp_path_factory):
     """Runs a method's smoke profile through the harness once per session: smoke_run(method, **options)
     returns (record path, record). Runs share one runs folder, so later settings reuse the training."""
-    from tfmeta.bench import runner
+    from tfmeta.harness import pipeline, planning
 
     root = tmp_path_factory.mktemp("smoke")
     done = {}
@@ -52,8 +52,8 @@ def smoke_run(data_dir, cache_dir, tmp_path_factory):
     def run(method: str, spec: str = "omniglot", **options):
         key = (method, spec, tuple(sorted(options.items())))
         if key not in done:
-            done[key] = runner.run(
-                runner.RunOptions(
+            done[key] = pipeline.run(
+                planning.RunOptions(
                     spec=spec,
                     method=method,
                     profile="smoke",
@@ -68,3 +68,9 @@ def smoke_run(data_dir, cache_dir, tmp_path_factory):
         return done[key]
 
     return run
+
+
+@pytest.fixture(autouse=True)
+def only_the_tests_records(monkeypatch):
+    """The app shows the shipped records beside the user's; tests look at their own folders only."""
+    monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "off")

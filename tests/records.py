@@ -10,8 +10,8 @@ import copy
 import json
 from pathlib import Path
 
-from tfmeta.bench import results
 from tfmeta.data.episodes import FrozenEpisodes
+from tfmeta.records import few_shot
 
 REPO = Path(__file__).resolve().parents[1]
 SMOKE_EPISODES = REPO / "benchmarks" / "episodes" / "omniglot-vinyals-test-5w1s15q-20ep-seed1703.npz"
@@ -25,7 +25,7 @@ def make_record(method: str = "fake", per_episode: list[float] | None = None, se
     """A valid record of `method` on the frozen smoke episodes of the omniglot benchmark."""
     per_episode = per_episode if per_episode is not None else [0.6 + 0.01 * (i % 7) for i in range(20)]
     return {
-        "schema_version": results.SCHEMA_VERSION,
+        "schema_version": few_shot.SCHEMA_VERSION,
         "method": {"name": method, "import_path": f"tests.fake:{method}", "paper": "none",
                    "config": {"units": 8}},
         "benchmark": {
@@ -33,7 +33,7 @@ def make_record(method: str = "fake", per_episode: list[float] | None = None, se
             "way": 5, "shot": 1, "query": 15, "batch_norm": "inductive",
         },
         "profile": "smoke",
-        "accuracy": results.summarize(per_episode),
+        "accuracy": few_shot.summarize(per_episode),
         "per_episode": per_episode,
         "episodes_hash": smoke_hash(),
         "curve": [

@@ -8,11 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfmeta.bench import results, runner
-from tfmeta.data.episodes import sample_indices, training_dataset
-from tfmeta.methods.finetune import FineTuning
-from tfmeta.methods.gradient_based import LEARNING_RATE_GRID, support_labels
+from tfmeta.data.episodes import sample_indices
+from tfmeta.data.pipelines import training_dataset
+from tfmeta.harness import evaluation, planning
+from tfmeta.methods.optimization.finetune import FineTuning
+from tfmeta.methods.optimization.inner_curves import LEARNING_RATE_GRID
+from tfmeta.methods.optimization.learner import support_labels
 from tfmeta.optimizers import functional
+from tfmeta.records import few_shot
 
 
 def test_training_episodes_can_carry_the_class_indices_of_their_labels(class_sets):
@@ -78,12 +81,12 @@ def test_config_round_trip():
 
 
 def test_analysis_only_config_does_not_change_the_training_id():
-    the_plan = runner.plan(runner.RunOptions(spec="omniglot", method="maml", profile="smoke"))
+    the_plan = planning.plan(planning.RunOptions(spec="omniglot", method="maml", profile="smoke"))
     config = {"inner_steps": 1, "curve_baselines": {}, "curve_episodes": 100}
     analysis_only = ("curve_steps", "curve_episodes", "curve_baselines")
-    same = runner.training_id(the_plan, {**config, "curve_baselines": {"sgd": None}}, analysis_only)
-    assert runner.training_id(the_plan, config, analysis_only) == same
-    assert runner.training_id(the_plan, {**config, "inner_steps": 2}, analysis_only) != same
+    same = planning.training_id(the_plan, {**config, "curve_baselines": {"sgd": None}}, analysis_only)
+    assert planning.training_id(the_plan, config, analysis_only) == same
+    assert planning.training_id(the_plan, {**config, "inner_steps": 2}, analysis_only) != same
 
 
 def test_nothing_is_tuned_on_the_test_part():
@@ -93,14 +96,14 @@ def test_nothing_is_tuned_on_the_test_part():
         def tune(self, data, labels):
             raise AssertionError("tuned on the test characters")
 
-    the_plan = runner.plan(runner.RunOptions(spec="omniglot_lake", method="finetune", profile="smoke"))
-    assert "skipped" in runner.tune(the_plan, Tuner(), class_sets={})
+    the_plan = planning.plan(planning.RunOptions(spec="omniglot_lake", method="finetune", profile="smoke"))
+    assert "skipped" in evaluation.tune(the_plan, Tuner(), class_sets={})
 
 
 @pytest.fixture(scope="module")
 def finetune_record(smoke_run):
     path, record = smoke_run("finetune")
-    results.check(json.loads(path.read_text()))
+    few_shot.check(json.loads(path.read_text()))
     return record
 
 

@@ -66,7 +66,8 @@ def test_unknown_augmentation_lists_valid_ones():
 
 
 def test_analysis_reports_accuracy_against_m_and_a_projection(class_sets):
-    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes, frozen_dataset
+    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+    from tfmeta.data.pipelines import frozen_dataset
 
     episodes = FrozenEpisodes.sample(
         EpisodeKey("omniglot", "vinyals", "test", 5, 1, 3, 4, 0), class_sets["test"]

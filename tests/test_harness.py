@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from tfmeta import methods
-from tfmeta.bench import results, training
-from tfmeta.data.episodes import frozen_dataset, training_dataset
+from tfmeta.data.pipelines import frozen_dataset, training_dataset
+from tfmeta.harness import training
+from tfmeta.records import few_shot
 
 # Measured: the smoke profile (60 training episodes) reaches 56-59% on its 20 test episodes, where chance
 # is 20% and an untrained ProtoNet scores about 40%.
@@ -45,7 +46,7 @@ def test_two_methods_see_the_same_test_episodes(smoke_runs):
 def test_record_is_complete_and_valid(smoke_runs):
     records = smoke_runs
     _, record = records["protonet"]
-    results.check(record)
+    few_shot.check(record)
     assert record["accuracy"]["n_episodes"] == len(record["per_episode"]) == 20
     assert record["params"] == 112_448  # Conv-4 with 64 filters on 1-channel input
     assert record["provenance"]["packages"]["keras"].startswith("3.")
@@ -86,8 +87,10 @@ def test_interrupted_training_resumes_from_its_last_epoch(class_sets, tmp_path):
     assert len(training.read_curve(tmp_path, 3)) == 1 and not training.is_trained(tmp_path)
 
     resumed = model()
-    summary = training.fit(resumed, stream, val_data, 9, 3, tmp_path, {}, verbose=0)
+    trained = training.fit(resumed, stream, val_data, 9, 3, tmp_path, {}, verbose=0)
     curve = training.read_curve(tmp_path, 3)
+    assert trained.curve == curve and not trained.reused
+    summary = trained.summary
     assert [p["episode"] for p in curve] == [3, 6, 9]
     assert int(resumed.optimizer.iterations.numpy()) == 9  # 3 restored + 6 new steps, not 9 new
     assert training.is_trained(tmp_path) and summary["seconds"] >= curve[0]["seconds"]
@@ -98,6 +101,6 @@ def test_interrupted_training_resumes_from_its_last_epoch(class_sets, tmp_path):
 def test_every_registered_method_runs_the_smoke_profile_and_learns(name, smoke_run):
     """The shared contract: any registered method trains, evaluates and records through the harness."""
     path, record = smoke_run(name)
-    results.check(json.loads(path.read_text()))
+    few_shot.check(json.loads(path.read_text()))
     assert record["method"]["name"] == name
     assert record["accuracy"]["mean"] > CONTRACT_MIN_ACCURACY

@@ -8,8 +8,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from tfmeta.bench import results, runner
 from tfmeta.data.omniglot import ArchiveError, lake_runs
+from tfmeta.harness import pipeline, planning
+from tfmeta.records import few_shot
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +59,7 @@ def test_missing_or_broken_archive_says_what_is_wrong(tmp_path, data_dir):
 
 
 def test_lake_benchmark_runs_through_the_harness(runs, data_dir, cache_dir, tmp_path):
-    options = runner.RunOptions(
+    options = planning.RunOptions(
         spec="omniglot_lake",
         method="protonet",
         profile="smoke",
@@ -69,8 +70,8 @@ def test_lake_benchmark_runs_through_the_harness(runs, data_dir, cache_dir, tmp_
         verbose=0,
         notes="a test",
     )
-    path, record = runner.run(options)
-    assert results.read(path) == record
+    path, record = pipeline.run(options)
+    assert few_shot.read(path) == record
     assert record["episodes_hash"] == runs.hash
     assert record["benchmark"]["part"] == "lake_runs" and record["benchmark"]["split"] == "lake"
     assert (record["benchmark"]["way"], record["benchmark"]["shot"], record["benchmark"]["query"]) == (

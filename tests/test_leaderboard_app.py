@@ -35,15 +35,15 @@ def tfmeta_command() -> list[str]:
 @pytest.fixture(scope="module")
 def board(tmp_path_factory, data_dir, cache_dir) -> Path:
     """A leaderboard folder holding a real smoke record of ProtoNet and one of the documented example."""
-    from tfmeta.bench import runner
+    from tfmeta.harness import pipeline, planning
 
     root = tmp_path_factory.mktemp("leaderboard")
     data = ["--data-dir", str(data_dir), "--cache-dir", str(cache_dir)]
-    options = runner.RunOptions(
+    options = planning.RunOptions(
         spec="omniglot", method="protonet", profile="smoke", data_dir=str(data_dir), cache_dir=str(cache_dir),
         runs_dir=root / "runs", results_dir=root / "mine", verbose=0,
     )  # fmt: skip
-    runner.run(options)
+    pipeline.run(options)
     example = [
         *tfmeta_command(), "run", "omniglot", "--method", "cosine_nn:CosineNearestNeighbour",
         "--profile", "smoke", "--runs-dir", str(root / "runs"), "--results-dir", str(root / "mine"), *data,

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.records import REPO, make_record
-from tfmeta.bench.leaderboard import curves, inner_loop, methods, optimizers, overview, tables
-from tfmeta.bench.stats import paired_comparison, sign_test, wilcoxon_signed_rank
+from tfmeta.records.frames import curves, inner_loop, methods, optimizers, overview, tables
+from tfmeta.records.stats import paired_comparison, sign_test, wilcoxon_signed_rank
 
 
 def entry(name, per_episode, episodes_hash=None, **changes):
@@ -134,8 +134,8 @@ def test_the_leaderboard_never_imports_tensorflow(tmp_path):
     script = f"""
 import os, sys
 os.environ["TFMETA_RESULTS_DIR"] = {str(tmp_path)!r}
-import tfmeta.bench.submission as s, tfmeta.bench.leaderboard.tables, tfmeta.bench.leaderboard.curves
-import tfmeta.bench.leaderboard.methods, tfmeta.bench.leaderboard.optimizers
+import tfmeta.records.submission as s, tfmeta.records.frames.tables, tfmeta.records.frames.curves
+import tfmeta.records.frames.methods, tfmeta.records.frames.optimizers
 from streamlit.testing.v1 import AppTest
 s.verify(s.parse(open({str(tmp_path / "r.json")!r}, "rb").read()))
 app = AppTest.from_file({str(REPO / "leaderboard" / "app.py")!r}, default_timeout=60).run()
@@ -183,7 +183,7 @@ def test_optional_cells_appear_only_where_records_have_them():
 
 
 def test_analysis_frames_shape_the_hallucination_analysis():
-    from tfmeta.bench.leaderboard.methods import analysis_frames
+    from tfmeta.records.frames.methods import analysis_frames
 
     record = {
         "analysis": {

@@ -16,7 +16,8 @@ from tfmeta.optimizers.coordinatewise import CoordinatewiseLSTM
 from tfmeta.optimizers.meta_train import MetaTrainConfig, MetaTrainer
 from tfmeta.optimizers.preprocessing import coordinate_features, log_sign
 from tfmeta.optimizers.unroll import unrolled_meta_loss
-from tfmeta.tasks import Problems, get
+from tfmeta.tasks import get
+from tfmeta.tasks.base import Problems
 from tfmeta.tasks.quadratic import Quadratic
 
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfmeta.methods import maml
-from tfmeta.methods.gradient_based import cross_entropy, support_labels
+from tfmeta.methods.losses import cross_entropy
+from tfmeta.methods.optimization import maml
+from tfmeta.methods.optimization.learner import support_labels
 
 WAY, SHOT, QUERY, SIZE = 3, 2, 2, 16
 

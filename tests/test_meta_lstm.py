@@ -7,9 +7,9 @@ import numpy as np
 import tensorflow as tf
 
 from tests.tiny_episodes import tiny_episode
-from tfmeta.methods.gradient_based import support_labels
-from tfmeta.methods.maml import FirstOrderMAML
-from tfmeta.methods.meta_lstm import MetaLearnerLSTM
+from tfmeta.methods.optimization.learner import support_labels
+from tfmeta.methods.optimization.maml import FirstOrderMAML
+from tfmeta.methods.optimization.meta_lstm import MetaLearnerLSTM
 
 WAY, SHOT, QUERY = 3, 2, 2
 

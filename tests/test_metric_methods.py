@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfmeta.methods import embedding_losses
+from tfmeta.methods import losses
 from tfmeta.methods.matching import MatchingNetwork, MatchingNetworkFCE
 from tfmeta.methods.relation import OneHotMeanSquaredError, RelationNetwork
 from tfmeta.methods.siamese import SiameseNetwork
@@ -62,9 +62,9 @@ LABELS = np.array([0, 1, 2])
 GOOD = np.array([[0.9, 0.1, 0.0], [0.0, 0.8, 0.2], [0.1, 0.0, 0.95]], dtype=np.float32)  # cosines
 
 
-@pytest.mark.parametrize("name", sorted(embedding_losses.LOSSES))
+@pytest.mark.parametrize("name", sorted(losses.LOSSES))
 def test_every_loss_prefers_correct_scores(name):
-    loss = embedding_losses.get(name)
+    loss = losses.get(name)
     good, bad = float(loss(LABELS, GOOD)), float(loss(LABELS, GOOD[:, ::-1].copy()))
     assert 0.0 <= good < bad
 
@@ -74,22 +74,20 @@ def test_pair_bce_weighs_same_and_different_pairs_equally():
     softplus = np.log1p(np.exp(-np.abs(logits))) + np.maximum(logits, 0)  # -log(1 - sigmoid)
     positive = softplus[0, 0] - logits[0, 0]  # -log(sigmoid(2))
     expected = 0.5 * (positive + softplus[0, 1:].mean())
-    np.testing.assert_allclose(
-        float(embedding_losses.PairBinaryCrossentropy()([0], logits)), expected, rtol=1e-5
-    )
+    np.testing.assert_allclose(float(losses.PairBinaryCrossentropy()([0], logits)), expected, rtol=1e-5)
 
 
 def test_margins_vanish_when_satisfied_and_reduce_to_softmax_at_zero():
     separated = np.array([[1.0, -1.0, -1.0]], dtype=np.float32)
-    assert float(embedding_losses.TripletLoss(margin=0.2)([0], separated)) == 0.0
-    assert float(embedding_losses.ContrastiveLoss(margin=1.0)([0], separated)) < 1e-5
+    assert float(losses.TripletLoss(margin=0.2)([0], separated)) == 0.0
+    assert float(losses.ContrastiveLoss(margin=1.0)([0], separated)) < 1e-5
     cosines = np.array([[0.3, 0.5, -0.2]], dtype=np.float32)
     plain = keras.losses.categorical_crossentropy(np.eye(3)[[0]], 10 * cosines, from_logits=True)
-    for loss in (embedding_losses.AMSoftmaxLoss(margin=0.0, scale=10), embedding_losses.ArcFaceLoss(0.0, 10)):
+    for loss in (losses.AMSoftmaxLoss(margin=0.0, scale=10), losses.ArcFaceLoss(0.0, 10)):
         np.testing.assert_allclose(float(loss([0], cosines)), float(plain[0]), rtol=1e-4)
     # A margin makes the same scores cost more.
-    assert float(embedding_losses.AMSoftmaxLoss(0.35, 10)([0], cosines)) > float(plain[0])
-    assert float(embedding_losses.ArcFaceLoss(0.5, 10)([0], cosines)) > float(plain[0])
+    assert float(losses.AMSoftmaxLoss(0.35, 10)([0], cosines)) > float(plain[0])
+    assert float(losses.ArcFaceLoss(0.5, 10)([0], cosines)) > float(plain[0])
 
 
 @pytest.mark.parametrize("scale", [1.0, 10.0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tfmeta.bench import results
+from tfmeta.records import few_shot
 
 # Measured after the smoke profile's 60 training episodes of 5-way 1-shot (chance 20%): Siamese 56%,
 # Matching FCE 56%, Relation 53% on validation-style episodes; verification AUC 0.75, EER 0.31. With
@@ -22,7 +22,7 @@ def smoke_records(smoke_run):
 @pytest.mark.parametrize("method", sorted(SMOKE_MIN_ACCURACY))
 def test_smoke_training_learns(smoke_records, method):
     path, record = smoke_records[method]
-    assert results.read(path) == record
+    assert few_shot.read(path) == record
     assert record["accuracy"]["mean"] > SMOKE_MIN_ACCURACY[method]
     assert record["curve"][-1]["loss"] < record["curve"][0]["loss"] * 1.05
 

@@ -11,9 +11,10 @@ import pytest
 
 from tests import mini_imagenet_fixtures as fixtures
 from tfmeta import methods
-from tfmeta.bench import freeze, runner, spec
 from tfmeta.data import mini_imagenet
 from tfmeta.data.episodes import FrozenEpisodes
+from tfmeta.harness import freeze, pipeline, planning
+from tfmeta.records import specs
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +29,9 @@ def fixture_sets(tmp_path_factory):
 @pytest.mark.parametrize("method", methods.names())
 def test_smoke_profile_runs_on_mini_imagenet(method, fixture_sets, tmp_path, monkeypatch):
     spec_path = tmp_path / "mini_imagenet.yaml"  # frozen episodes of the fixture go beside this copy
-    shutil.copy(spec.resolve("mini_imagenet"), spec_path)
-    monkeypatch.setattr(runner, "load_class_sets", lambda dataset, split, parts, *_: fixture_sets(parts))
-    options = runner.RunOptions(
+    shutil.copy(specs.resolve("mini_imagenet"), spec_path)
+    monkeypatch.setattr(pipeline, "load_class_sets", lambda dataset, split, parts, *_: fixture_sets(parts))
+    options = planning.RunOptions(
         spec=spec_path,
         method=method,
         profile="smoke",
@@ -38,17 +39,17 @@ def test_smoke_profile_runs_on_mini_imagenet(method, fixture_sets, tmp_path, mon
         results_dir=tmp_path / "results",
         verbose=0,
     )
-    _, record = runner.run(options)
+    _, record = pipeline.run(options)
     assert record["benchmark"]["dataset"] == "mini_imagenet" and record["benchmark"]["split"] == "ravi"
     assert record["accuracy"]["n_episodes"] == 10 and len(record["per_episode"]) == 10
     assert all(math.isfinite(point["loss"]) for point in record["curve"])
-    widths = spec.load(spec_path).method_defaults(method, methods.get(method))
+    widths = specs.load(spec_path).method_defaults(method, methods.get(method))
     assert record["method"]["config"].get("filters") == widths.get("filters")
 
 
 def test_committed_episode_files_follow_from_the_class_lists_alone(tmp_path):
     regenerated = freeze.freeze("mini_imagenet", tmp_path)
-    committed = spec.load("mini_imagenet").episodes_dir
+    committed = specs.load("mini_imagenet").episodes_dir
     assert len(regenerated) == 9
     for episodes in regenerated:
         stored = FrozenEpisodes.load(committed / episodes.key.filename)

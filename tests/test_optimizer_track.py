@@ -8,26 +8,27 @@ from pathlib import Path
 import pytest
 
 from tfmeta import cli
-from tfmeta.bench import optimizer_results, optimizer_spec
-from tfmeta.bench.leaderboard import optimizers as board
-from tfmeta.bench.results import RecordError
-from tfmeta.bench.spec import SpecError
+from tfmeta.records import locations, optimizer_specs
+from tfmeta.records import optimizer as optimizer_records
+from tfmeta.records.frames import optimizers as board
+from tfmeta.records.specs import SpecError
+from tfmeta.records.store import RecordError
 
 SPEC = "learned_optimizers"
 
 
 def test_spec_errors_name_file_and_line(tmp_path):
-    text = optimizer_spec.SPECS_DIR.joinpath(f"{SPEC}.yaml").read_text()
+    text = optimizer_specs.specs_dir().joinpath(f"{SPEC}.yaml").read_text()
     bad = tmp_path / "bad.yaml"
     bad.write_text(text.replace("tasks: 32", "tasks: 1"))
     line = 1 + text.splitlines().index("      tasks: 32")
     with pytest.raises(SpecError, match=rf"bad.yaml:{line}: profiles.standard.evaluate.tasks"):
-        optimizer_spec.load(bad)
+        optimizer_specs.load(bad)
     bad.write_text(text.replace("{family: convnet_omniglot", "{family: mnist_mlp"))
     with pytest.raises(SpecError, match="unknown family 'mnist_mlp'"):
-        optimizer_spec.load(bad)
+        optimizer_specs.load(bad)
     with pytest.raises(SpecError, match=f"one of: {SPEC}"):
-        optimizer_spec.load("nope")
+        optimizer_specs.load("nope")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_meta_training_resumes_and_track_writes_valid_records(smoke_records):
     run = smoke_records / "runs" / "optimizers" / SPEC / "smoke" / "quadratic"
     assert json.loads((run / "checkpoint" / "state.json").read_text())["iteration"] == 2
     assert list((run / "tensorboard").iterdir())
-    loaded = optimizer_results.load_all(smoke_records / "res")
+    loaded = optimizer_records.load_all(smoke_records / "res")
     assert not loaded.skipped
     records = [r for _, r in loaded.records]
     assert {r["task"] for r in records} == {"quadratic", "quadratic@2x"}
@@ -65,15 +66,15 @@ def test_tampered_records_are_rejected(smoke_records, tmp_path):
     record = json.loads(path.read_text())
     record["final_loss"]["mean"] = 0.0
     with pytest.raises(RecordError, match="final_loss.mean"):
-        optimizer_results.check(record)
+        optimizer_records.check(record)
     del record["per_task"]
     with pytest.raises(RecordError, match="per_task"):
-        optimizer_results.write(record, tmp_path, "x.json")
+        optimizer_records.write(record, tmp_path, "x.json")
     assert not list(tmp_path.iterdir())
 
 
 def test_leaderboard_bands_and_table(smoke_records):
-    entries = optimizer_results.load_all(smoke_records / "res").records
+    entries = optimizer_records.load_all(smoke_records / "res").records
     records = board.optimizer_records(entries)
     bands = board.loss_bands(records)
     first = bands[(bands.task == "quadratic") & (bands.optimizer == "adam") & (bands.step == 0)].iloc[0]
@@ -91,9 +92,7 @@ def test_leaderboard_page_shows_the_track(smoke_records, tmp_path, monkeypatch):
         (board_dir / "optimizers" / path.name).write_text(path.read_text())
     (board_dir / "optimizers" / "broken.json").write_text("{}")
     monkeypatch.setenv("TFMETA_RESULTS_DIR", str(board_dir))
-    app = AppTest.from_file(
-        str(Path(cli.__file__).parents[1] / "leaderboard" / "app.py"), default_timeout=60
-    ).run()
+    app = AppTest.from_file(str(locations.app_dir() / "app.py"), default_timeout=60).run()
     app.switch_page("views/optimizers.py").run()
     assert not app.exception, app.exception
     assert [s.value for s in app.subheader] == ["quadratic", "quadratic@2x", "Meta-training"]

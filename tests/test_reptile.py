@@ -8,8 +8,8 @@ import pytest
 import tensorflow as tf
 
 from tests.tiny_episodes import tiny_episode
-from tfmeta.methods.gradient_based import cross_entropy
-from tfmeta.methods.reptile import Reptile
+from tfmeta.methods.losses import cross_entropy
+from tfmeta.methods.optimization.reptile import Reptile
 
 WAY, SHOT, QUERY = 3, 1, 2
 

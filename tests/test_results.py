@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tfmeta.bench import results
-from tfmeta.bench.stats import mean_ci95
+from tfmeta.records import few_shot, store
+from tfmeta.records.stats import mean_ci95
 
 
 def _record():
@@ -30,7 +30,7 @@ def _record():
             "query": 15,
         },
         "profile": "smoke",
-        "accuracy": results.summarize(per_episode),
+        "accuracy": few_shot.summarize(per_episode),
         "per_episode": per_episode,
         "episodes_hash": "sha256:" + "0" * 64,
         "curve": [{"episode": 30, "seconds": 1.5, "val_accuracy": 0.5}],
@@ -54,18 +54,18 @@ def test_ci_is_196_standard_errors():
 
 
 def test_write_then_read(tmp_path):
-    path = results.write(_record(), tmp_path, "a.json")
-    assert results.read(path) == _record()
+    path = few_shot.write(_record(), tmp_path, "a.json")
+    assert few_shot.read(path) == _record()
     assert [p.name for p in tmp_path.iterdir()] == ["a.json"]  # no temporary file left behind
 
 
 def test_existing_record_is_never_overwritten(tmp_path):
-    results.write(_record(), tmp_path, "a.json")
+    few_shot.write(_record(), tmp_path, "a.json")
     before = (tmp_path / "a.json").read_bytes()
     other = _record()
     other["profile"] = "standard"
     with pytest.raises(FileExistsError):
-        results.write(other, tmp_path, "a.json")
+        few_shot.write(other, tmp_path, "a.json")
     assert (tmp_path / "a.json").read_bytes() == before
 
 
@@ -84,14 +84,14 @@ def test_existing_record_is_never_overwritten(tmp_path):
 def test_broken_records_are_refused_and_nothing_is_written(tmp_path, breakage, message):
     record = copy.deepcopy(_record())
     breakage(record)
-    with pytest.raises(results.RecordError, match=message):
-        results.write(record, tmp_path, "broken.json")
+    with pytest.raises(store.RecordError, match=message):
+        few_shot.write(record, tmp_path, "broken.json")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_load_all_skips_bad_files_with_reasons(tmp_path):
-    results.write(_record(), tmp_path, "good.json")
+    few_shot.write(_record(), tmp_path, "good.json")
     (tmp_path / "truncated.json").write_text(json.dumps(_record())[:100])
-    loaded = results.load_all(tmp_path)
+    loaded = few_shot.load_all(tmp_path)
     assert [p.name for p, _ in loaded.records] == ["good.json"]
     assert loaded.skipped[0][0].name == "truncated.json" and "not valid JSON" in loaded.skipped[0][1]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tfmeta import methods
-from tfmeta.bench import runner, spec
+from tfmeta.harness import planning
+from tfmeta.records import locations, specs
 
-GOOD = (spec.BENCHMARKS_DIR / "omniglot.yaml").read_text()
+GOOD = (locations.benchmarks_dir() / "omniglot.yaml").read_text()
 
 
 def _write(tmp_path, text):
@@ -16,12 +17,12 @@ def _write(tmp_path, text):
     return path
 
 
-@pytest.mark.parametrize("path", spec.available(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", specs.available(), ids=lambda p: p.name)
 def test_shipped_specs_are_valid(path):
-    benchmark = spec.load(path)
+    benchmark = specs.load(path)
     for name in benchmark.data["profiles"]:
         for setting in benchmark.data["settings"]:
-            runner.plan(runner.RunOptions(spec=path, method="protonet", profile=name, **setting))
+            planning.plan(planning.RunOptions(spec=path, method="protonet", profile=name, **setting))
 
 
 def test_wrong_type_names_file_line_and_field(tmp_path):
@@ -29,37 +30,37 @@ def test_wrong_type_names_file_line_and_field(tmp_path):
     line = 1 + path.read_text().splitlines().index(
         next(line for line in path.read_text().splitlines() if "fifteen" in line)
     )
-    with pytest.raises(spec.SpecError) as err:
-        spec.load(path)
+    with pytest.raises(specs.SpecError) as err:
+        specs.load(path)
     assert str(err.value).startswith(f"{path}:{line}: profiles.standard.train.query: 'fifteen'")
 
 
 def test_unknown_field_is_named(tmp_path):
     path = _write(tmp_path, GOOD.replace("  query: 15\n", "  query: 15\n  querys: 5\n", 1))
-    with pytest.raises(spec.SpecError, match=r"bench.yaml:\d+: test: Additional properties .*'querys'"):
-        spec.load(path)
+    with pytest.raises(specs.SpecError, match=r"bench.yaml:\d+: test: Additional properties .*'querys'"):
+        specs.load(path)
 
 
 def test_missing_field_points_at_its_parent(tmp_path):
     path = _write(tmp_path, GOOD.replace("  seed: 1703\n", ""))
-    with pytest.raises(spec.SpecError, match=r"bench.yaml:\d+: test: 'seed' is a required property"):
-        spec.load(path)
+    with pytest.raises(specs.SpecError, match=r"bench.yaml:\d+: test: 'seed' is a required property"):
+        specs.load(path)
 
 
 def test_yaml_syntax_error_has_a_line(tmp_path):
     path = _write(tmp_path, "name: x\nsettings: [\n")
-    with pytest.raises(spec.SpecError, match=r"bench.yaml:3: invalid YAML"):
-        spec.load(path)
+    with pytest.raises(specs.SpecError, match=r"bench.yaml:3: invalid YAML"):
+        specs.load(path)
 
 
 def test_unknown_names_list_the_valid_ones(tmp_path):
-    benchmark = spec.load("omniglot")
-    with pytest.raises(spec.SpecError, match="valid profiles: smoke, standard, paper"):
+    benchmark = specs.load("omniglot")
+    with pytest.raises(specs.SpecError, match="valid profiles: smoke, standard, paper"):
         benchmark.profile("quick")
-    with pytest.raises(spec.SpecError, match="valid settings: 5-way 1-shot, 5-way 5-shot"):
+    with pytest.raises(specs.SpecError, match="valid settings: 5-way 1-shot, 5-way 5-shot"):
         benchmark.setting(10, 1)
-    with pytest.raises(spec.SpecError, match="pass a YAML file or one of: .*omniglot"):
-        spec.load("omniglott")
+    with pytest.raises(specs.SpecError, match="pass a YAML file or one of: .*omniglot"):
+        specs.load("omniglott")
     with pytest.raises(methods.UnknownMethodError, match="valid names: .*protonet"):
         methods.get("protonett")
     with pytest.raises(methods.UnknownMethodError, match="cannot import method"):
@@ -68,5 +69,5 @@ def test_unknown_names_list_the_valid_ones(tmp_path):
 
 def test_validation_must_divide_training(tmp_path):
     path = _write(tmp_path, GOOD.replace("query: 15, episodes: 6000", "query: 15, episodes: 6001"))
-    with pytest.raises(spec.SpecError, match=r"must be a multiple of validation.every \(250\)"):
-        runner.plan(runner.RunOptions(spec=path, method="protonet"))
+    with pytest.raises(specs.SpecError, match=r"must be a multiple of validation.every \(250\)"):
+        planning.plan(planning.RunOptions(spec=path, method="protonet"))

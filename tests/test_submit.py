@@ -8,7 +8,7 @@ import pytest
 
 from tests.records import broken_records, make_record, write_json
 from tfmeta import cli
-from tfmeta.bench import results, submission
+from tfmeta.records import few_shot, store, submission
 
 
 def snapshot(directory):
@@ -19,7 +19,7 @@ def snapshot(directory):
 def board(tmp_path):
     """A results folder already holding one record, which no submission may touch."""
     directory = tmp_path / "board"
-    results.write(make_record("incumbent"), directory, "incumbent.json")
+    few_shot.write(make_record("incumbent"), directory, "incumbent.json")
     return directory
 
 
@@ -61,7 +61,7 @@ def test_a_broken_record_is_refused_with_its_reason_and_nothing_is_stored(case, 
 def test_a_huge_file_is_refused_before_it_is_read(tmp_path, board, capsys):
     path = tmp_path / "huge.json"
     with path.open("wb") as f:
-        f.truncate(results.MAX_RECORD_BYTES + 1)  # sparse: costs no disk
+        f.truncate(store.MAX_RECORD_BYTES + 1)  # sparse: costs no disk
     before = snapshot(board)
     assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 2
     assert "records are limited to" in capsys.readouterr().err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfmeta.bench.verification import episode_pairs, equal_error_rate, roc_auc, verification
+from tfmeta.harness.verification import episode_pairs, equal_error_rate, roc_auc, verification
 
 
 def brute_force_auc(scores, same):

@@ -1,8 +1,10 @@
-"""Feature extractors shared by the few-shot methods."""
+"""Feature extractors shared by the few-shot methods: Conv-4, the Koch net, the relation embedding, and
+the episode batch normalisation of the optimization-based learners."""
 
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 
 def conv4(filters: int = 64, name: str = "conv4", normalization=None) -> keras.Sequential:
@@ -28,6 +30,71 @@ def conv4(filters: int = 64, name: str = "conv4", normalization=None) -> keras.S
             keras.layers.MaxPooling2D(2),
         ]
     return keras.Sequential([*layers, keras.layers.Flatten()], name=name)
+
+
+def koch_net(filters: int = 64, name: str = "koch") -> keras.Sequential:
+    """The deeper twin of Koch et al. 2015, with 'same' padding so that it fits 28x28 inputs.
+
+    Convolutions of 64@10x10, 128@7x7, 128@4x4 (each followed by a 2x2 max-pool) and 256@4x4, then a
+    4,096-unit sigmoid layer: 28x28 -> 14 -> 7 -> 3 -> 2,304 -> 4,096 (about 9.8M parameters).
+    `filters` scales every width (64 gives the paper's).
+    """
+    scale = filters / 64
+    layers = []
+    for channels, kernel in ((64, 10), (128, 7), (128, 4)):
+        layers += [
+            keras.layers.Conv2D(int(channels * scale), kernel, padding="same", activation="relu"),
+            keras.layers.MaxPooling2D(2),
+        ]
+    layers += [
+        keras.layers.Conv2D(int(256 * scale), 4, padding="same", activation="relu"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(int(4096 * scale), activation="sigmoid"),
+    ]
+    return keras.Sequential(layers, name=name)
+
+
+def relation_embedding(
+    filters: int = 64, momentum: float = 0.9, name: str = "relation_embedding"
+) -> keras.Sequential:
+    """The embedding module of Sung et al. 2018: four [3x3 conv, batch norm, ReLU] blocks, the first two
+    unpadded and max-pooled, the last two padded and not pooled; 28x28 -> 5x5 feature maps."""
+    layers = []
+    for block in range(4):
+        layers += [
+            keras.layers.Conv2D(filters, 3, padding="valid" if block < 2 else "same"),
+            keras.layers.BatchNormalization(momentum=momentum),
+            keras.layers.ReLU(),
+        ]
+        if block < 2:
+            layers.append(keras.layers.MaxPooling2D(2))
+    return keras.Sequential(layers, name=name)
+
+
+@keras.saving.register_keras_serializable(package="tfmeta")
+class EpisodeBatchNormalization(keras.layers.Layer):
+    """Batch normalisation with the statistics of the current batch only, differentiable to any order.
+
+    Args:
+        epsilon: added to the variance. Defaults to 1e-3 (Keras's default).
+    """
+
+    def __init__(self, epsilon: float = 1e-3, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        self.gamma = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(input_shape[-1],), initializer="zeros", name="beta")
+
+    def call(self, inputs):
+        axes = list(range(len(inputs.shape) - 1))
+        mean = tf.reduce_mean(inputs, axes)
+        variance = tf.reduce_mean(tf.square(inputs - mean), axes)
+        return self.gamma * (inputs - mean) * tf.math.rsqrt(variance + self.epsilon) + self.beta
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
 
 
 BACKBONES = {"conv4": conv4}

@@ -4,7 +4,7 @@ import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note
 
-from tfmeta.bench.leaderboard.curves import METRICS, curve_bands, curve_points
+from tfmeta.records.frames.curves import METRICS, curve_bands, curve_points
 
 X_AXES = {
     "training episodes": ("episode", "training episodes"),

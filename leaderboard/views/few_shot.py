@@ -3,8 +3,8 @@
 import streamlit as st
 from loading import load_entries, no_records_note
 
-from tfmeta.bench.leaderboard.overview import overview_frame, published_frame
-from tfmeta.bench.leaderboard.tables import ALPHA, Table, group_tables
+from tfmeta.records.frames.overview import overview_frame, published_frame
+from tfmeta.records.frames.tables import ALPHA, Table, group_tables
 
 COLUMNS = {
     "Rank": st.column_config.NumberColumn(width="small"),

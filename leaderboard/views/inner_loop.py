@@ -4,7 +4,7 @@ import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note
 
-from tfmeta.bench.leaderboard.inner_loop import curve_frame, paired_frame
+from tfmeta.records.frames.inner_loop import curve_frame, paired_frame
 
 
 def chart(frame) -> alt.Chart:

@@ -4,7 +4,7 @@ import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note
 
-from tfmeta.bench.leaderboard.methods import (
+from tfmeta.records.frames.methods import (
     analysis_frames,
     entries_of,
     method_names,

@@ -4,14 +4,13 @@ import altair as alt
 import streamlit as st
 from loading import load_optimizer_entries
 
-from tfmeta.bench.leaderboard.optimizers import (
-    BASELINES,
-    KIND,
+from tfmeta.records.frames.optimizers import (
     loss_bands,
     meta_training_curves,
     optimizer_records,
     summary_frame,
 )
+from tfmeta.records.optimizer import BASELINES, KIND
 
 
 def chart(bands) -> alt.Chart:

@@ -4,7 +4,7 @@ import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note
 
-from tfmeta.bench.leaderboard.tables import ALPHA, group_tables, pairwise_frame
+from tfmeta.records.frames.tables import ALPHA, group_tables, pairwise_frame
 
 
 def difference_chart(frame) -> alt.Chart:

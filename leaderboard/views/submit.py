@@ -3,7 +3,7 @@
 import streamlit as st
 from loading import results_dir
 
-from tfmeta.bench.submission import SubmissionError, submit
+from tfmeta.records.submission import SubmissionError, submit
 
 CHECKS = """
 A record is accepted only if it

@@ -21,9 +21,7 @@ def render() -> dict:
     tables = frames.group_tables(entries)
     optimizer_records = frames.optimizer_records()
     return {
-        "few_shot": [
-            {"title": table.key.title, "frame": frame_data(table.frame())} for table in tables
-        ],
+        "few_shot": [{"title": table.key.title, "frame": frame_data(table.frame())} for table in tables],
         "overview": frame_data(frames.overview_frame(tables)),
         "pairwise": [frame_data(frames.pairwise_frame(table.entries)) for table in tables],
         "optimizers": frame_data(frames.summary_frame(optimizer_records)),

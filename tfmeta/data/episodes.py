@@ -1,4 +1,5 @@
-"""N-way K-shot episodes: seeded sampling, frozen test sets as compact index files, tf.data pipelines.
+"""N-way K-shot episodes: seeded sampling and frozen test sets as compact index files (NumPy only; the
+tf.data pipelines over them are in `tfmeta.data.pipelines`).
 
 An episode is a dict of arrays plus the query labels:
     support_images: float32 [way, shot, height, width, channels], class-major; the first index is the label.
@@ -175,56 +176,3 @@ def frozen_episodes(key: EpisodeKey, class_set: ClassSet, directory: Path) -> Fr
     episodes = FrozenEpisodes.sample(key, class_set)
     episodes.save(path)
     return episodes
-
-
-def _signature(way: int, shot: int, query: int, image_shape: tuple[int, ...], with_classes: bool = False):
-    import tensorflow as tf
-
-    episode = {
-        "support_images": tf.TensorSpec((way, shot, *image_shape), tf.float32),
-        "query_images": tf.TensorSpec((way * query, *image_shape), tf.float32),
-    }
-    if with_classes:
-        episode["classes"] = tf.TensorSpec((way,), tf.int32)
-    return episode, tf.TensorSpec((way * query,), tf.int32)
-
-
-def training_dataset(
-    class_set: ClassSet, way: int, shot: int, query: int, seed: int | list[int], with_classes: bool = False
-):
-    """An endless tf.data stream of freshly sampled episodes, reproducible from `seed`.
-
-    Args:
-        with_classes: add `episode["classes"]`, int32 [way]: each label's index in `class_set`, for
-            methods that pre-train an ordinary classifier over all training classes. The images drawn
-            are the same either way.
-    """
-    import tensorflow as tf
-
-    def generate():
-        rng = np.random.default_rng(seed)
-        n_classes, n_examples = class_set.images.shape[:2]
-        while True:
-            indices = sample_indices(rng, n_classes, n_examples, way, shot, query)
-            episode, labels = materialize(class_set, *indices, shot)
-            if with_classes:
-                episode["classes"] = indices[0].astype(np.int32)
-            yield episode, labels
-
-    signature = _signature(way, shot, query, class_set.images.shape[2:], with_classes)
-    return tf.data.Dataset.from_generator(generate, output_signature=signature).prefetch(2)
-
-
-def frozen_dataset(episodes: FrozenEpisodes, class_set: ClassSet):
-    """The frozen episodes, in order, as a finite tf.data dataset."""
-    import tensorflow as tf
-
-    key = episodes.key
-
-    def generate():
-        for index in range(len(episodes)):
-            yield episodes.episode(class_set, index)
-
-    signature = _signature(key.way, key.shot, key.query, class_set.images.shape[2:])
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=signature)
-    return dataset.apply(tf.data.experimental.assert_cardinality(len(episodes))).prefetch(2)

@@ -47,7 +47,7 @@ def class_names(split: str, part: str, characters: dict[str, np.ndarray] | None 
         return sorted(line.strip() for line in text.read_text().splitlines() if line.strip())
     if characters is None:
         raise ValueError("the lake split needs the characters to list its classes")
-    from tfmeta.data.omniglot.omniglot import ARCHIVES
+    from tfmeta.data.omniglot.archives import ARCHIVES
 
     wanted = "background" if part == "train" else "evaluation"
     alphabets = _alphabets_of(wanted)

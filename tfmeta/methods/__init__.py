@@ -3,7 +3,6 @@ the `tfmeta.methods` entry-point group. Every one runs through the same harness.
 
 from __future__ import annotations
 
-import importlib
 from importlib import metadata
 
 # Names map to import paths so that listing methods does not import TensorFlow.
@@ -15,11 +14,11 @@ BUILTIN = {
     "relation": "tfmeta.methods.relation:RelationNetwork",
     "protonet_hallucination": "tfmeta.methods.hallucination:HallucinatingPrototypicalNetwork",
     "protonet_noise_augmentation": "tfmeta.methods.hallucination:NoiseAugmentedPrototypicalNetwork",
-    "maml": "tfmeta.methods.maml:MAML",
-    "fomaml": "tfmeta.methods.maml:FirstOrderMAML",
-    "reptile": "tfmeta.methods.reptile:Reptile",
-    "meta_lstm": "tfmeta.methods.meta_lstm:MetaLearnerLSTM",
-    "finetune": "tfmeta.methods.finetune:FineTuning",
+    "maml": "tfmeta.methods.optimization.maml:MAML",
+    "fomaml": "tfmeta.methods.optimization.maml:FirstOrderMAML",
+    "reptile": "tfmeta.methods.optimization.reptile:Reptile",
+    "meta_lstm": "tfmeta.methods.optimization.meta_lstm:MetaLearnerLSTM",
+    "finetune": "tfmeta.methods.optimization.finetune:FineTuning",
 }
 ENTRY_POINT_GROUP = "tfmeta.methods"
 
@@ -49,15 +48,16 @@ def import_path(name: str) -> str:
 
 
 def get(name: str) -> type:
-    """The method class for a registered name or a `package.module:ClassName` path."""
-    from tfmeta.methods.base import FewShotMethod
+    """The method class for a registered name or a `package.module:ClassName` path, checked against the
+    contract of `tfmeta.methods.base`.
 
-    path = import_path(name)
-    module_name, _, class_name = path.partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as err:
-        raise UnknownMethodError(f"cannot import method {path!r}: {err}") from err
-    if not (isinstance(cls, type) and issubclass(cls, FewShotMethod)):
-        raise UnknownMethodError(f"{path} is not a subclass of tfmeta.methods.base.FewShotMethod")
+    Raises:
+        UnknownMethodError: naming the valid methods, or why the path cannot be used.
+        tfmeta.contract.ContractError: naming a hook the class lacks or cannot be called through.
+    """
+    from tfmeta.contract import import_class
+    from tfmeta.methods.base import FewShotMethod, check_declared
+
+    cls = import_class(import_path(name), FewShotMethod, UnknownMethodError, "method")
+    check_declared(cls)
     return cls

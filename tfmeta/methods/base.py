@@ -8,37 +8,74 @@ frozen test episodes. The episode layout is documented in `tfmeta.data.episodes`
     episode["query_images"]:   [way * query, height, width, channels];
     returned logits:           [way * query, way].
 
-The default loss is cross-entropy on the logits and the default metric is accuracy; a method whose paper
-trains differently (a relation score with mean-squared error, say) overrides `compile_arguments` or
-`compute_loss`. Methods take only JSON-serialisable constructor arguments and return them from
-`get_config`, so that the exact configuration goes into every result record.
+Every hook the harness calls is declared on `FewShotMethod` below, with its default; a subclass overrides
+only what its paper needs. `check_declared` verifies an external class against this contract when it is
+looked up, before any training starts.
 """
 
 from __future__ import annotations
 
 import keras
 
+from tfmeta.contract import check_hooks
+
 
 class FewShotMethod(keras.Model):
     """Base class of few-shot methods: episode in, query logits out.
 
-    Subclasses set the class attribute `paper` (title and link) and implement `call`.
+    Methods take only JSON-serialisable constructor arguments and return them from `get_config`, so that
+    the exact configuration goes into every result record.
+
+    Class attributes a method may set (the harness reads them; defaults in brackets):
+        paper: the paper's title and link, shown on the leaderboard [""].
+        uses_class_ids: training episodes carry `episode["classes"]`, int32 [way], each label's index
+            among the training classes, for methods that pre-train an ordinary classifier [False].
+        scores_pairs: each logit is a same/different pair score, so the harness adds verification
+            ROC-AUC and equal error rate to the record [False].
+        analysis_config: constructor arguments that change only `analyse`, left out of the training's
+            identity so that a new analysis reuses a finished training [()].
     """
 
     paper: str = ""
+    uses_class_ids: bool = False
+    scores_pairs: bool = False
+    analysis_config: tuple[str, ...] = ()
 
     def call(self, episode: dict, training: bool = False):
+        """Query logits `[way * query, way]` of one episode. Required."""
         raise NotImplementedError(f"{type(self).__name__} must implement call(episode, training)")
 
     def compile_arguments(self) -> dict:
-        """The loss and metrics the harness compiles the method with."""
+        """The loss and metrics the harness compiles the method with: cross-entropy on the logits and
+        accuracy, unless the paper trains differently (a relation score with mean-squared error, say)."""
         return {
             "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         }
 
+    @property
+    def tunes(self) -> bool:
+        """Whether `tune` has test-time hyperparameters to choose; the harness then calls it before
+        testing. Defaults to False."""
+        return False
+
+    def tune(self, data, labels) -> dict:
+        """Chooses test-time hyperparameters (a fine-tuning learning rate, say) on validation episodes of
+        the test setting; the harness never passes test classes.
+
+        Args:
+            data: the episodes as a tf.data dataset of (episode, query labels).
+            labels: int [episodes, way * query], the query labels.
+
+        Returns:
+            What was chosen and how, JSON-serialisable, stored as the record's `analysis.tuning`.
+        """
+        return {}
+
     def analyse(self, test_data, labels) -> dict:
-        """Method-specific findings on the frozen test episodes, stored as the record's `analysis`.
+        """Method-specific findings on the frozen test episodes, stored as the record's `analysis`; its
+        blocks must be among those the record schema declares (`analysis` in
+        `tfmeta/records/schemas/few_shot_record.schema.json`).
 
         Args:
             test_data: the test episodes as a tf.data dataset of (episode, query labels).
@@ -55,3 +92,22 @@ class FewShotMethod(keras.Model):
         support = episode["support_images"]
         way, shot = int(support.shape[0]), int(support.shape[1])
         return support, episode["query_images"], way, shot
+
+
+HOOKS = ("call", "compile_arguments", "tune", "analyse")
+ATTRIBUTES = {
+    "paper": str,
+    "uses_class_ids": bool,
+    "scores_pairs": bool,
+    "analysis_config": tuple,
+    "tunes": bool,
+}
+
+
+def check_declared(cls: type) -> None:
+    """Checks that a method class implements `call` and overrides hooks with callable signatures.
+
+    Raises:
+        tfmeta.contract.ContractError: naming the hook and the class.
+    """
+    check_hooks(cls, FewShotMethod, required=("call",), methods=HOOKS, attributes=ATTRIBUTES)

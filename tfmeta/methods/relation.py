@@ -5,24 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tfmeta.backbones import relation_embedding
 from tfmeta.methods.base import FewShotMethod
-
-
-def relation_embedding(
-    filters: int = 64, momentum: float = 0.9, name: str = "relation_embedding"
-) -> keras.Sequential:
-    """The embedding module of Sung et al. 2018: four [3x3 conv, batch norm, ReLU] blocks, the first two
-    unpadded and max-pooled, the last two padded and not pooled; 28x28 -> 5x5 feature maps."""
-    layers = []
-    for block in range(4):
-        layers += [
-            keras.layers.Conv2D(filters, 3, padding="valid" if block < 2 else "same"),
-            keras.layers.BatchNormalization(momentum=momentum),
-            keras.layers.ReLU(),
-        ]
-        if block < 2:
-            layers.append(keras.layers.MaxPooling2D(2))
-    return keras.Sequential(layers, name=name)
+from tfmeta.methods.losses import OneHotMeanSquaredError
 
 
 @keras.saving.register_keras_serializable(package="tfmeta")
@@ -108,16 +93,3 @@ class RelationNetwork(FewShotMethod):
             "hidden": self.hidden,
             "batch_norm_momentum": self.batch_norm_momentum,
         }
-
-
-@keras.saving.register_keras_serializable(package="tfmeta")
-class OneHotMeanSquaredError(keras.losses.Loss):
-    """Mean-squared error between scores [Q, way] and the one-hot encoding of sparse labels [Q]."""
-
-    def __init__(self, name: str = "one_hot_mse", **kwargs):
-        super().__init__(name=name, **kwargs)
-
-    def call(self, y_true, y_pred):
-        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
-        targets = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
-        return ops.mean(ops.square(y_pred - targets), axis=-1)

@@ -5,31 +5,9 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tfmeta.backbones import BACKBONES
-from tfmeta.methods import embedding_losses
+from tfmeta.backbones import BACKBONES, koch_net
+from tfmeta.methods import losses
 from tfmeta.methods.base import FewShotMethod
-
-
-def koch_net(filters: int = 64, name: str = "koch") -> keras.Sequential:
-    """The deeper twin of Koch et al. 2015, with 'same' padding so that it fits 28x28 inputs.
-
-    Convolutions of 64@10x10, 128@7x7, 128@4x4 (each followed by a 2x2 max-pool) and 256@4x4, then a
-    4,096-unit sigmoid layer: 28x28 -> 14 -> 7 -> 3 -> 2,304 -> 4,096 (about 9.8M parameters).
-    `filters` scales every width (64 gives the paper's).
-    """
-    scale = filters / 64
-    layers = []
-    for channels, kernel in ((64, 10), (128, 7), (128, 4)):
-        layers += [
-            keras.layers.Conv2D(int(channels * scale), kernel, padding="same", activation="relu"),
-            keras.layers.MaxPooling2D(2),
-        ]
-    layers += [
-        keras.layers.Conv2D(int(256 * scale), 4, padding="same", activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(int(4096 * scale), activation="sigmoid"),
-    ]
-    return keras.Sequential(layers, name=name)
 
 
 @keras.saving.register_keras_serializable(package="tfmeta")
@@ -45,7 +23,7 @@ class SiameseNetwork(FewShotMethod):
         "bce" (the paper): logit = w . |f(x1) - f(x2)| + b, a learned weighted L1 distance (w starts at
             -0.1 everywhere), trained with binary cross-entropy;
         "contrastive", "triplet", "am_softmax", "arcface": the cosine similarity of the two embeddings,
-            trained with that loss from `tfmeta.methods.embedding_losses`.
+            trained with that loss from `tfmeta.methods.losses`.
 
     Shapes: support [way, shot, H, W, C], query [Q, H, W, C] -> scores [Q, way].
 
@@ -53,7 +31,7 @@ class SiameseNetwork(FewShotMethod):
         backbone: "conv4" (the few-shot standard) or "koch" (the paper's deeper net, see `koch_net`).
             Defaults to "conv4".
         filters: width of the backbone. Defaults to 64.
-        loss: one of `embedding_losses.LOSSES`. Defaults to "bce".
+        loss: one of `losses.LOSSES`. Defaults to "bce".
         margin: the loss's margin; None takes the loss's published default. Defaults to None.
         scale: the loss's logit scale (AM-Softmax, ArcFace); None takes the published default.
             Defaults to None.
@@ -78,7 +56,7 @@ class SiameseNetwork(FewShotMethod):
         encoders = {**BACKBONES, "koch": koch_net}
         if backbone not in encoders:
             raise ValueError(f"unknown backbone {backbone!r}; valid backbones: {', '.join(encoders)}")
-        self.loss_function = embedding_losses.get(loss, margin, scale)  # validates the name
+        self.loss_function = losses.get(loss, margin, scale)  # validates the name
         self.backbone_name, self.filters = backbone, filters
         self.loss_name, self.margin, self.scale = loss, margin, scale
         self.encoder = encoders[backbone](filters)

@@ -11,6 +11,7 @@ import keras
 
 from tfmeta.optimizers.coordinatewise import CoordinatewiseLSTM
 from tfmeta.optimizers.lstm_optimizer import LSTMOptimizer, pretrained_path
+from tfmeta.records.optimizer import BASELINES
 
 __all__ = ["BASELINES", "CoordinatewiseLSTM", "LSTMOptimizer", "OPTIMIZERS", "get", "pretrained_path"]
 
@@ -25,7 +26,6 @@ OPTIMIZERS: dict[str, Callable[..., keras.optimizers.Optimizer]] = {
     "adagrad": lambda learning_rate=0.01, **kw: keras.optimizers.Adagrad(learning_rate, **kw),
     "lstm": lambda learning_rate=1.0, **kw: LSTMOptimizer(learning_rate, **kw),
 }
-BASELINES = ("sgd", "momentum", "nag", "adam", "rmsprop", "adagrad")
 
 
 def get(name: str, **kwargs) -> keras.optimizers.Optimizer:

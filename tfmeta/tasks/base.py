@@ -39,9 +39,16 @@ class Problems:
 
 
 class TaskFamily(abc.ABC):
-    """A distribution over optimisation problems."""
+    """A distribution over optimisation problems.
+
+    Class attributes a family declares:
+        name: its registry name, also in every record.
+        needs_data: whether it reads a dataset; the registry then passes `data_dir` and `cache_dir` to its
+            constructor. Defaults to False.
+    """
 
     name: str = "task"
+    needs_data: bool = False
 
     @abc.abstractmethod
     def sample(self, count: int, seed: int, split: str, steps: int) -> Problems:
@@ -68,3 +75,20 @@ def rng_for(seed: int, split: str) -> np.random.Generator:
     """Independent random streams for training and held-out problems with the same seed."""
     check_split(split)
     return np.random.default_rng([seed, SPLITS.index(split)])
+
+
+def check_declared(cls: type) -> None:
+    """Checks that a task family implements `sample` and `loss`, with the contract's signatures.
+
+    Raises:
+        tfmeta.contract.ContractError: naming the hook and the class.
+    """
+    from tfmeta.contract import check_hooks
+
+    check_hooks(
+        cls,
+        TaskFamily,
+        required=("sample", "loss"),
+        methods=("sample", "loss", "eval_loss", "config"),
+        attributes={"name": str, "needs_data": bool},
+    )

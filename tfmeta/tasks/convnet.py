@@ -22,8 +22,10 @@ class OmniglotConvNet(TaskFamily):
         way: classes per problem. Defaults to 5.
         batch: minibatch size per step. Defaults to 32.
         data_dir: Omniglot archives. Defaults to None ($TFMETA_DATA_DIR).
-        cache: prepared-data folder. Defaults to None.
+        cache_dir: prepared-data folder. Defaults to None ($TFMETA_CACHE_DIR).
     """
+
+    needs_data = True
 
     name = "convnet_omniglot"
 
@@ -33,12 +35,20 @@ class OmniglotConvNet(TaskFamily):
         way: int = 5,
         batch: int = 32,
         data_dir: str | os.PathLike | None = None,
-        cache: str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
     ):
-        self.filters, self.way, self.batch, self.data_dir, self.cache = filters, way, batch, data_dir, cache
+        self.filters, self.way, self.batch, self.data_dir, self.cache_dir = (
+            filters,
+            way,
+            batch,
+            data_dir,
+            cache_dir,
+        )
 
     def sample(self, count: int, seed: int, split: str, steps: int) -> Problems:
-        x, y = omniglot_pool.sample_classification(count, seed, split, self.way, self.data_dir, self.cache)
+        x, y = omniglot_pool.sample_classification(
+            count, seed, split, self.way, self.data_dir, self.cache_dir
+        )
         index = omniglot_pool.minibatch_indices(count, seed, split, x.shape[1], steps, self.batch)
         rng = np.random.default_rng([seed, 13, len(split)])
         f = self.filters

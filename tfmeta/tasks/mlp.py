@@ -35,8 +35,10 @@ class OmniglotMLP(TaskFamily):
         dataset: `"omniglot"` (offline) or `"mnist"` (the paper's; downloaded through TensorFlow
             Datasets, 10 classes, `way * 20` images per problem). Defaults to `"omniglot"`.
         data_dir: Omniglot archives. Defaults to None ($TFMETA_DATA_DIR).
-        cache: prepared-data folder. Defaults to None.
+        cache_dir: prepared-data folder. Defaults to None ($TFMETA_CACHE_DIR).
     """
+
+    needs_data = True
 
     def __init__(
         self,
@@ -49,7 +51,7 @@ class OmniglotMLP(TaskFamily):
         name: str = "mlp_omniglot",
         dataset: str = "omniglot",
         data_dir: str | os.PathLike | None = None,
-        cache: str | os.PathLike | None = None,
+        cache_dir: str | os.PathLike | None = None,
     ):
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; valid: {', '.join(ACTIVATIONS)}")
@@ -62,7 +64,7 @@ class OmniglotMLP(TaskFamily):
         )
         if dataset not in ("omniglot", "mnist"):
             raise ValueError(f"unknown dataset {dataset!r}; valid: omniglot, mnist")
-        self.name, self.data_dir, self.cache, self.image_size = name, data_dir, cache, image_size
+        self.name, self.data_dir, self.cache_dir, self.image_size = name, data_dir, cache_dir, image_size
         self.dataset = dataset
 
     def _init(self, rng: np.random.Generator, count: int) -> list[tf.Tensor]:
@@ -78,11 +80,11 @@ class OmniglotMLP(TaskFamily):
     def sample(self, count: int, seed: int, split: str, steps: int) -> Problems:
         if self.dataset == "mnist":
             x, y = mnist_pool.sample_classification(
-                count, seed, split, 20 * self.way, self.cache, self.image_size
+                count, seed, split, 20 * self.way, self.cache_dir, self.image_size
             )
         else:
             x, y = omniglot_pool.sample_classification(
-                count, seed, split, self.way, self.data_dir, self.cache, self.image_size
+                count, seed, split, self.way, self.data_dir, self.cache_dir, self.image_size
             )
         x = x.reshape(count, x.shape[1], -1)
         index = omniglot_pool.minibatch_indices(count, seed, split, x.shape[1], steps, self.batch)

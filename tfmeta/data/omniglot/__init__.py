@@ -1,4 +1,8 @@
-"""Omniglot: preparation through tensorflow-datasets and per-character image arrays."""
+"""Omniglot: preparation through tensorflow-datasets and per-character image arrays.
+
+Importing this package imports no TensorFlow (the builder is imported when data is prepared), so that
+`tfmeta.data.omniglot.lake_runs` and the archive checks serve the TensorFlow-free records layer.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import os
 import numpy as np
 
 from tfmeta.data.locations import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir
-from tfmeta.data.omniglot.omniglot import ArchiveError, TfmetaOmniglot, find_archives
+from tfmeta.data.omniglot.archives import ArchiveError, find_archives
 
 __all__ = ["ArchiveError", "DATA_DIR_ENV", "CACHE_DIR_ENV", "cache_dir", "prepare", "load_characters"]
 
@@ -23,6 +27,8 @@ def prepare(archive_dir: str | os.PathLike | None = None, cache: str | os.PathLi
     Returns:
         The prepared `TfmetaOmniglot` builder.
     """
+    from tfmeta.data.omniglot.omniglot import TfmetaOmniglot
+
     builder = TfmetaOmniglot(archive_dir=archive_dir, data_dir=str(cache_dir(cache) / "tensorflow_datasets"))
     if not builder.is_prepared():
         if archive_dir or os.environ.get(DATA_DIR_ENV):

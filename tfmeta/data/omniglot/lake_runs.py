@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from tfmeta.data.locations import DATA_DIR_ENV
-from tfmeta.data.omniglot.omniglot import ArchiveError, to_28x28
+from tfmeta.data.omniglot.archives import ArchiveError, to_28x28
 
 ARCHIVE = "all_runs.zip"
 RUNS, WAY = 20, 20
@@ -103,14 +103,7 @@ def load(data_dir: str | os.PathLike | None = None) -> LakeRuns:
         ArchiveError: when the archive is missing or a run lacks images or answer-key lines.
     """
     path = find_archive(data_dir)
-    try:
-        with zipfile.ZipFile(path) as zf:
-            members = {name: zf.read(name) for name in zf.namelist() if not name.endswith("/")}
-    except (zipfile.BadZipFile, OSError) as err:
-        raise ArchiveError(f"{path} is not a readable zip archive ({err})") from err
-    digest = hashlib.sha256()
-    for name in sorted(members):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(members[name]).digest())
+    members = _members(path)
     support, query, labels = zip(
         *(_read_run(path, members, f"run{r:02d}") for r in range(1, RUNS + 1)), strict=True
     )
@@ -118,8 +111,33 @@ def load(data_dir: str | os.PathLike | None = None) -> LakeRuns:
         np.stack(support)[..., None],
         np.stack(query)[..., None],
         np.stack(labels).astype(np.int32),
-        "sha256:" + digest.hexdigest(),
+        _content_hash(members),
     )
+
+
+def archive_hash(data_dir: str | os.PathLike | None = None) -> str:
+    """The runs' content hash (as `LakeRuns.hash`) without decoding any image.
+
+    Raises:
+        ArchiveError: when the archive is missing or unreadable.
+    """
+    return _content_hash(_members(find_archive(data_dir)))
+
+
+def _members(path: Path) -> dict[str, bytes]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return {name: zf.read(name) for name in zf.namelist() if not name.endswith("/")}
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ArchiveError(f"{path} is not a readable zip archive ({err})") from err
+
+
+def _content_hash(members: dict[str, bytes]) -> str:
+    """sha256 over member names and the sha256 of each member's bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(members):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(members[name]).digest())
+    return "sha256:" + digest.hexdigest()
 
 
 def _read_run(path: Path, members: dict[str, bytes], run: str):

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The wheel outside any checkout: install dist/tfmeta-*.whl into a second virtual environment and, from an
+# empty folder, run the commands a user runs. Usage: .ci/wheel_smoke.sh PYTHON DATA_DIR
+set -euo pipefail
+python="$1"
+data_dir="$(cd "$2" && pwd)"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+wheel="$(ls "$repo"/dist/tfmeta-*.whl)"
+work="$(mktemp -d)"
+trap 'kill "${board_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+"$python" -m venv "$work/venv"
+"$work/venv/bin/pip" install -q "$wheel"
+tfmeta="$work/venv/bin/tfmeta"
+installed_files="$(find "$work/venv" -type f -not -name '*.pyc' | wc -l)"
+mkdir "$work/project" && cd "$work/project"
+export TFMETA_DATA_DIR="$data_dir" TFMETA_CACHE_DIR="$work/cache"
+unset TFMETA_RESULTS_DIR
+
+"$tfmeta" list | grep "protonet" >/dev/null
+"$tfmeta" run omniglot --method protonet --profile smoke
+record="$(ls tfmeta-results/omniglot-protonet-5w1s-smoke-*.json)"   # ./tfmeta-results/ outside a checkout
+"$tfmeta" submit "$record" --results-dir board
+ls board/omniglot-protonet-5w1s-smoke-*.json >/dev/null
+if "$tfmeta" submit "$record" --results-dir board 2>/dev/null; then
+  echo "a duplicate submission was accepted" >&2; exit 1
+fi
+"$tfmeta" meta-train-optimizer learned_optimizers --profile smoke --learned quadratic
+"$tfmeta" optimizer-track learned_optimizers --profile smoke --weights runs
+ls tfmeta-results/optimizers/*.json >/dev/null
+
+# The app, from the installed package: the shipped standard records beside this folder's own.
+"$work/venv/bin/python" - <<'PY'
+from streamlit.testing.v1 import AppTest
+
+from tfmeta.records import locations
+
+app = AppTest.from_file(str(locations.app_dir() / "app.py"), default_timeout=120).run()
+assert not app.exception, app.exception
+shown = {row["Method"] for frame in app.dataframe if "Method" in frame.value for row in frame.value.to_dict("records")}
+assert {"protonet", "relation", "maml"} <= shown, shown
+PY
+if [ "$(find "$work/venv" -type f -not -name '*.pyc' | wc -l)" -gt "$installed_files" ]; then
+  find "$work/venv" -type f -newer "$wheel" -not -name '*.pyc' | grep -v __pycache__ | tail >&2
+  echo "files were written inside the installed package" >&2; exit 1
+fi
+
+"$tfmeta" leaderboard --port 8765 >"$work/board.log" 2>&1 &
+board_pid=$!
+for _ in $(seq 60); do
+  if "$work/venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8765/_stcore/health')" 2>/dev/null; then
+    echo "wheel smoke: list, run, submit, meta-train-optimizer, optimizer-track and leaderboard work outside the checkout"
+    exit 0
+  fi
+  sleep 1
+done
+cat "$work/board.log" >&2
+echo "the leaderboard did not answer on 127.0.0.1:8765" >&2
+exit 1

@@ -1,0 +1,92 @@
+"""Every hook the harness calls is declared on the base classes; external classes that break the contract
+are refused when they are looked up, naming the hook and the class, before any data or training."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.records import REPO
+from tfmeta import methods, tasks
+from tfmeta.contract import ContractError
+from tfmeta.methods import base
+
+HARNESS = REPO / "tfmeta" / "harness"
+
+
+@pytest.mark.parametrize("name", methods.names())
+def test_every_builtin_method_honours_the_contract(name):
+    base.check_declared(methods.get(name))
+
+
+@pytest.mark.parametrize("name", tasks.names())
+def test_every_builtin_task_family_honours_the_contract(name):
+    tasks.family_class(name)
+
+
+BROKEN_METHODS = {
+    "NoCall": r"tests\.broken_contracts\.NoCall does not implement the required hook call\(\)",
+    "TuneWithoutLabels": (
+        r"TuneWithoutLabels\.tune\(self, data\) cannot be called as FewShotMethod\.tune\(self, data, labels\)"
+    ),
+    "PairFlagAsText": r"PairFlagAsText\.scores_pairs is 'yes'; it must be a bool",
+}
+BROKEN_FAMILIES = {
+    "NoLoss": r"NoLoss does not implement the required hook loss\(\)",
+    "SampleWithExtraArgument": r"SampleWithExtraArgument\.sample\(.*device\) cannot be called",
+}
+
+
+@pytest.mark.parametrize("name, message", sorted(BROKEN_METHODS.items()))
+def test_a_broken_method_is_refused_naming_hook_and_class(name, message):
+    with pytest.raises(ContractError, match=message):
+        methods.get(f"tests.broken_contracts:{name}")
+
+
+@pytest.mark.parametrize("name, message", sorted(BROKEN_FAMILIES.items()))
+def test_a_broken_task_family_is_refused_naming_hook_and_class(name, message):
+    with pytest.raises(ContractError, match=message):
+        tasks.get(f"tests.broken_contracts:{name}")
+
+
+def test_the_cli_refuses_a_broken_method_before_any_work(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "tfmeta.cli", "run", "omniglot", "--method", "tests.broken_contracts:NoCall",
+         "--profile", "smoke", "--runs-dir", str(tmp_path / "runs"), "--results-dir", str(tmp_path / "res"),
+         "--data-dir", str(tmp_path / "no-data")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "NoCall does not implement the required hook call()" in done.stderr
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "res").exists()
+
+
+def test_unknown_task_family_lists_the_valid_ones():
+    with pytest.raises(tasks.UnknownFamilyError, match="valid families: quadratic, mlp_omniglot"):
+        tasks.get("mlp")
+
+
+def test_task_families_declare_whether_they_need_data():
+    needs = {name: tasks.family_class(name).needs_data for name in tasks.names()}
+    assert needs["quadratic"] is False and needs["mlp_omniglot"] is True and needs["convnet_omniglot"] is True
+
+
+def test_the_harness_calls_only_declared_hooks():
+    """No `getattr(method, ...)` probing: every attribute the harness reads is declared on the base."""
+    source = "\n".join(path.read_text() for path in HARNESS.rglob("*.py"))
+    assert "getattr(method" not in source
+    used = set(re.findall(r"(?<![\w.])method\.(\w+)", source))
+    declared = {name for name, _ in inspect.getmembers(base.FewShotMethod)}
+    assert used <= declared, used - declared
+
+
+def test_one_confidence_interval_function():
+    """Every 95% CI of tfmeta comes from `tfmeta.records.stats.mean_ci95` (sample std, ddof = 1)."""
+    sources = {p: p.read_text() for p in (REPO / "tfmeta").rglob("*.py")}
+    hand_made = [str(p.relative_to(REPO)) for p, text in sources.items() if re.search(r"1\.96 \*", text)]
+    assert hand_made == [str(Path("tfmeta/records/stats.py"))], hand_made

@@ -1,0 +1,57 @@
+"""The `tfmeta` command line: one module per command group, assembled here.
+
+run.py          run, list, speed      (benchmarks)
+data.py         data prepare          (datasets)
+leaderboard.py  leaderboard, submit   (the records layer and the app; no TensorFlow)
+optimizers.py   meta-train-optimizer, optimizer-track
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+# TensorFlow's C++ start-up chatter hides the messages users need; warnings and errors still show.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from tfmeta.cli import data, leaderboard, optimizers, run  # noqa: E402
+
+GROUPS = (run, data, leaderboard, optimizers)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfmeta", description="Meta-learning benchmarks and leaderboard.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for group in GROUPS:
+        group.add_parsers(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from tfmeta.contract import ContractError
+    from tfmeta.data.mini_imagenet import MiniImagenetError
+    from tfmeta.data.omniglot import ArchiveError
+    from tfmeta.methods import UnknownMethodError
+    from tfmeta.records.specs import SpecError
+    from tfmeta.records.store import RecordError
+    from tfmeta.tasks import UnknownFamilyError
+
+    errors = (
+        SpecError, UnknownMethodError, UnknownFamilyError, ContractError, ArchiveError, MiniImagenetError,
+        RecordError, FileExistsError,
+    )  # fmt: skip
+    commands = {name: command for group in GROUPS for name, command in group.COMMANDS.items()}
+    try:
+        return commands[args.command](args)
+    except errors as err:
+        print(f"tfmeta: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ntfmeta: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from tfmeta.cli import main
+
+sys.exit(main())

@@ -1,0 +1,61 @@
+"""`tfmeta leaderboard` and `tfmeta submit`: the records layer and the Streamlit app (no TensorFlow)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tfmeta.cli.options import RESULTS_HELP
+from tfmeta.records import locations
+
+
+def add_parsers(commands) -> None:
+    board = commands.add_parser("leaderboard", help="open the Streamlit leaderboard (localhost by default)")
+    board.add_argument(
+        "--results-dir", type=Path, help=f"your records to show beside the shipped ones; {RESULTS_HELP}"
+    )
+    board.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+    )
+    board.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
+
+    submit = commands.add_parser("submit", help="check a result record and add it to the leaderboard")
+    submit.add_argument("record", type=Path, help="the record's JSON file")
+    submit.add_argument("--results-dir", type=Path, help=f"where accepted records go; {RESULTS_HELP}")
+
+
+def streamlit_command(args: argparse.Namespace) -> list[str]:
+    return [
+        sys.executable, "-m", "streamlit", "run", str(locations.app_dir() / "app.py"),
+        "--server.address", args.host, "--server.port", str(args.port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+    ]  # fmt: skip
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    app = locations.app_dir() / "app.py"
+    if not app.is_file():
+        print(f"tfmeta: error: the leaderboard app is missing at {app}; reinstall tfmeta", file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    if args.results_dir:
+        env[locations.RESULTS_DIR_ENV] = str(args.results_dir.resolve())
+    print(f"tfmeta leaderboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    try:
+        return subprocess.run(streamlit_command(args), env=env, check=False).returncode
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from tfmeta.records import submission
+
+    stored = submission.submit_file(args.record, args.results_dir or locations.results_dir())
+    print(f"accepted {args.record.name}: stored as {stored}")
+    return 0
+
+
+COMMANDS = {"leaderboard": cmd_leaderboard, "submit": cmd_submit}

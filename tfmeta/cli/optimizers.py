@@ -1,0 +1,76 @@
+"""The learned-optimizer track's subcommands: `meta-train-optimizer` and `optimizer-track`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="optimizer-track spec: a YAML file or the name of a shipped one")
+    parser.add_argument("--profile", default="standard", help="smoke, standard or paper (default: standard)")
+    parser.add_argument(
+        "--runs-dir", type=Path, default=Path("runs"), help="training folders (default: runs/)"
+    )
+    parser.add_argument("--data-dir", help="Omniglot archives (default: $TFMETA_DATA_DIR)")
+    parser.add_argument("--cache-dir", help="prepared data (default: $TFMETA_CACHE_DIR or ~/.cache/tfmeta)")
+
+
+def add_parsers(commands) -> None:
+    meta = commands.add_parser(
+        "meta-train-optimizer", help="meta-train the LSTM optimizers of a spec (resumes when interrupted)"
+    )
+    _common(meta)
+    meta.add_argument("--learned", action="append", help="only this learned optimizer (repeatable)")
+    meta.add_argument(
+        "--install", action="store_true", help="copy the weights into tfmeta/optimizers/pretrained/"
+    )
+    track = commands.add_parser(
+        "optimizer-track", help="tune the baselines, run every optimizer on held-out problems, write records"
+    )
+    _common(track)
+    track.add_argument("--family", action="append", help="only evaluations of this family (repeatable)")
+    track.add_argument(
+        "--weights",
+        choices=("pretrained", "runs"),
+        default="pretrained",
+        help="meta-trained weights from tfmeta/optimizers/pretrained/ or --runs-dir (default: pretrained)",
+    )
+    track.add_argument(
+        "--results-dir", type=Path, help="default: optimizers/ in the results folder (see tfmeta run --help)"
+    )
+
+
+def cmd_meta_train(args) -> int:
+    from tfmeta.harness.optimizer_track import meta_train
+    from tfmeta.records import optimizer_specs
+
+    track = optimizer_specs.load(args.spec)
+    for learned in args.learned or list(track.data["learned"]):
+        path = meta_train.meta_train(
+            track, learned, args.profile, args.runs_dir, args.data_dir, args.cache_dir, args.install
+        )
+        print(f"{learned}: meta-trained weights in {path}")
+    return 0
+
+
+def cmd_track(args) -> int:
+    from tfmeta.harness.optimizer_track import run as optimizer_track
+    from tfmeta.records import optimizer_specs
+
+    track = optimizer_specs.load(args.spec)
+    options = optimizer_track.TrackOptions(
+        profile=args.profile,
+        families=args.family,
+        weights=args.weights,
+        runs_dir=args.runs_dir,
+        results_dir=args.results_dir or optimizer_track.default_results_dir(),
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+    )
+    for line in optimizer_track.run_track(track, options):
+        print(line)
+    return 0
+
+
+COMMANDS = {"meta-train-optimizer": cmd_meta_train, "optimizer-track": cmd_track}

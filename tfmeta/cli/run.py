@@ -1,0 +1,110 @@
+"""`tfmeta run`, `tfmeta list` and `tfmeta speed`: the few-shot benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value
+
+
+def add_parsers(commands) -> None:
+    run = commands.add_parser("run", help="train and evaluate a method on a benchmark, write a result record")
+    run.add_argument("spec", help="benchmark spec: a YAML file or the name of a shipped one")
+    run.add_argument("--method", required=True, help="registered name or package.module:ClassName")
+    run.add_argument("--profile", default="standard", help="smoke, standard or paper (default: standard)")
+    run.add_argument("--way", type=int, help="test way (default: the spec's first setting)")
+    run.add_argument("--shot", type=int, help="test shot (default: the spec's first setting)")
+    run.add_argument("--all-settings", action="store_true", help="evaluate on every setting of the spec")
+    run.add_argument("--notes", default="", help="free text for the record's notes (a short budget, say)")
+    run.add_argument(
+        "--config",
+        type=key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method constructor argument (JSON value), repeatable",
+    )
+    run.add_argument("--runs-dir", type=Path, default=Path("runs"), help="training folders (default: runs/)")
+    run.add_argument("--results-dir", type=Path, help=RESULTS_HELP)
+    data_arguments(run)
+
+    commands.add_parser("list", help="list methods and benchmarks")
+
+    speed = commands.add_parser("speed", help="print meta-training and evaluation speed of a method")
+    speed.add_argument("--method", default="protonet")
+    speed.add_argument("--way", type=int, default=5)
+    speed.add_argument("--shot", type=int, default=1)
+    speed.add_argument("--query", type=int, default=15)
+    speed.add_argument("--episodes", type=int, default=200, help="timed episodes (default: 200)")
+    speed.add_argument("--jit", action="store_true", help="compile with XLA")
+    data_arguments(speed)
+
+
+def cmd_run(args) -> int:
+    from tfmeta.harness import pipeline, planning
+    from tfmeta.records import locations, specs
+
+    benchmark = specs.load(args.spec)
+    settings = benchmark.data["settings"] if args.all_settings else [benchmark.setting(args.way, args.shot)]
+    for setting in settings:
+        options = planning.RunOptions(
+            spec=args.spec,
+            method=args.method,
+            profile=args.profile,
+            way=setting["way"],
+            shot=setting["shot"],
+            method_config=dict(args.config),
+            data_dir=args.data_dir,
+            cache_dir=args.cache_dir,
+            runs_dir=args.runs_dir,
+            results_dir=args.results_dir or locations.results_dir(),
+            notes=args.notes,
+        )
+        path, record = pipeline.run(options)
+        print_result(record, path, benchmark.name, args.profile)
+    return 0
+
+
+def print_result(record: dict, path: Path, benchmark: str, profile: str) -> None:
+    b, accuracy = record["benchmark"], record["accuracy"]
+    print(
+        f"{record['method']['name']} on {benchmark} {b['way']}-way {b['shot']}-shot "
+        f"({profile}): {100 * accuracy['mean']:.2f} +- {100 * accuracy['ci95']:.2f}% over "
+        f"{accuracy['n_episodes']} episodes\nrecord: {path}"
+    )
+    if "error_rate" in record:
+        print(f"error rate on Lake's runs: {100 * record['error_rate']['mean']:.2f}%")
+    if "verification" in record:
+        pairs = record["verification"]
+        print(f"verification: AUC {pairs['auc']:.4f}, EER {100 * pairs['eer']:.2f}% ({pairs['n_pairs']})")
+
+
+def cmd_list(args) -> int:
+    from tfmeta import methods
+    from tfmeta.records import specs
+
+    print("methods:")
+    names = methods.names()
+    width = max(map(len, names))
+    for name in names:
+        print(f"  {name:{width}s} {methods.import_path(name)}")
+    print("benchmarks:")
+    for path in specs.available():
+        benchmark = specs.load(path)
+        settings = ", ".join(f"{s['way']}w{s['shot']}s" for s in benchmark.data["settings"])
+        print(
+            f"  {benchmark.name:{width}s} {path.name}: {settings}; "
+            f"profiles: {', '.join(benchmark.data['profiles'])}"
+        )
+    return 0
+
+
+def cmd_speed(args) -> int:
+    from tfmeta.harness.speed import measure
+
+    for line in measure(args):
+        print(line)
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "speed": cmd_speed}

@@ -1,0 +1,143 @@
+"""One benchmark run, as a pipeline of named steps: plan -> data -> method -> train -> tune -> evaluate ->
+record.
+
+Training depends only on the method, its config and the profile's training blocks, so one trained model
+serves every test setting of a benchmark: a second `tfmeta run` with another --way/--shot reuses it.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tfmeta import methods
+from tfmeta.data import load_class_sets
+from tfmeta.harness import evaluation, provenance, recording
+from tfmeta.harness.planning import Plan, RunOptions, plan, training_id
+from tfmeta.records import few_shot
+
+__all__ = ["RunOptions", "plan", "run"]
+
+
+@dataclass
+class RunData:
+    """The class sets a run reads and the datasets made from them."""
+
+    class_sets: dict
+    test_set: object  # FrozenEpisodes or LakeRuns: `hash`, `query_labels()`
+    test_data: object
+    validation_data: object
+
+
+def run(options: RunOptions) -> tuple[Path, dict]:
+    """Trains (or reuses a finished training), evaluates and writes one result record."""
+    the_plan = plan(options)
+    method_class = methods.get(options.method)
+    defaults = the_plan.benchmark.method_defaults(options.method, method_class)
+    options = replace(options, method_config=defaults | options.method_config)
+    origin = _origin(the_plan)  # before training, which may outlive edits to the checkout
+    data = load_data(the_plan, options)
+    method = build_method(the_plan, method_class, options.method_config, data)
+    run_dir = run_folder(the_plan, options, method)
+    trained = train(the_plan, options, method, data, run_dir, origin)
+    tuning = evaluation.tune(the_plan, method, data.class_sets)
+    labels = data.test_set.query_labels()
+    evaluated = evaluation.evaluate(method, data.test_data, labels, options.verbose)
+    record = recording.build(
+        the_plan, method, options.method_config, trained, evaluated, data.test_set.hash, origin
+    )
+    record.update(recording.extra_results(the_plan, method, evaluated.logits, labels))
+    analysis = method.analyse(data.test_data, labels)
+    if tuning:
+        analysis = {"tuning": tuning, **analysis}
+    if analysis:
+        record["analysis"] = analysis
+    notes = " ".join(n for n in (the_plan.profile.get("note", ""), options.notes) if n)
+    if notes:
+        record["notes"] = notes
+    return write_record(the_plan, options, record), record
+
+
+def load_data(the_plan: Plan, options: RunOptions) -> RunData:
+    """Prepares the dataset if needed and opens the test and validation episodes."""
+    data = the_plan.benchmark.data
+    class_sets = load_class_sets(
+        data["dataset"], data["split"], the_plan.parts, options.data_dir, options.cache_dir
+    )
+    test_set, test_data = evaluation.load_test_set(the_plan, class_sets, options.data_dir)
+    _, validation_data = evaluation.load_validation_set(the_plan, class_sets)
+    return RunData(class_sets, test_set, test_data, validation_data)
+
+
+def build_method(the_plan: Plan, method_class: type, method_config: dict, data: RunData):
+    """The method, seeded like the episode stream, compiled with the profile's optimizer and built."""
+    import keras
+
+    from tfmeta.harness import training
+
+    keras.utils.set_random_seed(the_plan.train["seed"])  # weight initialisation, like the episode stream
+    method = method_class(**method_config)
+    method.compile(
+        optimizer=training.make_optimizer(the_plan.profile["optimizer"]),
+        jit_compile=the_plan.profile.get("jit_compile", False),
+        **method.compile_arguments(),
+    )
+    training.build(method, data.validation_data)
+    return method
+
+
+def run_folder(the_plan: Plan, options: RunOptions, method) -> Path:
+    """The training's folder: one per method and `training_id`, shared by every test setting."""
+    identity = training_id(the_plan, recording.method_config(method), method.analysis_config)
+    return Path(options.runs_dir) / the_plan.benchmark.name / _safe(the_plan.method_name) / identity
+
+
+def train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: Path, origin: dict):
+    """Meta-trains the method, resuming an interrupted training, or loads a finished one."""
+    from tfmeta.data.pipelines import training_dataset
+    from tfmeta.harness import training
+
+    every = the_plan.validation["every"]
+    if training.is_trained(run_dir):
+        print(f"Reusing the finished training in {run_dir}")
+        return training.load_trained(method, run_dir, every)
+    start_epoch = len(training.read_curve(run_dir, every))
+    if start_epoch:
+        print(f"Resuming the training in {run_dir} after {start_epoch * every} episodes")
+    block = the_plan.train
+    stream = training_dataset(
+        data.class_sets[block["part"]],
+        block["way"],
+        block["shot"],
+        block["query"],
+        seed=[block["seed"], start_epoch],
+        with_classes=method.uses_class_ids,
+    )
+    return training.fit(
+        method, stream, data.validation_data, block["episodes"], every, run_dir, origin, options.verbose
+    )
+
+
+def write_record(the_plan: Plan, options: RunOptions, record: dict) -> Path:
+    """Checks and writes the record atomically as `<benchmark>-<method>-<setting>-<profile>-<time>.json`."""
+    created = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    setting = f"{the_plan.setting['way']}w{the_plan.setting['shot']}s"
+    name = _safe(record["method"]["name"])
+    filename = f"{the_plan.benchmark.name}-{name}-{setting}-{options.profile}-{created}.json"
+    return few_shot.write(record, options.results_dir, filename)
+
+
+def _origin(the_plan: Plan) -> dict:
+    import tensorflow as tf
+
+    accelerators = [d.name for d in tf.config.list_physical_devices() if d.device_type != "CPU"]
+    command = shlex.join(["tfmeta", *sys.argv[1:]]) if sys.argv[0].endswith("tfmeta") else ""
+    return provenance.collect(seeds=the_plan.seeds, accelerators=accelerators, command=command)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)

@@ -1,0 +1,164 @@
+"""A run's plan: the options of `tfmeta run` resolved against a benchmark spec, before any TensorFlow work.
+
+Training depends only on the method, its config and the profile's training blocks, so one trained model
+serves every test setting of a benchmark; `training_id` names that training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tfmeta import methods
+from tfmeta.data.episodes import EpisodeKey
+from tfmeta.records import locations, specs
+
+RUNS_DIR = Path("runs")
+
+
+@dataclass
+class RunOptions:
+    """What `tfmeta run` was asked to do."""
+
+    spec: str | Path
+    method: str
+    profile: str = "standard"
+    way: int | None = None
+    shot: int | None = None
+    method_config: dict = field(default_factory=dict)
+    data_dir: str | None = None
+    cache_dir: str | None = None
+    runs_dir: Path = RUNS_DIR
+    results_dir: Path = field(default_factory=locations.results_dir)
+    verbose: str | int = "auto"
+    notes: str = ""
+
+
+@dataclass
+class Plan:
+    """A run's resolved configuration."""
+
+    benchmark: specs.Benchmark
+    profile_name: str
+    profile: dict
+    setting: dict
+    train: dict
+    validation: dict
+    method: str
+    import_path: str
+
+    @property
+    def method_name(self) -> str:
+        """The name records use: the registered name, or the class name of a `module:Class` method."""
+        return self.method.rpartition(":")[2] if ":" in self.method else self.method
+
+    @property
+    def test_key(self) -> EpisodeKey:
+        data, test = self.benchmark.data, self.benchmark.data["test"]
+        return EpisodeKey(
+            data["dataset"],
+            data["split"],
+            test["part"],
+            self.setting["way"],
+            self.setting["shot"],
+            test["query"],
+            self.profile["test_episodes"],
+            test["seed"],
+        )
+
+    @property
+    def validation_key(self) -> EpisodeKey:
+        data, v = self.benchmark.data, self.validation
+        return EpisodeKey(
+            data["dataset"],
+            data["split"],
+            v["part"],
+            v["way"],
+            v["shot"],
+            v["query"],
+            v["episodes"],
+            v["seed"],
+        )
+
+    @property
+    def parts(self) -> set[str]:
+        """The split parts a run reads: training, validation and test classes."""
+        return {self.train["part"], self.validation["part"], self.benchmark.data["test"]["part"]}
+
+    @property
+    def tests_on_lake_runs(self) -> bool:
+        return self.benchmark.data["test"].get("source") == "lake_runs"
+
+    @property
+    def seeds(self) -> dict[str, int]:
+        return {
+            "train": self.train["seed"],
+            "validation": self.validation["seed"],
+            "test": self.benchmark.data["test"]["seed"],
+        }
+
+
+def plan(options: RunOptions) -> Plan:
+    """Validates everything that can be checked without data or TensorFlow.
+
+    Raises:
+        specs.SpecError, methods.UnknownMethodError: with the valid choices.
+    """
+    benchmark = specs.load(options.spec)
+    profile = method_profile(benchmark.profile(options.profile), options.method)
+    setting = benchmark.setting(options.way, options.shot)
+    train, validation = (
+        {**block, "shot": setting["shot"] if block["shot"] == "test" else block["shot"]}
+        for block in (profile["train"], profile["validation"])
+    )
+    every = validation.get("every", train["episodes"])
+    if train["episodes"] % every:
+        raise specs.SpecError(
+            f"{benchmark.path}: profiles.{options.profile}: train.episodes ({train['episodes']}) must be a "
+            f"multiple of validation.every ({every})"
+        )
+    return Plan(
+        benchmark,
+        options.profile,
+        profile,
+        setting,
+        train,
+        {**validation, "every": every},
+        options.method,
+        methods.import_path(options.method),
+    )
+
+
+def method_profile(profile: dict, method: str) -> dict:
+    """The profile with its `methods` entry for `method` (a per-method training budget) merged in."""
+    override = profile.get("methods", {}).get(method, {})
+    merged = {key: value for key, value in profile.items() if key != "methods"}
+    for block in ("train", "validation", "optimizer"):
+        if block in override:
+            merged[block] = {**profile[block], **override[block]}
+    if "note" in override:
+        merged["note"] = override["note"]
+    return merged
+
+
+def training_id(plan: Plan, method_config: dict, analysis_only: tuple[str, ...] = ()) -> str:
+    """A short hash of everything training depends on; runs sharing it share one trained model.
+
+    Args:
+        analysis_only: method-config keys that only change `analyse` (the method's `analysis_config`),
+            left out so that a new analysis of a finished training reuses it.
+    """
+    data = plan.benchmark.data
+    identity = {
+        "method": plan.import_path,
+        "method_config": {k: v for k, v in method_config.items() if k not in analysis_only},
+        "dataset": data["dataset"],
+        "split": data["split"],
+        "train": plan.train,
+        "validation": plan.validation,
+        "optimizer": plan.profile["optimizer"],
+        "jit_compile": plan.profile.get("jit_compile", False),
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:16]

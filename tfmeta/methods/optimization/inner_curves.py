@@ -1,0 +1,161 @@
+"""Inner-loop curves of the optimization-based learners, and standard optimizers run from their learned start.
+
+Query accuracy and loss after each inner step 0..S of one episode: the learned update's behaviour within
+and beyond its trained horizon and, for each optimizer of `curve_baselines` (SGD, momentum, NAG, Adam,
+RMSProp, Adagrad, `tfmeta.optimizers.functional`), the same from the same meta-learned initialisation, with
+learning rates tuned on validation episodes of the test setting. These fill the record's
+`analysis.inner_curve`, `analysis.baseline_curves` and `analysis.paired_vs_baselines` (their schema is in
+`tfmeta/records/schemas/few_shot_record.schema.json`).
+
+`InnerCurves` is a mixin of `GradientBasedMethod`: it uses the learner's `adapt`, `rule_trajectory`,
+`flat_support`, `initial_params` and `query_logits`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import tensorflow as tf
+
+from tfmeta.optimizers import functional
+from tfmeta.records.stats import mean_ci95, paired_comparison
+
+# Learning rates tried when a standard optimizer's rate is tuned on validation episodes (half decades).
+LEARNING_RATE_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+
+
+class InnerCurves:
+    """Tuning (`tune`) and inner-loop analysis (`analyse`) hooks of the optimization-based learners."""
+
+    @property
+    def tunes(self) -> bool:
+        """Whether `tune` has learning rates to choose (the harness then calls it before testing)."""
+        return bool(self.untuned())
+
+    def untuned(self) -> list[str]:
+        """The standard optimizers whose learning rates `tune` chooses."""
+        return sorted(name for name, rate in self.curve_baselines.items() if rate is None)
+
+    def tune(self, data, labels) -> dict:
+        """Chooses each untuned baseline optimizer's learning rate: the rate of `LEARNING_RATE_GRID` with
+        the best mean query accuracy after `test_inner_steps` steps from the meta-learned initialisation,
+        on validation episodes of the test setting (the harness never passes test classes).
+
+        Returns:
+            {"baselines": {name: {"grid": [...], "accuracy": [...], "learning_rate": chosen}}}.
+        """
+        report = {}
+        for name in self.untuned():
+            curve = self.curve_function(self.rule_curve(name), self.test_inner_steps)
+            accuracies = [
+                float(self.run_curves(curve, data, labels, rate)[0][:, -1].mean())
+                for rate in LEARNING_RATE_GRID
+            ]
+            self.tuned_rates[name] = LEARNING_RATE_GRID[int(np.argmax(accuracies))]
+            report[name] = {
+                "grid": list(LEARNING_RATE_GRID),
+                "accuracy": accuracies,
+                "learning_rate": self.tuned_rates[name],
+            }
+        return {"baselines": report}
+
+    def baseline_rate(self, name: str) -> float:
+        """The learning rate of baseline `name`: given, tuned, or (untuned) the optimizer's default."""
+        rate = self.curve_baselines.get(name)
+        if rate is None:
+            rate = self.tuned_rates.get(name, functional.DEFAULT_LEARNING_RATES[name])
+        return float(rate)
+
+    def rule_curve(self, name: str):
+        """A trajectory function `(params, images, labels, steps, learning_rate)` of a standard optimizer."""
+
+        def trajectory(params, images, labels, steps, learning_rate):
+            return self.rule_trajectory(functional.get(name, learning_rate), params, images, labels, steps)
+
+        return trajectory
+
+    def curve_function(self, trajectory, steps: int):
+        """`inner_curve` along `trajectory` as one traced function of (episode, labels, *arguments)."""
+        return tf.function(functools.partial(self.inner_curve, trajectory=trajectory, steps=steps))
+
+    def run_curves(self, curve, data, labels, *arguments, episodes: int | None = None):
+        """Per-episode query accuracies and losses `[episodes, steps + 1]` of a `curve_function`; the
+        `arguments` (a learning rate) are passed to its trajectory as float32 tensors."""
+        arguments = [tf.constant(a, tf.float32) for a in arguments]
+        accuracy, loss = [], []
+        for index, (episode, _) in enumerate(data.take(episodes or -1)):
+            episode_accuracy, episode_loss = curve(episode, tf.constant(labels[index], tf.int32), *arguments)
+            accuracy.append(episode_accuracy.numpy())
+            loss.append(episode_loss.numpy())
+        return np.array(accuracy), np.array(loss)
+
+    def analyse(self, test_data, labels) -> dict:
+        """Query accuracy and loss after each inner step 0..S on the first test episodes: the learned
+        update's behaviour within and beyond its trained horizon (`inner_curve`) and, for each optimizer
+        in `curve_baselines`, the same from the same meta-learned initialisation (`baseline_curves`), with
+        a paired comparison at the trained horizon (`paired_vs_baselines`, differences method - baseline)."""
+        steps = self.curve_steps or 2 * self.test_inner_steps
+        runs = {
+            "inner_curve": self.run_curves(
+                self.curve_function(self.adapt, steps), test_data, labels, episodes=self.curve_episodes
+            )
+        }
+        for name in sorted(self.curve_baselines):
+            curve = self.curve_function(self.rule_curve(name), steps)
+            runs[name] = self.run_curves(
+                curve, test_data, labels, self.baseline_rate(name), episodes=self.curve_episodes
+            )
+        summaries = {name: curve_summary(*run, self.test_inner_steps) for name, run in runs.items()}
+        analysis = {"inner_curve": summaries.pop("inner_curve")}
+        if summaries:
+            analysis["baseline_curves"] = {
+                name: {
+                    **summary,
+                    "learning_rate": self.baseline_rate(name),
+                    "tuned": self.curve_baselines[name] is None and name in self.tuned_rates,
+                }
+                for name, summary in summaries.items()
+            }
+            mine = analysis["inner_curve"]["accuracy_at_trained_steps"]
+            analysis["paired_vs_baselines"] = {
+                name: vars(paired_comparison(mine, summary["accuracy_at_trained_steps"]))
+                for name, summary in summaries.items()
+            }
+        return analysis
+
+    def inner_curve(self, episode, query_labels, *arguments, trajectory=None, steps=None):
+        """Query accuracies and losses `[S + 1]` of one episode after 0..S inner steps of `trajectory`
+        (`adapt` by default, called with the extra `arguments`); S is `steps`, by default `curve_steps`
+        or twice `test_inner_steps`."""
+        steps = steps or self.curve_steps or 2 * self.test_inner_steps
+        images, labels, query, way = self.flat_support(episode)
+        trajectory = (trajectory or self.adapt)(self.initial_params(way), images, labels, steps, *arguments)
+        logits = tf.stack(self.query_logits(trajectory, query))  # [S + 1, queries, way]
+        query_labels = tf.cast(query_labels, tf.int32)
+        hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels[None])
+        per_step_labels = tf.broadcast_to(query_labels[None], tf.shape(hits))
+        losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=per_step_labels, logits=logits)
+        return tf.reduce_mean(tf.cast(hits, tf.float32), -1), tf.reduce_mean(losses, -1)
+
+
+def curve_summary(accuracy: np.ndarray, loss: np.ndarray, trained_steps: int) -> dict:
+    """Mean and 95% CI per inner step of per-episode curves `[episodes, steps + 1]`."""
+    n = accuracy.shape[0]
+
+    def ci(values):  # the sample std (ddof = 1), as every confidence interval of tfmeta
+        return [mean_ci95(column)[1] for column in values.T.tolist()]
+
+    return {
+        "steps": list(range(accuracy.shape[1])),
+        "trained_steps": int(trained_steps),
+        "episodes": int(n),
+        "accuracy_mean": [float(x) for x in accuracy.mean(axis=0)],
+        "accuracy_ci95": ci(accuracy),
+        "loss_mean": [float(x) for x in loss.mean(axis=0)],
+        "loss_ci95": ci(loss),
+        # Per-episode accuracies at the trained horizon, for paired tests between curves of one record.
+        "accuracy_at_trained_steps": [
+            float(x) for x in accuracy[:, min(trained_steps, accuracy.shape[1] - 1)]
+        ],
+    }

@@ -1,0 +1,220 @@
+"""The functional learner shared by the optimization-based meta-learners (MAML, Reptile, the meta-learner
+LSTM, fine-tuning).
+
+The learner is a Conv-4 classifier (`tfmeta.backbones.conv4` plus a linear head with one output per class)
+held as a Keras model, and run functionally: `forward(params, images)` evaluates it at any list of
+parameter tensors with `keras.Model.stateless_call`, so an inner loop of updates is an ordinary,
+differentiable TensorFlow computation (second order inside `tf.function`).
+
+Batch norm: the policy is `"transductive"` (the only one implemented), as in the MAML reference code:
+every forward pass normalises with the statistics of the batch it is given (the support set during
+adaptation, the episode's queries when classifying them); no running averages exist. It is in every
+method's config and therefore in every record. The layer is `EpisodeBatchNormalization`, not Keras's
+`BatchNormalization`: on the TensorFlow backend the latter computes the variance with `tf.nn.moments`,
+which stops the gradient through the mean; harmless to first order, but it makes second-order MAML's
+meta-gradient wrong (the finite-difference test in `tests/test_maml.py` catches it). It lives in
+`tfmeta.backbones`.
+
+Inner-loop curves and the tuning of standard optimizers from the learned start are in
+`tfmeta.methods.optimization.inner_curves`.
+
+Shapes: support images `[way, shot, H, W, C]` (the first index is the label), query images
+`[way * query, H, W, C]`, logits `[n, way]`.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tfmeta.backbones import BACKBONES, EpisodeBatchNormalization
+from tfmeta.methods.base import FewShotMethod
+from tfmeta.methods.losses import cross_entropy
+from tfmeta.methods.optimization.inner_curves import InnerCurves
+from tfmeta.optimizers import functional
+
+BATCH_NORM_POLICIES = ("transductive",)
+HEADS = ("learned", "zero")
+
+
+def support_labels(way: int, shot: int) -> tf.Tensor:
+    """The labels of the flattened support set `[way * shot]`: 0 x shot, 1 x shot, ..."""
+    return tf.repeat(tf.range(way), shot)
+
+
+class GradientBasedMethod(InnerCurves, FewShotMethod):
+    """Base class: a Conv-4 learner adapted to each episode by an inner loop on its support set.
+
+    Subclasses implement `adapt(params, images, labels, steps)`, returning the parameters after each of
+    the `steps` updates (`steps + 1` lists, the first being `params`).
+
+    Args:
+        backbone: name in `tfmeta.backbones.BACKBONES`. Defaults to "conv4".
+        filters: channels of the backbone's convolutions. Defaults to 64.
+        way: classes per episode, the width of a learned head. Defaults to 5.
+        head: "learned" (the papers: a dense head of `way` outputs whose initialisation is meta-learned;
+            episodes must be `way`-way) or "zero" (a head of zeros created per episode and adapted with the
+            rest, so one trained model serves any way, as in Triantafillou et al. 2020). Defaults to
+            "learned".
+        inner_steps: inner updates per episode during meta-training. Defaults to 1.
+        test_inner_steps: inner updates per episode at test time. Defaults to 3.
+        batch_norm: the batch-norm policy; only "transductive" (see the module docstring). Defaults to
+            "transductive".
+        curve_steps: the inner-step curves of `analyse` run to this many steps (beyond the trained
+            horizon); 0 for twice `test_inner_steps`. Defaults to 0.
+        curve_episodes: test episodes used by those curves. Defaults to 100.
+        curve_baselines: standard optimizers run by `analyse` from the same meta-learned initialisation,
+            name to learning rate (names of `tfmeta.optimizers.functional`, e.g. {"sgd": 0.4, "adam":
+            0.01}); a rate of None, or a list of names, means "tuned on validation episodes" over
+            `LEARNING_RATE_GRID` (see `tune`). Defaults to None, none.
+    """
+
+    # Constructor arguments that change only `analyse`: a new analysis reuses a finished training.
+    analysis_config = ("curve_steps", "curve_episodes", "curve_baselines")
+
+    def __init__(
+        self,
+        backbone: str = "conv4",
+        filters: int = 64,
+        way: int = 5,
+        inner_steps: int = 1,
+        test_inner_steps: int = 3,
+        batch_norm: str = "transductive",
+        head: str = "learned",
+        curve_steps: int = 0,
+        curve_episodes: int = 100,
+        curve_baselines: dict | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if backbone not in BACKBONES:
+            raise ValueError(f"unknown backbone {backbone!r}; valid backbones: {', '.join(BACKBONES)}")
+        if batch_norm not in BATCH_NORM_POLICIES:
+            raise ValueError(f"unknown batch_norm {batch_norm!r}; valid: {', '.join(BATCH_NORM_POLICIES)}")
+        if head not in HEADS:
+            raise ValueError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
+        self.backbone_name, self.filters, self.way, self.head = backbone, filters, way, head
+        self.inner_steps, self.test_inner_steps = inner_steps, test_inner_steps
+        self.batch_norm, self.curve_steps, self.curve_episodes = batch_norm, curve_steps, curve_episodes
+        if isinstance(curve_baselines, list | tuple):
+            curve_baselines = dict.fromkeys(curve_baselines)
+        self.curve_baselines = dict(curve_baselines or {})
+        self.tuned_rates: dict[str, float] = {}
+        for name in self.curve_baselines:
+            functional.get(name)  # an unknown name fails here, listing the valid ones
+        layers = [BACKBONES[backbone](filters, normalization=EpisodeBatchNormalization)]
+        if head == "learned":
+            layers.append(keras.layers.Dense(way, name="head"))
+        self.learner = keras.Sequential(layers, name="learner")
+
+    # -- the functional learner ---------------------------------------------------------------------------
+
+    def build(self, input_shape=None):
+        if isinstance(input_shape, dict) and input_shape.get("support_images"):
+            self.ensure_built(tuple(input_shape["support_images"])[2:])
+        self.built = True
+
+    def ensure_built(self, image_shape) -> None:
+        if not self.learner.built:
+            self.learner.build((None, *image_shape))
+
+    def initial_params(self, way: int | None = None) -> list[tf.Tensor]:
+        """The learner's trainable variables as tensors (reads recorded by an enclosing tape), followed by
+        a zero head for `way` classes (`self.way` by default) when `head="zero"`."""
+        params = [tf.convert_to_tensor(v.value) for v in self.learner.trainable_variables]
+        if self.head == "zero":
+            way = way or self.way
+            features = self.learner.output_shape[-1]
+            params += [tf.zeros([features, way], params[0].dtype), tf.zeros([way], params[0].dtype)]
+        return params
+
+    def forward(self, params: list[tf.Tensor], images) -> tf.Tensor:
+        """Logits of the learner at `params`, batch norm with the statistics of `images`."""
+        outputs = self.learner_outputs(params, images)
+        if self.head == "zero":
+            n = len(self.learner.trainable_variables)
+            outputs = zero_head_logits(outputs, params[n:])
+        return outputs
+
+    def learner_outputs(self, params: list[tf.Tensor], images) -> tf.Tensor:
+        """The Keras learner's outputs at `params` (features, with `head="zero"`)."""
+        non_trainable = [v.value for v in self.learner.non_trainable_variables]
+        n = len(self.learner.trainable_variables)
+        outputs, _ = self.learner.stateless_call(params[:n], non_trainable, images, training=True)
+        return outputs
+
+    def loss_and_gradients(self, params, images, labels, second_order: bool):
+        """The loss at `params` and its gradients, themselves differentiable when `second_order`."""
+        with tf.GradientTape() as tape:
+            tape.watch(params)
+            loss = cross_entropy(self.forward(params, images), labels)
+        grads = tape.gradient(loss, params)
+        if not second_order:
+            grads = [tf.stop_gradient(g) for g in grads]
+        return loss, grads
+
+    def adapt(self, params, images, labels, steps: int, training: bool = False) -> list[list[tf.Tensor]]:
+        raise NotImplementedError
+
+    # -- the method contract ------------------------------------------------------------------------------
+
+    def check_way(self, way: int) -> None:
+        if self.head == "learned" and way != self.way:
+            raise ValueError(
+                f"{type(self).__name__} was built with way={self.way} (its head has {self.way} outputs) "
+                f"but the episode is {way}-way; construct it with way={way}, or with head='zero' for any way"
+            )
+
+    def flat_support(self, episode):
+        support, query, way, shot = self.split_episode(episode)
+        self.check_way(way)
+        self.ensure_built(support.shape[2:])
+        return tf.reshape(support, (way * shot, *support.shape[2:])), support_labels(way, shot), query, way
+
+    def call(self, episode, training=False):
+        images, labels, query, way = self.flat_support(episode)
+        steps = self.inner_steps if training else self.test_inner_steps
+        adapted = self.adapt(self.initial_params(way), images, labels, steps, training=bool(training))[-1]
+        return self.forward(adapted, query)
+
+    def rule_trajectory(self, rule, params, images, labels, steps, training=False):
+        """Like `adapt`, with a standard optimizer's functional rule (`tfmeta.optimizers.functional`)."""
+        state, trajectory = rule.init(params), [params]
+        for _ in range(steps):
+            _, grads = self.loss_and_gradients(params, images, labels, second_order=False)
+            params, state = rule.update(params, grads, state)
+            trajectory.append(params)
+        return trajectory
+
+    def record_metrics(self, loss, labels, logits) -> dict:
+        """Updates the compiled metrics from a custom `train_step` and returns their results."""
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(labels, logits)
+        return self.get_metrics_result()
+
+    def query_logits(self, trajectory, query) -> list[tf.Tensor]:
+        """The query logits at each parameter list of `trajectory`."""
+        return [self.forward(params, query) for params in trajectory]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "backbone": self.backbone_name,
+            "filters": self.filters,
+            "way": self.way,
+            "inner_steps": self.inner_steps,
+            "test_inner_steps": self.test_inner_steps,
+            "batch_norm": self.batch_norm,
+            "head": self.head,
+            "curve_steps": self.curve_steps,
+            "curve_episodes": self.curve_episodes,
+            "curve_baselines": dict(self.curve_baselines),
+        }
+
+
+def zero_head_logits(features, head: list[tf.Tensor]) -> tf.Tensor:
+    """Logits of a per-episode linear head `[kernel, bias]`."""
+    return tf.matmul(features, head[0]) + head[1]

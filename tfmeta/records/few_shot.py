@@ -1,0 +1,61 @@
+"""Few-shot result records: their schema, and summaries recomputed from the per-episode accuracies.
+
+A record carries per-episode accuracies, so its mean and 95% confidence interval are checked here rather
+than trusted; `tfmeta.records.store` reads and writes the files.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from tfmeta.records import store
+from tfmeta.records.stats import mean_ci95
+from tfmeta.records.store import RecordError
+
+SCHEMA_VERSION = 1
+# Summaries are stored rounded to no more than float precision; anything past this is a disagreement.
+_TOLERANCE = 1e-9
+
+
+def schema() -> dict:
+    return store.schema("few_shot_record")
+
+
+def check(record: Any) -> None:
+    """Validates a record against the schema and recomputes its summary from per-episode accuracies.
+
+    Raises:
+        RecordError: with the first problem found, naming the field.
+    """
+    store.check_schema(record, schema())
+    per_episode = record["per_episode"]
+    accuracy = record["accuracy"]
+    if accuracy["n_episodes"] != len(per_episode):
+        raise RecordError(
+            f"accuracy.n_episodes is {accuracy['n_episodes']} but per_episode holds {len(per_episode)} values"
+        )
+    mean, ci95 = mean_ci95(per_episode)
+    for name, stored, recomputed in (("mean", accuracy["mean"], mean), ("ci95", accuracy["ci95"], ci95)):
+        if not math.isclose(stored, recomputed, rel_tol=0, abs_tol=_TOLERANCE):
+            raise RecordError(f"accuracy.{name} is {stored} but the per-episode accuracies give {recomputed}")
+
+
+def summarize(per_episode: list[float]) -> dict[str, float | int]:
+    """The `accuracy` block of a record."""
+    mean, ci95 = mean_ci95(per_episode)
+    return {"mean": mean, "ci95": ci95, "n_episodes": len(per_episode)}
+
+
+def read(path: str | Path) -> dict:
+    return store.read(path, check)
+
+
+def write(record: dict, directory: str | Path, filename: str) -> Path:
+    return store.write(record, directory, filename, check)
+
+
+def load_all(directory: str | Path) -> store.Loaded:
+    """The readable few-shot records of a folder (not its `optimizers/` subfolder) and the skipped files."""
+    return store.load_all(directory, check)

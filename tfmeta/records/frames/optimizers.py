@@ -1,0 +1,123 @@
+"""The optimizer track: loss against optimizer step, per task family and optimizer.
+
+Records of this track have `"kind": "optimizer"`, a `task` name, an `optimizer` name and either
+`per_task` (the loss of each held-out problem at each step, as `tfmeta optimizer-track` writes them; see
+`tfmeta.records.optimizer`) or a `curve` of `{"step", "loss"}` points, one record per seed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from tfmeta.records.optimizer import KIND
+from tfmeta.records.stats import mean_ci95, paired_comparison
+
+
+def optimizer_records(entries: list[tuple[Path, dict]]) -> list[dict]:
+    return [record for _, record in entries if record.get("kind") == KIND]
+
+
+def loss_bands(records: list[dict]) -> pd.DataFrame:
+    """Mean loss and 95% band over seeds per (task, optimizer, step)."""
+    values: dict[tuple[str, str, int], list[float]] = {}
+    for record in records:
+        for run in _runs(record):
+            for step, loss in run:
+                if loss is not None:
+                    values.setdefault((record["task"], record["optimizer"], step), []).append(loss)
+    rows = []
+    for (task, optimizer, step), losses in sorted(values.items()):
+        mean, ci95 = mean_ci95(losses)
+        rows.append(
+            {
+                "task": task,
+                "optimizer": optimizer,
+                "step": step,
+                "mean": mean,
+                "lower": mean - ci95,
+                "upper": mean + ci95,
+                "runs": len(losses),
+            }
+        )
+    return pd.DataFrame(rows, columns=["task", "optimizer", "step", "mean", "lower", "upper", "runs"])
+
+
+def _runs(record: dict) -> list[list[tuple[int, float | None]]]:
+    """The loss curves in a record: one per held-out problem, or the record's single curve."""
+    if "per_task" in record:
+        return [list(enumerate(losses)) for losses in record["per_task"]]
+    return [[(point["step"], point["loss"]) for point in record.get("curve", [])]]
+
+
+def _plus_minus(summary: dict | None) -> str:
+    if not summary or summary.get("mean") is None:
+        return "diverged"
+    return f"{summary['mean']:.4g} ± {summary['ci95']:.2g}"
+
+
+def _finals(record: dict) -> list[float] | None:
+    finals = [losses[-1] for losses in record.get("per_task", [])]
+    return None if not finals or None in finals else finals
+
+
+def versus_reference(record: dict, reference: dict | None) -> str:
+    """Paired comparison of final losses with the reference optimizer on the same held-out problems:
+    mean difference (record - reference) +- 95% CI and the Wilcoxon signed-rank p-value."""
+    mine, theirs = _finals(record), _finals(reference) if reference else None
+    if reference is None or reference is record or mine is None or theirs is None or len(mine) != len(theirs):
+        return ""
+    c = paired_comparison(mine, theirs)
+    return f"{c.mean_difference:+.3g} ± {c.ci95:.2g} (p={c.wilcoxon_p:.2g})"
+
+
+def summary_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per (task, optimizer) record of `tfmeta optimizer-track`, best mean final loss first."""
+    references = {
+        (r["task"], r.get("profile")): r
+        for r in records
+        if r["optimizer"] == r.get("reference", {}).get("optimizer")
+    }
+    rows = []
+    for record in records:
+        if "final_loss" not in record:
+            continue
+        tuning = record.get("tuning", {})
+        rows.append(
+            {
+                "task": record["task"],
+                "optimizer": record["optimizer"],
+                "final loss ± 95% CI": _plus_minus(record["final_loss"]),
+                "area under curve": _plus_minus(record.get("auc")),
+                f"steps to {record['reference']['optimizer']}'s final loss": record.get("steps_to_reference"),
+                "final loss vs reference, paired": versus_reference(
+                    record, references.get((record["task"], record.get("profile")))
+                ),
+                "learning rate": f"{tuning['winner']:g}" if "winner" in tuning else "meta-trained",
+                "problems": record["n_tasks"],
+                "horizon": f"{record['horizon']} (trained {record['trained_horizon']})",
+                "_sort": record["final_loss"]["mean"]
+                if record["final_loss"]["mean"] is not None
+                else float("inf"),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    return frame.sort_values(["task", "_sort"]).drop(columns="_sort").reset_index(drop=True)
+
+
+def meta_training_curves(records: list[dict]) -> pd.DataFrame:
+    """Meta-loss per meta-iteration of every learned optimizer in the records (once per weights file)."""
+    rows, seen = [], set()
+    for record in records:
+        tuning = record.get("tuning", {})
+        training = tuning.get("meta_training") or {}
+        key = tuning.get("sha256")
+        if not training.get("curve") or key in seen:
+            continue
+        seen.add(key)
+        for point in training["curve"]:
+            rows.append({"optimizer": record["optimizer"], **point})
+    return pd.DataFrame(rows, columns=["optimizer", "iteration", "meta_loss", "seconds"])

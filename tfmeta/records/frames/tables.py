@@ -1,0 +1,246 @@
+"""Few-shot track tables: one per benchmark setting and episode set, ranked, with paired significance.
+
+Records are ranked against each other only when they share the episodes hash, i.e. when every method
+answered exactly the same test episodes; then the per-episode accuracies pair up and a paired test says
+which gaps between neighbouring ranks are real.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from tfmeta.records.stats import PairedComparison, paired_comparison
+
+ALPHA = 0.05
+Entry = tuple[Path, dict]
+
+
+@dataclass(frozen=True)
+class TableKey:
+    """What makes results comparable: the benchmark setting, the profile and the exact test episodes."""
+
+    benchmark: str
+    dataset: str
+    split: str
+    part: str
+    way: int
+    shot: int
+    profile: str
+    episodes_hash: str
+
+    @property
+    def title(self) -> str:
+        return (
+            f"{self.benchmark}: {self.dataset} {self.split}/{self.part}, {self.way}-way {self.shot}-shot, "
+            f"{self.profile} profile"
+        )
+
+    @property
+    def short_hash(self) -> str:
+        return self.episodes_hash.removeprefix("sha256:")[:12]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One ranked table: its key and its entries, best first."""
+
+    key: TableKey
+    entries: list[Entry]
+
+    def frame(self) -> pd.DataFrame:
+        return table_frame(self.entries)
+
+
+def table_key(record: dict) -> TableKey:
+    b = record["benchmark"]
+    return TableKey(
+        b["name"],
+        b["dataset"],
+        b["split"],
+        b["part"],
+        b["way"],
+        b["shot"],
+        record["profile"],
+        record["episodes_hash"],
+    )
+
+
+def group_tables(entries: Iterable[Entry]) -> list[Table]:
+    """Groups records into ranked tables, ordered by benchmark, profile, way, shot, then size."""
+    groups: dict[TableKey, list[Entry]] = defaultdict(list)
+    for path, record in entries:
+        groups[table_key(record)].append((path, record))
+    tables = [Table(key, sorted(group, key=_ranking_key)) for key, group in groups.items()]
+    return sorted(tables, key=_table_order)
+
+
+def _table_order(table: Table) -> tuple:
+    key = table.key
+    return (key.benchmark, key.profile, key.way, key.shot, -len(table.entries))
+
+
+def _ranking_key(entry: Entry) -> tuple:
+    path, record = entry
+    return (-record["accuracy"]["mean"], record["accuracy"]["ci95"], path.name)
+
+
+def ranks(entries: list[Entry]) -> list[int]:
+    """Competition ranks ("1, 2, 2, 4") by mean accuracy; entries must be sorted best first."""
+    result: list[int] = []
+    for index, (_, record) in enumerate(entries):
+        tied = index and record["accuracy"]["mean"] == entries[index - 1][1]["accuracy"]["mean"]
+        result.append(result[-1] if tied else index + 1)
+    return result
+
+
+def neighbour_comparisons(entries: list[Entry]) -> list[PairedComparison | None]:
+    """For each entry, the paired comparison with the entry ranked just below it (None for the last)."""
+    pairs = zip(entries, entries[1:], strict=False)
+    comparisons: list[PairedComparison | None] = [
+        paired_comparison(a["per_episode"], b["per_episode"]) for (_, a), (_, b) in pairs
+    ]
+    return [*comparisons, None]
+
+
+def gap_label(comparison: PairedComparison | None) -> str:
+    """A short mark for a gap to the next rank: `>` significant, `~` not, in accuracy points."""
+    if comparison is None:
+        return ""
+    mark = ">" if comparison.significant(ALPHA) else "~"
+    return (
+        f"{mark} {100 * comparison.mean_difference:+.2f} ± {100 * comparison.ci95:.2f} "
+        f"(p={comparison.wilcoxon_p:.2g})"
+    )
+
+
+def table_frame(entries: list[Entry]) -> pd.DataFrame:
+    """The displayed table, one row per record, best first."""
+    rows = []
+    labels = variants([record for _, record in entries])
+    for rank, (path, record), comparison, label in zip(
+        ranks(entries), entries, neighbour_comparisons(entries), labels, strict=True
+    ):
+        rows.append({"Rank": rank, **row_cells(path, record, gap_label(comparison), label)})
+    return pd.DataFrame(rows)
+
+
+def variants(records: list[dict]) -> list[str]:
+    """For each record, the constructor arguments that set it apart from the other records of the same
+    method, e.g. "loss=contrastive" ("" when its method ran one way only). An argument missing from a
+    record (one written before the argument existed) shows as "default"; the analysis-only `curve_*`
+    arguments are left out."""
+    by_method: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        by_method[record["method"]["name"]].append(record["method"]["config"])
+    differing = {}
+    for name, configs in by_method.items():
+        keys = sorted({k for c in configs for k in c if not k.startswith("curve_")})
+        differing[name] = [k for k in keys if len({_shown(c, k) for c in configs}) > 1]
+    return [
+        ", ".join(f"{k}={_shown(r['method']['config'], k)}" for k in differing[r["method"]["name"]])
+        for r in records
+    ]
+
+
+def _shown(config: dict, key: str) -> str:
+    return str(config[key]) if key in config else "default"
+
+
+def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dict:
+    """The cells of one record's row (accuracies in %), `gap` being its mark against the next row and
+    `variant` what sets its method's configuration apart (see `variants`)."""
+    accuracy, timing, config = record["accuracy"], record["timing"], record["config"]
+    return {
+        "Method": record["method"]["name"],
+        "Variant": variant,
+        "Accuracy (%)": f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}",
+        "Mean (%)": 100 * accuracy["mean"],
+        "CI95 (%)": 100 * accuracy["ci95"],
+        "Gap to next": gap,
+        "Episodes": accuracy["n_episodes"],
+        "Train time": duration(timing["train_seconds"]),
+        "ms / episode": timing.get("train_ms_per_episode"),
+        "Params": record["params"],
+        "Date": record["provenance"]["created"][:16].replace("T", " "),
+        "Queries": record["benchmark"]["query"],
+        "Batch norm": batch_norm(record),
+        "Backbone": backbone(record),
+        "Training budget": training_budget(config),
+        "Episodes hash": record["episodes_hash"].removeprefix("sha256:")[:12],
+        "Record": path.name,
+        **optional_cells(record),
+    }
+
+
+def optional_cells(record: dict) -> dict:
+    """Cells only some records have: Lake's error rate, verification AUC and EER, free-text notes."""
+    cells = {}
+    if "error_rate" in record:
+        cells["Error rate (%)"] = round(100 * record["error_rate"]["mean"], 2)
+    if "verification" in record:
+        cells["Verification AUC"] = round(record["verification"]["auc"], 4)
+        cells["EER (%)"] = round(100 * record["verification"]["eer"], 2)
+    if record.get("notes"):
+        cells["Notes"] = record["notes"]
+    return cells
+
+
+def batch_norm(record: dict) -> str:
+    """The batch-norm policy the method actually used: its own (`config.batch_norm`, e.g. the
+    transductive statistics of MAML and its kin) where it has one and it differs from the spec's."""
+    spec = record["benchmark"].get("batch_norm", "unknown")
+    own = record["method"]["config"].get("batch_norm")
+    return spec if own in (None, spec) else f"{own} (method; spec: {spec})"
+
+
+def backbone(record: dict) -> str:
+    config = record["method"]["config"]
+    name = config.get("backbone")
+    if not name:
+        return "n/a"
+    filters = config.get("filters")
+    return f"{name} ({filters} filters)" if filters else str(name)
+
+
+def training_budget(config: dict) -> str:
+    """For example "6000 ep of 20w1s15q on train, adam 0.001"."""
+    train = config.get("train")
+    if not isinstance(train, dict):
+        return "n/a"
+    shape = f"{train.get('way')}w{train.get('shot')}s{train.get('query')}q"
+    optimizer = config.get("optimizer") or {}
+    tail = f", {optimizer['name']} {optimizer.get('learning_rate')}" if "name" in optimizer else ""
+    return f"{train.get('episodes')} ep of {shape} on {train.get('part')}{tail}"
+
+
+def duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def pairwise_frame(entries: list[Entry]) -> pd.DataFrame:
+    """Every pair (A ranked above B) of a table: paired difference in points, its CI and both tests."""
+    rows = []
+    for i, (path_a, a) in enumerate(entries):
+        for j, (path_b, b) in enumerate(entries[i + 1 :], start=i + 1):
+            c = paired_comparison(a["per_episode"], b["per_episode"])
+            rows.append({
+                "A": f"#{i + 1} {a['method']['name']}",
+                "B": f"#{j + 1} {b['method']['name']}",
+                "A - B (points)": 100 * c.mean_difference,
+                "CI95 (points)": 100 * c.ci95,
+                "A wins / B wins / ties": f"{c.wins} / {c.losses} / {c.ties}",
+                "Sign test p": c.sign_p,
+                "Wilcoxon p": c.wilcoxon_p,
+                "Significant": c.significant(ALPHA),
+                "Records": f"{path_a.name} vs {path_b.name}",
+            })  # fmt: skip
+    return pd.DataFrame(rows)

@@ -1,0 +1,136 @@
+"""Benchmark specs: YAML files validated against `benchmark.schema.json`, errors with file and line."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from tfmeta.records import locations, store
+
+
+class SpecError(ValueError):
+    """A benchmark spec that cannot be used; the message starts with `file:line:`."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A validated YAML spec with named profiles (benchmarks and optimizer tracks)."""
+
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    def profile(self, name: str) -> dict[str, Any]:
+        profiles = self.data["profiles"]
+        if name not in profiles:
+            raise SpecError(f"{self.path}: unknown profile {name!r}; valid profiles: {', '.join(profiles)}")
+        return profiles[name]
+
+
+@dataclass(frozen=True)
+class Benchmark(Spec):
+    """A validated benchmark spec."""
+
+    @property
+    def episodes_dir(self) -> Path:
+        """Where the frozen episode index files of this benchmark live: beside the spec."""
+        return self.path.parent / "episodes"
+
+    def method_defaults(self, method: str, cls: type) -> dict[str, Any]:
+        """The spec's `method_config` for `method` (its `default` entry, then its own), restricted to the
+        arguments that the constructors of `cls` and its bases name, so that a method without a `filters`
+        argument still runs."""
+        table = self.data.get("method_config", {})
+        merged = {**table.get("default", {}), **table.get(method, {})}
+        named = {name for klass in cls.__mro__[:-1] for name in inspect.signature(klass.__init__).parameters}
+        return {key: value for key, value in merged.items() if key in named}
+
+    def setting(self, way: int | None, shot: int | None) -> dict[str, int]:
+        """The test setting matching `way` and `shot`; either may be None to take the first match."""
+        for setting in self.data["settings"]:
+            if way in (None, setting["way"]) and shot in (None, setting["shot"]):
+                return setting
+        valid = ", ".join(f"{s['way']}-way {s['shot']}-shot" for s in self.data["settings"])
+        raise SpecError(f"{self.path}: no setting with way={way}, shot={shot}; valid settings: {valid}")
+
+
+def _schema() -> dict:
+    return store.schema("benchmark")
+
+
+def _line_of(node: yaml.Node, path) -> int:
+    """1-based line of the YAML node at `path` (keys and indices), or of its deepest existing parent."""
+    for step in path:
+        if isinstance(node, yaml.MappingNode):
+            match = [value for key, value in node.value if key.value == step]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            match = [node.value[step]]
+        else:
+            match = []
+        if not match:
+            break
+        node = match[0]
+    return node.start_mark.line + 1
+
+
+def load(path: str | Path) -> Benchmark:
+    """Reads and validates a benchmark spec.
+
+    Args:
+        path: a YAML file, or the name of a spec in the `benchmarks/` folder (without `.yaml`).
+
+    Raises:
+        SpecError: naming the file, the line and the field at fault.
+    """
+    path = resolve(path)
+    return Benchmark(path, validate_yaml(path, _schema()))
+
+
+def validate_yaml(path: Path, schema: dict) -> Any:
+    """Parses a YAML file and validates it against a JSON schema.
+
+    Raises:
+        SpecError: naming the file, the line and the field at fault.
+    """
+    text = path.read_text()
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        raise SpecError(f"{path}:{mark.line + 1}: invalid YAML: {err.problem}") from err
+    if root is None:
+        raise SpecError(f"{path}:1: the file is empty")
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(data), key=jsonschema.exceptions.relevance
+    )
+    if errors:
+        error = errors[0]
+        field = ".".join(str(step) for step in error.absolute_path) or "(top level)"
+        raise SpecError(f"{path}:{_line_of(root, error.absolute_path)}: {field}: {error.message}")
+    return data
+
+
+def resolve(path: str | Path) -> Path:
+    """The spec file for a path or a bare benchmark name; lists the known specs when neither exists."""
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate.resolve()
+    named = locations.benchmarks_dir() / f"{path}.yaml"
+    if named.is_file():
+        return named
+    known = ", ".join(p.stem for p in available())
+    raise SpecError(f"no benchmark spec {str(path)!r}; pass a YAML file or one of: {known}")
+
+
+def available() -> list[Path]:
+    """The spec files shipped in `benchmarks/`."""
+    return sorted(locations.benchmarks_dir().glob("*.yaml"))

@@ -1,0 +1,210 @@
+"""Submitting a result record to the leaderboard: every check in one place, for the CLI and the app.
+
+A submission is accepted only when it is a JSON object within the size limit, passes the record schema,
+its summary agrees with its per-episode accuracies, and its episodes hash is the hash of the benchmark's
+frozen test episodes (so it answered exactly the episodes every other method answered). Then it is
+written atomically into the results folder, beside the others, which are never touched. Records are data
+only: they are parsed as JSON, never executed or unpickled. Imports no TensorFlow (Lake's runs are
+hashed from the archive's bytes, without decoding an image).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+
+from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+from tfmeta.records import few_shot, specs, store
+
+
+class SubmissionError(store.RecordError):
+    """A rejected submission; the message says why. Nothing was stored."""
+
+
+def parse(data: bytes, name: str = "record") -> dict:
+    """Parses the bytes of a submitted record as a JSON object, refusing NaN and infinities.
+
+    Raises:
+        SubmissionError: when too large, not UTF-8 JSON, or not an object.
+    """
+    if len(data) > store.MAX_RECORD_BYTES:
+        raise SubmissionError(f"{name} is {len(data)} bytes; records are limited to {store.MAX_RECORD_BYTES}")
+    try:
+        record = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
+        raise SubmissionError(f"{name} is not valid JSON: {err}") from err
+    if not isinstance(record, dict):
+        raise SubmissionError(f"{name} holds a JSON {type(record).__name__}, not a record object")
+    return record
+
+
+def _refuse_constant(constant: str):
+    raise ValueError(f"{constant} is not a number a record may hold")
+
+
+def verify(record: dict, benchmarks: list[Path] | None = None) -> str:
+    """Runs every check on a parsed record; returns the name of the test set it was verified against.
+
+    Args:
+        record: the parsed record.
+        benchmarks: the spec files to look the benchmark up in. Defaults to those in `benchmarks/`.
+
+    Raises:
+        SubmissionError: naming the first problem found.
+    """
+    try:
+        few_shot.check(record)
+    except store.RecordError as err:
+        raise SubmissionError(f"the record is malformed: {err}") from err
+    benchmark = find_benchmark(record["benchmark"]["name"], benchmarks)
+    check_protocol(record, benchmark)
+    if benchmark.data["test"].get("source") == "lake_runs":
+        name, expected = "Lake et al.'s one-shot runs", lake_runs_hash()
+    else:
+        path = episodes_file(record, benchmark)
+        name, expected = path.name, _frozen_hash(path)
+    if record["episodes_hash"] != expected:
+        raise SubmissionError(
+            f"episodes_hash {record['episodes_hash']} is not the hash of the benchmark's test set {name} "
+            f"({expected}); the record was not evaluated on the official episodes"
+        )
+    return name
+
+
+def check_protocol(record: dict, benchmark: specs.Benchmark) -> None:
+    """The record's dataset, split, test part, query count and episode count agree with the spec.
+
+    Raises:
+        SubmissionError: naming the field that disagrees.
+    """
+    b, data, test = record["benchmark"], benchmark.data, benchmark.data["test"]
+    expected = {
+        "dataset": data["dataset"],
+        "split": data["split"],
+        "part": test.get("source", test["part"]),
+        "query": test["query"],
+    }
+    for field, value in expected.items():
+        if b[field] != value:
+            raise SubmissionError(
+                f"benchmark.{field} is {b[field]!r} but benchmark {b['name']!r} uses {value!r}"
+            )
+    count = record["config"].get("test_episodes")
+    if test.get("source") is None and count != record["accuracy"]["n_episodes"]:
+        raise SubmissionError(
+            f"config.test_episodes is {count!r} but the record holds "
+            f"{record['accuracy']['n_episodes']} episodes"
+        )
+
+
+def episodes_file(record: dict, benchmark: specs.Benchmark) -> Path:
+    """The frozen episode file a record's setting, test-episode count and the spec's seed identify.
+
+    Raises:
+        SubmissionError: when the benchmark has no such file.
+    """
+    b, data, test = record["benchmark"], benchmark.data, benchmark.data["test"]
+    count = record["config"]["test_episodes"]
+    key = EpisodeKey(
+        data["dataset"], data["split"], test["part"], b["way"], b["shot"], test["query"], count, test["seed"]
+    )
+    path = benchmark.episodes_dir / key.filename
+    if not path.is_file():
+        raise SubmissionError(
+            f"benchmark {b['name']!r} has no frozen test episodes {key.filename} for {b['way']}-way "
+            f"{b['shot']}-shot with {count} episodes; only results on frozen episodes can be ranked"
+        )
+    return path
+
+
+def _frozen_hash(path: Path) -> str:
+    try:
+        return FrozenEpisodes.load(path).hash
+    except (OSError, ValueError, KeyError) as err:
+        raise SubmissionError(f"cannot read the frozen episodes {path.name}: {err}") from err
+
+
+def lake_runs_hash() -> str:
+    """The content hash of Lake et al.'s runs archive, found as `tfmeta run` finds it ($TFMETA_DATA_DIR).
+
+    Raises:
+        SubmissionError: when the archive cannot be read, saying how to point at it.
+    """
+    from tfmeta.data.omniglot import ArchiveError, lake_runs
+
+    try:
+        return lake_runs.archive_hash()
+    except ArchiveError as err:
+        raise SubmissionError(f"cannot verify against Lake et al.'s runs: {err}") from err
+
+
+def find_benchmark(name: str, benchmarks: list[Path] | None = None) -> specs.Benchmark:
+    """The shipped benchmark spec called `name` (looked up by its declared name, never as a path)."""
+    candidates = specs.available() if benchmarks is None else benchmarks
+    for path in candidates:
+        benchmark = specs.load(path)
+        if benchmark.name == name:
+            return benchmark
+    known = ", ".join(specs.load(path).name for path in candidates)
+    raise SubmissionError(f"unknown benchmark {name!r}; known benchmarks: {known}")
+
+
+def submit(
+    data: bytes, results_dir: str | Path, name: str = "record", benchmarks: list[Path] | None = None
+) -> Path:
+    """Checks a submitted record and stores it in `results_dir`; returns the new file.
+
+    Raises:
+        SubmissionError: with the reason; nothing is stored.
+    """
+    record = parse(data, name)
+    verify(record, benchmarks)
+    digest = _digest(record)
+    duplicate = _find_duplicate(Path(results_dir), digest)
+    if duplicate:
+        raise SubmissionError(f"this record is already on the leaderboard as {duplicate.name}")
+    try:
+        return few_shot.write(record, results_dir, filename(record, digest))
+    except FileExistsError as err:
+        raise SubmissionError(f"this record is already on the leaderboard: {err}") from err
+
+
+def submit_file(path: str | Path, results_dir: str | Path, benchmarks: list[Path] | None = None) -> Path:
+    """`submit` for a record file; refuses files over the size limit before reading them."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > store.MAX_RECORD_BYTES:
+            raise SubmissionError(
+                f"{path.name} is {size} bytes; records are limited to {store.MAX_RECORD_BYTES}"
+            )
+        data = path.read_bytes()
+    except OSError as err:
+        raise SubmissionError(f"cannot read {path}: {err.strerror or err}") from err
+    return submit(data, results_dir, path.name, benchmarks)
+
+
+def filename(record: dict, digest: str) -> str:
+    """`<benchmark>-<method>-<way>w<shot>s-<profile>-<content digest>.json`, safe characters only."""
+    b = record["benchmark"]
+    parts = [b["name"], record["method"]["name"], f"{b['way']}w{b['shot']}s", record["profile"], digest[:12]]
+    return "-".join(re.sub(r"[^A-Za-z0-9_.]+", "_", str(part))[:60] for part in parts) + ".json"
+
+
+def _digest(record: dict) -> str:
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+
+
+def _find_duplicate(directory: Path, digest: str) -> Path | None:
+    for path in sorted(directory.glob("*.json")):
+        try:
+            if (
+                path.stat().st_size <= store.MAX_RECORD_BYTES
+                and _digest(json.loads(path.read_text())) == digest
+            ):
+                return path
+        except (OSError, ValueError):
+            continue
+    return None
