@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes, frozen_episodes
-from tfmeta.data.pipelines import training_dataset
+from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes, frozen_episodes, materialize, sample_indices
+from tfmeta.data.pipelines import frozen_dataset, training_dataset
 
 KEY = EpisodeKey("omniglot", "vinyals", "test", way=5, shot=2, query=3, count=30, seed=7)
 
@@ -84,3 +84,26 @@ def test_too_many_ways_is_a_clear_error(class_sets):
     key = EpisodeKey("omniglot", "vinyals", "val", way=700, shot=1, query=1, count=1, seed=0)
     with pytest.raises(ValueError, match="700-way episodes need 700 classes; this class set has 688"):
         FrozenEpisodes.sample(key, class_sets["val"])
+
+
+def test_pipelines_give_the_numpy_episodes_bit_for_bit(class_sets):
+    """The in-graph gather of the tf.data pipelines is the same episode stream as NumPy's materialize."""
+    train = class_sets["train"]
+    rng = np.random.default_rng([11, 0])
+    expected = [
+        materialize(train, *sample_indices(rng, *train.images.shape[:2], 5, 2, 3), 2) for _ in range(4)
+    ]
+    for (episode, labels), (want, want_labels) in zip(
+        training_dataset(train, 5, 2, 3, seed=[11, 0]).take(4), expected, strict=True
+    ):
+        np.testing.assert_array_equal(episode["support_images"].numpy(), want["support_images"])
+        np.testing.assert_array_equal(episode["query_images"].numpy(), want["query_images"])
+        np.testing.assert_array_equal(labels.numpy(), want_labels)
+
+    key = EpisodeKey("omniglot", "vinyals", "test", way=5, shot=1, query=2, count=3, seed=5)
+    frozen = FrozenEpisodes.sample(key, class_sets["test"])
+    for index, (episode, labels) in enumerate(frozen_dataset(frozen, class_sets["test"])):
+        want, want_labels = frozen.episode(class_sets["test"], index)
+        np.testing.assert_array_equal(episode["query_images"].numpy(), want["query_images"])
+        np.testing.assert_array_equal(episode["support_images"].numpy(), want["support_images"])
+        np.testing.assert_array_equal(labels.numpy(), want_labels)

@@ -199,17 +199,13 @@ def test_an_empty_folder_gives_informative_pages(page, tmp_path, monkeypatch):
 
 
 def test_leaderboard_command_binds_to_localhost(monkeypatch, tmp_path):
+    """`tfmeta leaderboard` becomes the Streamlit server (exec), bound to this machine only."""
     calls = []
-    monkeypatch.setattr(
-        subprocess, "run", lambda command, **kw: calls.append((command, kw["env"])) or _Done()
-    )
-    assert cli.main(["leaderboard", "--results-dir", str(tmp_path)]) == 0
+    monkeypatch.setattr(os, "execve", lambda path, command, env: calls.append((command, env)))
+    cli.main(["leaderboard", "--results-dir", str(tmp_path)])
     ((command, env),) = calls
     assert command[1:4] == ["-m", "streamlit", "run"] and Path(command[4]) == APP
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert env["TFMETA_RESULTS_DIR"] == str(tmp_path.resolve())
     assert shutil.which("streamlit") or command[0] == sys.executable
 
-
-class _Done:
-    returncode = 0

@@ -57,8 +57,10 @@ def test_runs_on_any_architecture_with_fit(model):
     x = np.random.default_rng(0).random((32, *model.input_shape[1:])).astype("float32")
     model.fit(x, np.ones((32, 1)), epochs=2, verbose=0)
     assert int(optimizer.iterations) == 2
-    # One hidden and one cell state per layer and per coordinate, created in build.
-    assert len(optimizer.variables) == 2 + 4 * len(model.trainable_variables)
+    # One hidden and one cell state per layer and per coordinate: a buffer per state, all variables in it.
+    n = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
+    assert [tuple(v.shape) for v in optimizer.variables[2:]] == [(n, 20)] * 4
+    assert optimizer.state_bytes_per_parameter() == 4 * 20 * 4
 
 
 def test_apply_gradients_matches_the_network_update():
@@ -69,6 +71,34 @@ def test_apply_gradients_matches_the_network_update():
     state = optimizer.network.initial_state(6)
     update, _ = optimizer.network.step(coordinate_features(tf.reshape(gradient, [-1])), state)
     np.testing.assert_allclose(variable.numpy().ravel(), 1.0 + 0.5 * update.numpy().ravel(), rtol=1e-6)
+
+
+def test_one_call_over_all_variables_equals_each_variable_alone():
+    """The fused step (all coordinates in one LSTM call) is the coordinatewise rule, variable by variable;
+    and a step that updates only some variables leaves the others' states alone."""
+    rng = np.random.default_rng(1)
+    shapes = [(3, 4), (4,), (2, 2, 2)]
+    values = [rng.standard_normal(shape).astype("float32") for shape in shapes]
+    steps = [[rng.standard_normal(shape).astype("float32") for shape in shapes] for _ in range(3)]
+    optimizer = LSTMOptimizer(seed=5, learning_rate=0.7)
+    variables = [keras.Variable(v) for v in values]
+    for grads in steps:
+        optimizer.apply_gradients(zip([tf.constant(g) for g in grads], variables, strict=True))
+    for index, value in enumerate(values):
+        state = optimizer.network.initial_state(value.size)
+        expected = value.ravel()
+        for grads in steps:
+            update, state = optimizer.network.step(coordinate_features(grads[index].ravel()), state)
+            expected = expected + 0.7 * update.numpy().ravel()
+        np.testing.assert_allclose(variables[index].numpy().ravel(), expected, rtol=1e-5, atol=1e-6)
+
+    before = np.concatenate([v.numpy() for v in optimizer.variables[2:]], axis=1)
+    optimizer.apply_gradients([(tf.constant(steps[0][1]), variables[1])])
+    after = np.concatenate([v.numpy() for v in optimizer.variables[2:]], axis=1)
+    rows = np.cumsum([0] + [int(np.prod(shape)) for shape in shapes])
+    np.testing.assert_array_equal(after[: rows[1]], before[: rows[1]])
+    np.testing.assert_array_equal(after[rows[2] :], before[rows[2] :])
+    assert not np.array_equal(after[rows[1] : rows[2]], before[rows[1] : rows[2]])
 
 
 def test_config_round_trip_and_weights_in_keras_format(tmp_path):

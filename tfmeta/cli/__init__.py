@@ -15,9 +15,9 @@ import sys
 # TensorFlow's C++ start-up chatter hides the messages users need; warnings and errors still show.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from tfmeta.cli import data, leaderboard, optimizers, run  # noqa: E402
+from tfmeta.cli import data, leaderboard, optimizers, run, sweep  # noqa: E402
 
-GROUPS = (run, data, leaderboard, optimizers)
+GROUPS = (run, data, leaderboard, optimizers, sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -44,10 +43,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if args.results_dir:
         env[locations.RESULTS_DIR_ENV] = str(args.results_dir.resolve())
     print(f"tfmeta leaderboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    try:
-        return subprocess.run(streamlit_command(args), env=env, check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+    command = streamlit_command(args)
+    # Become the Streamlit server (no child process to leave behind when this one is stopped).
+    os.execve(command[0], command, env)
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

@@ -17,6 +17,12 @@ def add_parsers(commands) -> None:
     run.add_argument("--all-settings", action="store_true", help="evaluate on every setting of the spec")
     run.add_argument("--notes", default="", help="free text for the record's notes (a short budget, say)")
     run.add_argument(
+        "--seed",
+        type=int,
+        help="training seed: weight initialisation and training episodes (default: the profile's, 0); "
+        "the frozen test episodes never change",
+    )
+    run.add_argument(
         "--config",
         type=key_value,
         action="append",
@@ -30,13 +36,25 @@ def add_parsers(commands) -> None:
 
     commands.add_parser("list", help="list methods and benchmarks")
 
-    speed = commands.add_parser("speed", help="print meta-training and evaluation speed of a method")
-    speed.add_argument("--method", default="protonet")
-    speed.add_argument("--way", type=int, default=5)
-    speed.add_argument("--shot", type=int, default=1)
-    speed.add_argument("--query", type=int, default=15)
-    speed.add_argument("--episodes", type=int, default=200, help="timed episodes (default: 200)")
-    speed.add_argument("--jit", action="store_true", help="compile with XLA")
+    speed = commands.add_parser(
+        "speed", help="time the input pipeline, training steps and evaluation of methods (medians of repeats)"
+    )
+    speed.add_argument("--method", action="append", help="a method to time, repeatable (default: every one)")
+    speed.add_argument(
+        "--spec", default="omniglot", help="benchmark whose settings are timed (default: omniglot)"
+    )
+    speed.add_argument("--profile", default="standard", help="whose training setting (default: standard)")
+    speed.add_argument("--repeats", type=int, default=5, help="repeats of each measurement (default: 5)")
+    speed.add_argument("--episodes", type=int, default=20, help="training episodes per repeat (default: 20)")
+    speed.add_argument(
+        "--eval-episodes", type=int, default=50, help="test episodes per repeat and setting (default: 50)"
+    )
+    speed.add_argument("--jit", action="store_true", help="compile the methods with XLA")
+    speed.add_argument("--pytorch", action="store_true", help="also time the same ProtoNet step in PyTorch")
+    speed.add_argument(
+        "--optimizers", action="store_true", help="also time the LSTM optimizer against Adam (10k-1M params)"
+    )
+    speed.add_argument("--output", type=Path, help="write every table as markdown (docs/performance.md)")
     data_arguments(speed)
 
 
@@ -59,6 +77,7 @@ def cmd_run(args) -> int:
             runs_dir=args.runs_dir,
             results_dir=args.results_dir or locations.results_dir(),
             notes=args.notes,
+            seed=args.seed,
         )
         path, record = pipeline.run(options)
         print_result(record, path, benchmark.name, args.profile)
@@ -100,10 +119,29 @@ def cmd_list(args) -> int:
 
 
 def cmd_speed(args) -> int:
-    from tfmeta.harness.speed import measure
+    from tfmeta import methods
+    from tfmeta.harness import optimizer_speed, performance, speed
 
-    for line in measure(args):
-        print(line)
+    results = []
+    for name in args.method or methods.names():
+        result = speed.measure_method(
+            name, args.spec, args.profile, args.episodes, args.eval_episodes, args.repeats,
+            args.data_dir, args.cache_dir, args.jit,
+        )  # fmt: skip
+        results.append(result)
+        print("\n".join(speed.lines(result)), flush=True)
+    compared = optimizers = None
+    if args.pytorch:
+        compared = performance.pytorch_rows(args.repeats, args.episodes, args.data_dir, args.cache_dir)
+        print(performance.pytorch_table(compared), flush=True)
+    if args.optimizers:
+        optimizers = optimizer_speed.measure(
+            repeats=args.repeats, data_dir=args.data_dir, cache_dir=args.cache_dir
+        )
+        print(optimizer_speed.table(optimizers), flush=True)
+    if args.output:
+        args.output.write_text(performance.page(results, compared, optimizers, args) + "\n")
+        print(f"wrote {args.output}")
     return 0
 
 

@@ -1,0 +1,13 @@
+"""The TensorFlow half that runs benchmarks: planning -> pipeline (train, tune, evaluate, record).
+
+planning.py     RunOptions and the Plan resolved from a spec, before any TensorFlow work
+pipeline.py     `tfmeta run` as named steps: data, method, training, tuning, evaluation, record
+training.py     `model.fit` with resume, curves and checkpoints
+evaluation.py   test sets, test-time tuning on validation classes, batched evaluation
+recording.py    the record of a run
+verification.py same/different pair metrics
+sweep.py        many runs as Ray tasks
+speed.py, optimizer_speed.py, torch_reference.py, performance.py   `tfmeta speed`
+freeze.py       frozen episode files from class lists alone
+optimizer_track/  meta-training and evaluation of learned optimizers
+"""

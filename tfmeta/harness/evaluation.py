@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from tfmeta.data.episodes import frozen_episodes
+from tfmeta.data.episodes import FrozenEpisodes, frozen_episodes
 from tfmeta.data.pipelines import frozen_dataset
 from tfmeta.harness.planning import Plan
 
@@ -62,16 +62,59 @@ class Evaluation:
     logits: np.ndarray
 
 
-def evaluate(model, dataset, labels: np.ndarray, verbose) -> Evaluation:
+def evaluate(model, dataset, labels: np.ndarray, verbose, episodes=None, class_set=None) -> Evaluation:
     """Evaluates `model` on test episodes.
 
     Args:
-        dataset: the test episodes as a tf.data dataset of (episode, query labels), in order.
+        dataset: the test episodes as a tf.data dataset of (episode, query labels), in order; answered
+            `model.episodes_per_step` episodes per step.
         labels: int [episodes, queries], the query labels.
+        episodes, class_set: the frozen episodes behind `dataset` and their classes; with them, a method
+            that `embeds_images` is evaluated by embedding each distinct image once (`by_image`).
     """
     start = time.perf_counter()
-    logits = model.predict(dataset, verbose=verbose)
+    if model.embeds_images and isinstance(episodes, FrozenEpisodes) and class_set is not None:
+        logits = by_image(model, episodes, class_set)
+    else:
+        batched = dataset.batch(model.episodes_per_step) if model.episodes_per_step > 1 else dataset
+        # Keras traces predict once and, on a second input structure, generalises it to unknown ranks; a
+        # fresh trace keeps the episode axis static.
+        model.predict_function = None
+        logits = model.predict(batched, verbose=verbose)
     seconds = time.perf_counter() - start
     logits = logits.reshape(*labels.shape, -1)
     predictions = np.argmax(logits, axis=-1)
     return Evaluation([float(a) for a in (predictions == labels).mean(axis=1)], seconds, logits)
+
+
+def by_image(model, episodes: FrozenEpisodes, class_set, batch: int = 1024, chunk: int = 100) -> np.ndarray:
+    """Logits `[episodes * queries, way]` of an `embeds_images` method: every distinct image the episodes
+    use is embedded once, then each episode's features are gathered in its order (support class-major,
+    queries permuted as the episode's `orders`) and classified, `chunk` episodes at a time."""
+    import tensorflow as tf
+
+    n_examples = class_set.images.shape[1]
+    shot, way = episodes.key.shot, episodes.key.way
+    keys = (
+        episodes.classes[:, :, None].astype(np.int64) * n_examples + episodes.examples
+    )  # [E, way, shot + q]
+    distinct, index = np.unique(keys, return_inverse=True)
+    index = index.reshape(keys.shape)
+    flat = class_set.images.reshape(-1, *class_set.images.shape[2:])
+    embed = tf.function(lambda images: model.embed(tf.cast(images, tf.float32) / 255.0))
+    features = np.concatenate(
+        [embed(flat[distinct[i : i + batch]]).numpy() for i in range(0, len(distinct), batch)]
+    )
+    query = index[:, :, shot:].reshape(len(episodes), -1)
+    query = np.take_along_axis(query, episodes.orders.astype(np.int64), axis=1)  # the episode's query order
+    support = index[:, :, :shot]
+
+    @tf.function
+    def classify(support_features, query_features):
+        return tf.vectorized_map(lambda pair: model.classify(*pair), (support_features, query_features))
+
+    logits = [
+        classify(features[support[i : i + chunk]], features[query[i : i + chunk]]).numpy()
+        for i in range(0, len(episodes), chunk)
+    ]
+    return np.concatenate(logits).reshape(-1, way)

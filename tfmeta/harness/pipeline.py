@@ -11,7 +11,6 @@ import re
 import shlex
 import sys
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 from tfmeta import methods
@@ -35,6 +34,12 @@ class RunData:
 
 def run(options: RunOptions) -> tuple[Path, dict]:
     """Trains (or reuses a finished training), evaluates and writes one result record."""
+    record = make_record(options)
+    return few_shot.write(record, options.results_dir, few_shot.filename(record)), record
+
+
+def make_record(options: RunOptions) -> dict:
+    """Trains (or reuses a finished training), evaluates, and returns the result record unwritten."""
     the_plan = plan(options)
     method_class = methods.get(options.method)
     defaults = the_plan.benchmark.method_defaults(options.method, method_class)
@@ -46,7 +51,10 @@ def run(options: RunOptions) -> tuple[Path, dict]:
     trained = train(the_plan, options, method, data, run_dir, origin)
     tuning = evaluation.tune(the_plan, method, data.class_sets)
     labels = data.test_set.query_labels()
-    evaluated = evaluation.evaluate(method, data.test_data, labels, options.verbose)
+    test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
+    evaluated = evaluation.evaluate(
+        method, data.test_data, labels, options.verbose, data.test_set, test_classes
+    )
     record = recording.build(
         the_plan, method, options.method_config, trained, evaluated, data.test_set.hash, origin
     )
@@ -59,7 +67,7 @@ def run(options: RunOptions) -> tuple[Path, dict]:
     notes = " ".join(n for n in (the_plan.profile.get("note", ""), options.notes) if n)
     if notes:
         record["notes"] = notes
-    return write_record(the_plan, options, record), record
+    return record
 
 
 def load_data(the_plan: Plan, options: RunOptions) -> RunData:
@@ -120,15 +128,6 @@ def train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: P
     return training.fit(
         method, stream, data.validation_data, block["episodes"], every, run_dir, origin, options.verbose
     )
-
-
-def write_record(the_plan: Plan, options: RunOptions, record: dict) -> Path:
-    """Checks and writes the record atomically as `<benchmark>-<method>-<setting>-<profile>-<time>.json`."""
-    created = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    setting = f"{the_plan.setting['way']}w{the_plan.setting['shot']}s"
-    name = _safe(record["method"]["name"])
-    filename = f"{the_plan.benchmark.name}-{name}-{setting}-{options.profile}-{created}.json"
-    return few_shot.write(record, options.results_dir, filename)
 
 
 def _origin(the_plan: Plan) -> dict:

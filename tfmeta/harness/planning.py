@@ -34,6 +34,7 @@ class RunOptions:
     results_dir: Path = field(default_factory=locations.results_dir)
     verbose: str | int = "auto"
     notes: str = ""
+    seed: int | None = None  # the training seed; None takes the profile's (train.seed)
 
 
 @dataclass
@@ -92,6 +93,11 @@ class Plan:
         return self.benchmark.data["test"].get("source") == "lake_runs"
 
     @property
+    def seed(self) -> int:
+        """The training seed (weight initialisation and training episodes)."""
+        return self.train["seed"]
+
+    @property
     def seeds(self) -> dict[str, int]:
         return {
             "train": self.train["seed"],
@@ -107,12 +113,9 @@ def plan(options: RunOptions) -> Plan:
         specs.SpecError, methods.UnknownMethodError: with the valid choices.
     """
     benchmark = specs.load(options.spec)
-    profile = method_profile(benchmark.profile(options.profile), options.method)
+    profile = benchmark.method_profile(options.profile, options.method)
     setting = benchmark.setting(options.way, options.shot)
-    train, validation = (
-        {**block, "shot": setting["shot"] if block["shot"] == "test" else block["shot"]}
-        for block in (profile["train"], profile["validation"])
-    )
+    train, validation = benchmark.blocks(options.profile, options.method, setting, options.seed)
     every = validation.get("every", train["episodes"])
     if train["episodes"] % every:
         raise specs.SpecError(
@@ -129,18 +132,6 @@ def plan(options: RunOptions) -> Plan:
         options.method,
         methods.import_path(options.method),
     )
-
-
-def method_profile(profile: dict, method: str) -> dict:
-    """The profile with its `methods` entry for `method` (a per-method training budget) merged in."""
-    override = profile.get("methods", {}).get(method, {})
-    merged = {key: value for key, value in profile.items() if key != "methods"}
-    for block in ("train", "validation", "optimizer"):
-        if block in override:
-            merged[block] = {**profile[block], **override[block]}
-    if "note" in override:
-        merged["note"] = override["note"]
-    return merged
 
 
 def training_id(plan: Plan, method_config: dict, analysis_only: tuple[str, ...] = ()) -> str:

@@ -36,6 +36,7 @@ def build(
     summary = trained.summary
     return {
         "schema_version": few_shot.SCHEMA_VERSION,
+        "seed": the_plan.seed,
         "method": {
             "name": the_plan.method_name,
             "import_path": the_plan.import_path,

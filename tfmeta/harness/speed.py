@@ -1,47 +1,182 @@
-"""Speed benchmark: meta-training milliseconds per episode and evaluation episodes per second.
+"""Speed benchmark: where the time of a training episode and of an evaluation goes.
 
-Times the same `model.fit` / `model.predict` path that `tfmeta run` uses, on real Omniglot episodes,
-after a warm-up that absorbs tracing. It prints numbers and asserts nothing.
+For each method at its training setting of a benchmark profile (the standard profile by default) it
+times, as medians with the spread of several repeats:
+- the input pipeline alone: episodes per second the tf.data stream produces with no model;
+- a training step through the same `model.fit` path `tfmeta run` uses, fed by that pipeline;
+- the same step with the pipeline bypassed (one episode, cached and repeated), so a stall shows where
+  it is;
+- the evaluation of every test setting of the benchmark: frozen episodes per second through the
+  harness's own `evaluate` (batched where the method allows).
+Warm-up calls absorb tracing first. It prints numbers and asserts nothing; `tfmeta speed --output`
+writes them as a table (docs/performance.md).
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
+import statistics
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
-WARMUP_EPISODES = 20
+from tfmeta.harness import planning
 
 
-def measure(args) -> list[str]:
+@dataclass(frozen=True)
+class Timing:
+    """Repeated measurements of one quantity: median, extremes and spread ((max - min) / median)."""
+
+    values: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.values)
+
+    @property
+    def spread(self) -> float:
+        return (max(self.values) - min(self.values)) / self.median if self.median else 0.0
+
+    def text(self, unit: str, digits: int = 1) -> str:
+        return (
+            f"{self.median:.{digits}f} {unit} (min {min(self.values):.{digits}f}, "
+            f"max {max(self.values):.{digits}f}, spread {100 * self.spread:.0f}%)"
+        )
+
+
+def repeat(measure: Callable[[], float], repeats: int) -> Timing:
+    return Timing(tuple(measure() for _ in range(repeats)))
+
+
+@dataclass(frozen=True)
+class MethodSpeed:
+    method: str
+    setting: str  # the training setting, e.g. "20-way 1-shot 15-query"
+    pipeline: Timing  # episodes per second, no model
+    step: Timing  # ms per training episode, fed by the pipeline
+    bypassed: Timing  # ms per training episode, one cached episode
+    evaluation: dict[str, Timing | str]  # test setting -> episodes per second, or why not measured
+
+
+def measure_method(
+    method: str,
+    spec: str = "omniglot",
+    profile: str = "standard",
+    episodes: int = 20,
+    eval_episodes: int = 50,
+    repeats: int = 5,
+    data_dir: str | None = None,
+    cache_dir: str | None = None,
+    jit_compile: bool = False,
+    setting: tuple[int, int, int] | None = None,
+    evaluate: bool = True,
+) -> MethodSpeed:
+    """Times one method at the training setting of `profile` (see the module docstring).
+
+    Args:
+        setting: (way, shot, query) of the training episodes instead of the profile's.
+        evaluate: also time the evaluation of every test setting.
+    """
+    import tensorflow as tf
+
     from tfmeta import methods
     from tfmeta.data import load_class_sets
-    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
-    from tfmeta.data.pipelines import frozen_dataset, training_dataset
-    from tfmeta.harness.training import make_optimizer
+    from tfmeta.data.pipelines import training_dataset
+    from tfmeta.harness import training
 
-    sets = load_class_sets("omniglot", "vinyals", {"train", "test"}, args.data_dir, args.cache_dir)
-    method = methods.get(args.method)()
-    method.compile(
-        optimizer=make_optimizer({"name": "adam", "learning_rate": 1e-3}),
-        jit_compile=args.jit,
-        **method.compile_arguments(),
+    the_plan = planning.plan(planning.RunOptions(spec, method, profile))
+    cls = methods.get(method)
+    model = cls(**the_plan.benchmark.method_defaults(method, cls))
+    block = dict(the_plan.train)
+    if setting:
+        block.update(zip(("way", "shot", "query"), setting, strict=True))
+    data = the_plan.benchmark.data
+    sets = load_class_sets(data["dataset"], data["split"], the_plan.parts, data_dir, cache_dir)
+    model.compile(
+        optimizer=training.make_optimizer(the_plan.profile["optimizer"]),
+        jit_compile=jit_compile,
+        **model.compile_arguments(),
     )
-    stream = training_dataset(sets["train"], args.way, args.shot, args.query, seed=0)
-    method.fit(stream, epochs=1, steps_per_epoch=WARMUP_EPISODES, verbose=0)
-    start = time.perf_counter()
-    method.fit(stream, epochs=1, steps_per_epoch=args.episodes, verbose=0)
-    train_ms = 1000 * (time.perf_counter() - start) / args.episodes
+    stream = training_dataset(
+        sets[block["part"]], block["way"], block["shot"], block["query"], 0, model.uses_class_ids
+    )
+    cached = tf.data.Dataset.from_tensors(next(iter(stream))).repeat()
 
-    key = EpisodeKey("omniglot", "vinyals", "test", args.way, args.shot, args.query, args.episodes, 0)
-    episodes = FrozenEpisodes.sample(key, sets["test"])  # not saved: timing only
-    method.predict(frozen_dataset(episodes, sets["test"]).take(WARMUP_EPISODES), verbose=0)
-    start = time.perf_counter()
-    method.predict(frozen_dataset(episodes, sets["test"]), verbose=0)
-    eval_rate = args.episodes / (time.perf_counter() - start)
-    setting = f"{args.way}-way {args.shot}-shot {args.query}-query"
-    return [
-        f"method {args.method}, {setting}, jit_compile={args.jit}, {os.cpu_count()} CPU cores",
-        f"meta-training: {train_ms:.1f} ms per episode "
-        f"(mean of {args.episodes}, after {WARMUP_EPISODES} warm-up episodes)",
-        f"evaluation:    {eval_rate:.1f} episodes per second",
+    def per_episode_ms(dataset):
+        def once() -> float:
+            start = time.perf_counter()
+            model.fit(dataset, epochs=1, steps_per_epoch=episodes, verbose=0)
+            return 1000 * (time.perf_counter() - start) / episodes
+
+        return once
+
+    def pipeline_rate() -> float:
+        start = time.perf_counter()
+        for _ in stream.take(episodes * 5):
+            pass
+        return episodes * 5 / (time.perf_counter() - start)
+
+    per_episode_ms(stream)()  # warm-up: tracing
+    pipeline = repeat(pipeline_rate, repeats)
+    step = repeat(per_episode_ms(stream), repeats)
+    bypassed = repeat(per_episode_ms(cached), repeats)
+    rates = {}
+    for test_setting in the_plan.benchmark.data["settings"] if evaluate else ():
+        name = f"{test_setting['way']}-way {test_setting['shot']}-shot"
+        rates[name] = _evaluation_rate(the_plan, model, sets, test_setting, eval_episodes, repeats)
+    name = f"{block['way']}-way {block['shot']}-shot {block['query']}-query"
+    return MethodSpeed(method, name, pipeline, step, bypassed, rates)
+
+
+def _evaluation_rate(the_plan, model, sets, setting, count, repeats) -> Timing | str:
+    from tfmeta.data.episodes import FrozenEpisodes
+    from tfmeta.data.pipelines import frozen_dataset
+    from tfmeta.harness import evaluation
+
+    key = dataclasses.replace(the_plan.test_key, way=setting["way"], shot=setting["shot"], count=count)
+    part = the_plan.benchmark.data["test"]["part"]
+    episodes = FrozenEpisodes.sample(key, sets[part])  # the test setting's draw, not saved: timing only
+    dataset = frozen_dataset(episodes, sets[part])
+    labels = episodes.query_labels()
+
+    def rate() -> float:
+        return count / evaluation.evaluate(model, dataset, labels, 0, episodes, sets[part]).seconds
+
+    try:
+        rate()  # warm-up: tracing
+    except ValueError as err:  # a learned head of another way, say
+        return f"n/a ({str(err).split(';')[0]})"
+    return repeat(rate, repeats)
+
+
+def lines(result: MethodSpeed) -> list[str]:
+    """A method's timings as printable lines."""
+    out = [
+        f"{result.method} ({result.setting} training episodes)",
+        f"  input pipeline alone:   {result.pipeline.text('episodes/s')}",
+        f"  training step:          {result.step.text('ms/episode')}",
+        f"  step, pipeline bypassed: {result.bypassed.text('ms/episode')}",
     ]
+    for setting, rate in result.evaluation.items():
+        shown = rate if isinstance(rate, str) else rate.text("episodes/s")
+        out.append(f"  evaluation {setting}: {shown}")
+    return out
+
+
+def table(results: list[MethodSpeed]) -> str:
+    """The markdown table of docs/performance.md: medians with spreads."""
+    settings = sorted({s for r in results for s in r.evaluation}, key=lambda s: (int(s.split("-")[0]), s))
+    head = ["method", "training setting", "pipeline (episodes/s)", "step (ms)", "step, no pipeline (ms)"]
+    head += [f"eval {s} (episodes/s)" for s in settings]
+    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+    def cell(timing: Timing | str, digits: int = 1) -> str:
+        if isinstance(timing, str):
+            return "n/a"
+        return f"{timing.median:.{digits}f} ± {100 * timing.spread:.0f}%"
+
+    for r in results:
+        cells = [r.method, r.setting, cell(r.pipeline, 0), cell(r.step), cell(r.bypassed)]
+        cells += [cell(r.evaluation.get(s, "n/a")) for s in settings]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)

@@ -15,6 +15,8 @@ looked up, before any training starts.
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 
 from tfmeta.contract import check_hooks
@@ -34,12 +36,20 @@ class FewShotMethod(keras.Model):
             ROC-AUC and equal error rate to the record [False].
         analysis_config: constructor arguments that change only `analyse`, left out of the training's
             identity so that a new analysis reuses a finished training [()].
+        episodes_per_step: test episodes `predict_step` answers per call; 1 for a method whose `call`
+            cannot run under `keras.ops.vectorized_map` [8].
+        embeds_images: at test time the logits depend on each image only through `embed(image)` (its
+            features do not depend on the episode: inference-mode batch norm, no randomness), and
+            `classify` turns features into logits. The harness then embeds each distinct image of the
+            frozen test episodes once, however many episodes share it [False].
     """
 
     paper: str = ""
     uses_class_ids: bool = False
     scores_pairs: bool = False
     analysis_config: tuple[str, ...] = ()
+    episodes_per_step: int = 8
+    embeds_images: bool = False
 
     def call(self, episode: dict, training: bool = False):
         """Query logits `[way * query, way]` of one episode. Required."""
@@ -52,6 +62,26 @@ class FewShotMethod(keras.Model):
             "loss": keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             "metrics": [keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         }
+
+    def predict_step(self, data):
+        """Query logits of one episode, or of a batch of `episodes_per_step` episodes (every tensor with a
+        leading episode axis) stacked into `[episodes * way * query, way]`. The batch runs as one
+        vectorised computation, so evaluation pays the per-step cost once per batch, and each episode is
+        computed exactly as alone (inference mode: batch norm uses its moving statistics)."""
+        episode = data[0] if isinstance(data, tuple | list) else data
+        if len(episode["support_images"].shape) == 5:
+            return self(episode, training=False)
+        logits = keras.ops.vectorized_map(lambda one: self(one, training=False), episode)
+        return keras.ops.reshape(logits, (-1, logits.shape[-1]))
+
+    def embed(self, images):
+        """Test-time features of images `[n, height, width, channels]`, for `embeds_images` methods."""
+        raise NotImplementedError(f"{type(self).__name__} sets embeds_images but does not implement embed")
+
+    def classify(self, support_features, query_features):
+        """Query logits `[way * query, way]` from `embed` features: support `[way, shot, ...]` (the first
+        index is the label), queries `[way * query, ...]`; for `embeds_images` methods."""
+        raise NotImplementedError(f"{type(self).__name__} sets embeds_images but does not implement classify")
 
     @property
     def tunes(self) -> bool:
@@ -94,7 +124,7 @@ class FewShotMethod(keras.Model):
         return support, episode["query_images"], way, shot
 
 
-HOOKS = ("call", "compile_arguments", "tune", "analyse")
+HOOKS = ("call", "compile_arguments", "tune", "analyse", "embed", "classify")
 ATTRIBUTES = {
     "paper": str,
     "uses_class_ids": bool,
@@ -111,3 +141,5 @@ def check_declared(cls: type) -> None:
         tfmeta.contract.ContractError: naming the hook and the class.
     """
     check_hooks(cls, FewShotMethod, required=("call",), methods=HOOKS, attributes=ATTRIBUTES)
+    if inspect.getattr_static(cls, "embeds_images") is True:
+        check_hooks(cls, FewShotMethod, required=("embed", "classify"), methods=(), attributes={})

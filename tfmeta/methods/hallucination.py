@@ -75,6 +75,10 @@ class HallucinatingPrototypicalNetwork(PrototypicalNetwork):
         **kwargs: passed to `PrototypicalNetwork` (backbone, filters).
     """
 
+    # Test-time noise comes from a stateful generator: one episode per step keeps each episode's draw.
+    episodes_per_step = 1
+    embeds_images = False
+
     paper = (
         "Wang et al. 2018, Low-Shot Learning from Imaginary Data, https://arxiv.org/abs/1801.05401 "
         "(on Snell et al. 2017, Prototypical Networks)"

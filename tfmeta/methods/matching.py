@@ -50,6 +50,7 @@ class MatchingNetwork(FewShotMethod):
     """
 
     paper = "Vinyals et al. 2016, Matching Networks for One Shot Learning, https://arxiv.org/abs/1606.04080"
+    embeds_images = True
 
     def __init__(
         self,
@@ -87,7 +88,14 @@ class MatchingNetwork(FewShotMethod):
         support, query, way, shot = self.split_episode(episode)
         images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
         features = self.encoder(images, training=training)
-        support_features, query_features = features[: way * shot], features[way * shot :]
+        return self.classify(ops.reshape(features[: way * shot], (way, shot, -1)), features[way * shot :])
+
+    def embed(self, images):
+        return self.encoder(images, training=False)
+
+    def classify(self, support_features, query_features):
+        way, shot = int(support_features.shape[0]), int(support_features.shape[1])
+        support_features = ops.reshape(support_features, (way * shot, -1))
         if self.fce:
             support_features = self.embed_support(support_features)
             query_features = self.embed_queries(query_features, support_features)

@@ -22,6 +22,7 @@ class PrototypicalNetwork(FewShotMethod):
     """
 
     paper = "Snell et al. 2017, Prototypical Networks for Few-shot Learning, https://arxiv.org/abs/1703.05175"
+    embeds_images = True
 
     def __init__(self, backbone: str = "conv4", filters: int = 64, **kwargs):
         super().__init__(**kwargs)
@@ -37,9 +38,14 @@ class PrototypicalNetwork(FewShotMethod):
         # during training come from the whole episode.
         images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
         features = self.encoder(images, training=training)
-        support_features = self.augment_support(ops.reshape(features[: way * shot], (way, shot, -1)))
-        prototypes = ops.mean(support_features, axis=1)
-        return -squared_distances(features[way * shot :], prototypes)
+        return self.classify(ops.reshape(features[: way * shot], (way, shot, -1)), features[way * shot :])
+
+    def embed(self, images):
+        return self.encoder(images, training=False)
+
+    def classify(self, support_features, query_features):
+        prototypes = ops.mean(self.augment_support(support_features), axis=1)
+        return -squared_distances(query_features, prototypes)
 
     def augment_support(self, support_features):
         """Hook for variants that add support examples in feature space: [way, n, d] -> [way, n', d]."""

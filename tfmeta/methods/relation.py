@@ -40,6 +40,7 @@ class RelationNetwork(FewShotMethod):
     """
 
     paper = "Sung et al. 2018, Learning to Compare: Relation Network for Few-Shot Learning, https://arxiv.org/abs/1711.06025"
+    embeds_images = True
     scores_pairs = True
 
     def __init__(self, filters: int = 64, hidden: int = 8, batch_norm_momentum: float = 0.9, **kwargs):
@@ -72,6 +73,12 @@ class RelationNetwork(FewShotMethod):
         maps = self.embedding(images, training=training)
         class_maps = ops.mean(ops.reshape(maps[: way * shot], (way, shot, *maps.shape[1:])), axis=1)
         return self.relation_scores(maps[way * shot :], class_maps, training)
+
+    def embed(self, images):
+        return self.embedding(images, training=False)
+
+    def classify(self, support_features, query_features):
+        return self.relation_scores(query_features, ops.mean(support_features, axis=1))
 
     def relation_scores(self, query_maps, class_maps, training=False):
         """Scores [Q, way] in [0, 1] from query maps [Q, h, w, c] and class maps [way, h, w, c]."""

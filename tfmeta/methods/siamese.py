@@ -42,6 +42,7 @@ class SiameseNetwork(FewShotMethod):
         "https://www.cs.cmu.edu/~rsalakhu/papers/oneshot1.pdf"
     )
     scores_pairs = True  # each score is a same/different pair score: the harness adds verification AUC/EER
+    embeds_images = True
 
     def __init__(
         self,
@@ -71,8 +72,15 @@ class SiameseNetwork(FewShotMethod):
         support, query, way, shot = self.split_episode(episode)
         images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
         features = self.encoder(images, training=training)
-        scores = self.pair_scores(features[way * shot :], features[: way * shot])  # [Q, way * shot]
-        return ops.mean(ops.reshape(scores, (-1, way, shot)), axis=-1)
+        return self.classify(ops.reshape(features[: way * shot], (way, shot, -1)), features[way * shot :])
+
+    def embed(self, images):
+        return self.encoder(images, training=False)
+
+    def classify(self, support_features, query_features):
+        way, shot = int(support_features.shape[0]), int(support_features.shape[1])
+        scores = self.pair_scores(query_features, ops.reshape(support_features, (way * shot, -1)))
+        return ops.mean(ops.reshape(scores, (-1, way, shot)), axis=-1)  # [Q, way]
 
     def pair_scores(self, first, second):
         """Scores [n, m] of every pair of rows of `first` [n, D] and `second` [m, D]."""

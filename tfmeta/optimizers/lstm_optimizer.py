@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfmeta.optimizers.coordinatewise import CoordinatewiseLSTM
@@ -37,8 +38,10 @@ class LSTMOptimizer(keras.optimizers.Optimizer):
     Andrychowicz et al. 2016, https://arxiv.org/abs/1606.04474. Every coordinate of every variable is
     updated by the same small stacked LSTM: its input is the preprocessed gradient (log|g|/p and sign),
     its output the update, `theta <- theta + learning_rate * output_scale * lstm(g)`. The hidden and cell
-    states are per-coordinate optimizer slots created in `build`, so one set of meta-trained weights runs
-    on a model of any architecture. Meta-train the weights with `tfmeta.optimizers.meta_train`.
+    states of every coordinate of every variable live in one optimizer variable created in `build`, and
+    one step runs the LSTM once over all coordinates (the gradients concatenated), so one set of
+    meta-trained weights runs on a model of any architecture at the cost of one batched LSTM call.
+    Meta-train the weights with `tfmeta.optimizers.meta_train`.
 
     Args:
         learning_rate: multiplier on the LSTM's proposed update; 1.0 reproduces meta-training.
@@ -92,32 +95,71 @@ class LSTMOptimizer(keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(var_list)
-        self._lstm_states = [
-            [
-                self.add_variable(shape=(*v.shape, self.units), name=f"{v.name.replace('/', '_')}_{k}{i}")
-                for i in range(self.num_layers)
-                for k in ("h", "c")
-            ]
-            for v in var_list
+        # The LSTM states of every coordinate of every variable, rows in variable order: one buffer per
+        # state tensor (h_1, c_1, h_2, c_2, ...), each [coordinates, units], so that a step reads and writes
+        # whole buffers with no strided copies.
+        sizes = [int(np.prod(v.shape)) for v in var_list]
+        self._rows = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self._state = [
+            self.add_variable(shape=(int(self._rows[-1]), self.units), name=f"lstm_{kind}{layer}")
+            for layer in range(self.num_layers)
+            for kind in ("h", "c")
         ]
+        # XLA fuses the LSTM's elementwise gate arithmetic, which dominates on a CPU (about 20% faster
+        # at 100k parameters here); the rest of the step stays as the model was compiled.
+        self._lstm_xla = tf.function(self._lstm, jit_compile=True, reduce_retracing=True)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        """One LSTM call over every coordinate of every variable (the variables' gradients concatenated),
+        instead of Keras's one `update_step` per variable. Under a multi-replica `tf.distribute` strategy
+        Keras's per-variable path (`update_step`) runs instead."""
+        strategy = tf.distribute.get_strategy()
+        if strategy.num_replicas_in_sync > 1:
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        indices = [self._get_variable_index(v) for v in trainable_variables]
+        whole = indices == list(range(len(self._rows) - 1))
+        rows = None if whole else np.concatenate([np.arange(*self._rows[i : i + 2]) for i in indices])
+        state = [s.value if whole else tf.gather(s.value, rows) for s in self._state]
+        updates, state = self._lstm_xla(
+            [tf.reshape(g, [-1]) for g in grads], [tf.reshape(v, [-1]) for v in trainable_variables], state
+        )
+        for buffer, value in zip(self._state, state, strict=True):
+            if whole:
+                buffer.assign(value)
+            else:
+                buffer.value.scatter_update(tf.IndexedSlices(value, rows))
+        steps = tf.split(updates, [int(np.prod(v.shape)) for v in trainable_variables])
+        rate = tf.cast(learning_rate, updates.dtype)
+        for variable, step in zip(trainable_variables, steps, strict=True):
+            variable.assign_add(tf.cast(rate * tf.reshape(step, variable.shape), variable.dtype))
 
     def update_step(self, gradient, variable, learning_rate):
-        slots = self._lstm_states[self._get_variable_index(variable)]
+        """The update of one variable (the per-variable path; see `_backend_update_step`)."""
+        start, stop = (int(r) for r in self._rows[self._get_variable_index(variable) :][:2])
+        updates, state = self._lstm(
+            [tf.reshape(gradient, [-1])], [tf.reshape(variable, [-1])], [s[start:stop] for s in self._state]
+        )
+        for buffer, value in zip(self._state, state, strict=True):
+            buffer[start:stop].assign(value)
+        step = tf.cast(learning_rate, updates.dtype) * tf.reshape(updates, variable.shape)
+        self.assign_add(variable, tf.cast(step, variable.dtype))
+
+    def _lstm(self, gradients, parameters, state):
+        """Updates `[N]` and the new states (each `[N, units]`) of the coordinates of `gradients`."""
+        flat = tf.concat(gradients, 0) if len(gradients) > 1 else gradients[0]
         features = coordinate_features(
-            tf.reshape(gradient, [-1]),
+            flat,
             self.preprocess_p,
             self.extra_inputs,
-            parameter=tf.reshape(variable, [-1]),
+            parameter=tf.concat(parameters, 0) if "parameter" in self.extra_inputs else None,
             step=self.iterations,
         )
-        state = [tf.reshape(s, [-1, self.units]) for s in slots]
-        update, state = self.network.step(features, state)
-        for slot, value in zip(slots, state, strict=True):
-            self.assign(slot, tf.reshape(value, slot.shape))
-        step = tf.cast(learning_rate, variable.dtype) * tf.cast(
-            tf.reshape(update, variable.shape), variable.dtype
-        )
-        self.assign_add(variable, step)
+        update, new_state = self.network.step(features, [tf.cast(s, features.dtype) for s in state])
+        return tf.reshape(update, [-1]), new_state
+
+    def state_bytes_per_parameter(self) -> int:
+        """Bytes of optimizer state per optimizee parameter (the LSTM's hidden and cell states)."""
+        return 2 * self.num_layers * self.units * np.dtype(self._state[0].dtype).itemsize if self.built else 0
 
     def get_config(self) -> dict:
         return {

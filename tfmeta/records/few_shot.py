@@ -7,6 +7,7 @@ than trusted; `tfmeta.records.store` reads and writes the files.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,15 @@ def summarize(per_episode: list[float]) -> dict[str, float | int]:
     """The `accuracy` block of a record."""
     mean, ci95 = mean_ci95(per_episode)
     return {"mean": mean, "ci95": ci95, "n_episodes": len(per_episode)}
+
+
+def filename(record: dict) -> str:
+    """`<benchmark>-<method>-<way>w<shot>s-<profile>-seed<seed>-<created>.json`, safe characters only."""
+    b = record["benchmark"]
+    seed = record.get("seed", record["config"].get("train", {}).get("seed", 0))
+    created = re.sub(r"[^0-9T]", "", record["provenance"]["created"].split("+")[0])[:15] + "Z"
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", record["method"]["name"])
+    return f"{b['name']}-{name}-{b['way']}w{b['shot']}s-{record['profile']}-seed{seed}-{created}.json"
 
 
 def read(path: str | Path) -> dict:

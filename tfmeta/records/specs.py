@@ -53,6 +53,37 @@ class Benchmark(Spec):
         named = {name for klass in cls.__mro__[:-1] for name in inspect.signature(klass.__init__).parameters}
         return {key: value for key, value in merged.items() if key in named}
 
+    def method_profile(self, name: str, method: str) -> dict:
+        """Profile `name` with its `methods` entry for `method` (a per-method training budget) merged in."""
+        profile = self.profile(name)
+        override = profile.get("methods", {}).get(method, {})
+        merged = {key: value for key, value in profile.items() if key != "methods"}
+        for block in ("train", "validation", "optimizer"):
+            if block in override:
+                merged[block] = {**profile[block], **override[block]}
+        if "note" in override:
+            merged["note"] = override["note"]
+        return merged
+
+    def blocks(self, profile: str, method: str, setting: dict, seed: int | None = None) -> tuple[dict, dict]:
+        """The `train` and `validation` blocks of a run: the method's profile, "test" shots resolved to
+        the setting's, and the training seed (weight initialisation and training episodes; None keeps
+        the profile's). The frozen test episodes never depend on it.
+
+        Raises:
+            SpecError: for a negative seed.
+        """
+        merged = self.method_profile(profile, method)
+        train, validation = (
+            {**block, "shot": setting["shot"] if block["shot"] == "test" else block["shot"]}
+            for block in (merged["train"], merged["validation"])
+        )
+        if seed is not None:
+            if seed < 0:
+                raise SpecError(f"the training seed must be 0 or more, not {seed}")
+            train["seed"] = seed
+        return train, validation
+
     def setting(self, way: int | None, shot: int | None) -> dict[str, int]:
         """The test setting matching `way` and `shot`; either may be None to take the first match."""
         for setting in self.data["settings"]:

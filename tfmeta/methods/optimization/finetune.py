@@ -80,7 +80,7 @@ class FineTuning(GradientBasedMethod):
         if "classes" not in episode:
             raise ValueError(
                 "FineTuning pre-trains on class indices: the training episodes need episode['classes'] "
-                "(tfmeta.data.episodes.training_dataset(..., with_classes=True))"
+                "(tfmeta.data.pipelines.training_dataset(..., with_classes=True))"
             )
         support, labels, query, _ = self.flat_support(episode)
         images = tf.concat([support, query], axis=0)

@@ -71,6 +71,9 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
 
     # Constructor arguments that change only `analyse`: a new analysis reuses a finished training.
     analysis_config = ("curve_steps", "curve_episodes", "curve_baselines")
+    # Inner loops under vectorized_map change the float round-off of the adapted weights; one episode
+    # per step keeps every episode's logits as computed alone.
+    episodes_per_step = 1
 
     def __init__(
         self,

@@ -1,0 +1,38 @@
+"""`tfmeta speed` runs end to end on real episodes and writes its page; it asserts numbers exist, never
+how fast they are (timed tests flake; the numbers live in docs/performance.md)."""
+
+from __future__ import annotations
+
+from tfmeta import cli
+from tfmeta.harness import optimizer_speed
+from tfmeta.harness.speed import Timing
+
+
+def test_timing_median_and_spread():
+    timing = Timing((10.0, 12.0, 11.0, 30.0, 9.0))
+    assert timing.median == 11.0 and timing.spread == (30.0 - 9.0) / 11.0
+
+
+def test_speed_command_writes_the_performance_page(tmp_path, data_dir, cache_dir, capsys):
+    page = tmp_path / "performance.md"
+    argv = ["speed", "--method", "protonet", "--profile", "smoke", "--repeats", "2", "--episodes", "2",
+            "--eval-episodes", "4", "--data-dir", str(data_dir), "--cache-dir", str(cache_dir),
+            "--output", str(page)]  # fmt: skip
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "input pipeline alone" in printed and "evaluation 20-way 5-shot" in printed
+    text = page.read_text()
+    assert "| protonet | 5-way 1-shot 5-query |" in text and "`tfmeta speed" in text
+
+
+def test_lstm_optimizer_floor_counts_its_matrix_products():
+    # layer 1: [2 + 20] x [80], layer 2: [40] x [80], output [20] x [1]; two FLOPs per multiply-add
+    assert optimizer_speed.flop_per_parameter() == 2 * (22 * 80 + 40 * 80 + 20)
+
+
+def test_optimizer_speed_rows(monkeypatch, data_dir, cache_dir):
+    monkeypatch.setattr(optimizer_speed, "SIZES", {"10k": (12,)})
+    (row,) = optimizer_speed.measure(steps=1, repeats=1, data_dir=data_dir, cache_dir=cache_dir)
+    assert row["params"] == 784 * 12 + 12 + 12 * 10 + 10 and row["lstm_state_bytes"] == 320
+    assert row["lstm_ms"].median > 0 and row["floor_ms"] > 0
+    assert "| 10k | 9,550 |" in optimizer_speed.table([row])

@@ -1,0 +1,180 @@
+"""`tfmeta sweep`: validation before any run, dry runs, and real Ray execution on loopback clusters."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tfmeta.records import few_shot, specs, sweeps
+
+SMOKE = textwrap.dedent(
+    """\
+    name: two
+    profile: smoke
+    seeds: [0, 1]
+    entries:
+      - benchmark: omniglot
+        settings: [{way: 5, shot: 1}]
+        methods:
+          protonet: {}
+    """
+)
+
+
+def write(tmp_path, text, name="sweep.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("protonet: {}", "protonett: {}", r"sweep.yaml:8: entries.0.methods.protonett: unknown method 'protonett'; valid names: .*protonet"),  # noqa: E501
+        ("benchmark: omniglot", "benchmark: omniglott", r"sweep.yaml:5: entries.0.benchmark: unknown benchmark 'omniglott'; valid: .*omniglot"),  # noqa: E501
+        ("{way: 5, shot: 1}", "{way: 7, shot: 1}", r"sweep.yaml:6: entries.0.settings: omniglot has no 7-way 1-shot setting; valid: 5-way 1-shot"),  # noqa: E501
+        ("profile: smoke", "profile: smokey", r"sweep.yaml:2: profile: .*unknown profile 'smokey'; valid profiles: smoke, standard, paper"),  # noqa: E501
+        ("seeds: [0, 1]", "seeds: [0, -1]", r"sweep.yaml:3: seeds.1: -1 is less than the minimum of 0"),
+    ],
+)  # fmt: skip
+def test_a_bad_sweep_is_refused_whole_with_file_line_and_valid_names(tmp_path, old, new, message):
+    with pytest.raises(specs.SpecError, match=message):
+        sweeps.load(write(tmp_path, SMOKE.replace(old, new)))
+
+
+def test_the_shipped_sweeps_expand():
+    standard = sweeps.load("standard")
+    labels = {t.label for t in standard.trainings}
+    assert {
+        "omniglot/protonet/seed2",
+        "omniglot/relation/seed1",
+        'omniglot/maml[curve_baselines=["sgd", "momentum", "nag", "adam", "rmsprop", "adagrad"]]/seed0',
+    } <= labels  # noqa: E501
+    smoke = sweeps.load("smoke")
+    assert len(smoke.runs) >= 4 and {t.seed for t in smoke.trainings} == {0, 1}
+
+
+def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys):
+    from tfmeta import cli
+
+    assert cli.main(["sweep", "standard", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "omniglot/protonet/seed0 5-way 1-shot: done  omniglot-protonet-5w1s-standard-" in out
+    assert "omniglot/protonet/seed1 5-way 1-shot: to run" in out and "CPU-hours" in out
+
+
+def test_a_second_sweep_on_the_same_results_folder_is_refused(tmp_path):
+    from tfmeta.harness import sweep
+
+    with sweep.exclusive(tmp_path), pytest.raises(sweep.SweepError, match="another sweep is writing to"):
+        with sweep.exclusive(tmp_path):
+            pass
+
+
+def test_an_unreachable_address_fails_fast():
+    from tfmeta.harness import sweep
+
+    started = time.monotonic()
+    with pytest.raises(sweep.SweepError, match="no Ray cluster answers at 127.0.0.1:9"):
+        sweep.check_reachable("127.0.0.1:9")
+    assert time.monotonic() - started < 30
+
+
+def _records(folder: Path) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir, cache_dir, characters):
+    """Two smoke runs on the embedded default Ray instance, against the same two runs one after the other
+    through `tfmeta run`'s code path: the same seeds, the same accuracy to the last digit."""
+    import ray
+
+    from tfmeta.harness import pipeline, planning
+    from tfmeta.harness import sweep as engine
+
+    sweep = sweeps.load(write(tmp_path, SMOKE))
+    try:
+        outcomes = engine.run_sweep(
+            sweep, tmp_path / "ray", tmp_path / "ray-runs", str(data_dir), str(cache_dir)
+        )
+    finally:
+        ray.shutdown()
+    assert [o.status for o in outcomes] == ["done", "done"]
+    for seed in (0, 1):
+        options = planning.RunOptions(
+            spec="omniglot", method="protonet", profile="smoke", way=5, shot=1, data_dir=str(data_dir),
+            cache_dir=str(cache_dir), runs_dir=tmp_path / "seq-runs", results_dir=tmp_path / "seq", verbose=0,
+            seed=seed,
+        )  # fmt: skip
+        pipeline.run(options)
+    by_seed = {}
+    for kind in ("ray", "seq"):
+        for record in _records(tmp_path / kind):
+            by_seed.setdefault(record["seed"], {})[kind] = record
+    assert sorted(by_seed) == [0, 1]
+    for pair in by_seed.values():
+        assert pair["ray"]["per_episode"] == pair["seq"]["per_episode"]
+        assert pair["ray"]["accuracy"] == pair["seq"]["accuracy"]
+    assert by_seed[0]["ray"]["per_episode"] != by_seed[1]["ray"]["per_episode"]  # the seed matters
+    # Running the sweep again finds every record and runs nothing.
+    again = engine.run_sweep(sweep, tmp_path / "ray", tmp_path / "ray-runs", str(data_dir), str(cache_dir))
+    assert {o.status for o in again} == {"skipped"} and len(_records(tmp_path / "ray")) == 2
+
+
+def test_a_worker_node_killed_mid_run_loses_no_run(tmp_path, data_dir, cache_dir, characters):
+    """benchmarks/sweeps/smoke.yaml on a head and two worker nodes, all on 127.0.0.1; one worker node is
+    killed (its processes, by process id) while a training runs on it. Ray retries that training on the
+    surviving node, which resumes or restarts it; every run ends with exactly one record, no partial file."""
+    import ray
+    from ray.cluster_utils import Cluster
+    from ray.util.state import list_tasks
+
+    from tfmeta.harness import sweep as engine
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1"})
+    workers = [cluster.add_node(num_cpus=1, node_ip_address="127.0.0.1") for _ in range(2)]
+    try:
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, log_to_driver=False)
+        sweep = sweeps.load("smoke")
+        results = tmp_path / "results"
+        done: dict = {}
+        driver = threading.Thread(
+            target=lambda: done.update(
+                outcomes=engine.run_sweep(sweep, results, tmp_path / "runs", str(data_dir), str(cache_dir))
+            )
+        )
+        driver.start()
+        victim = None
+        deadline = time.monotonic() + 300
+        while victim is None and time.monotonic() < deadline:
+            running = [
+                t for t in list_tasks(filters=[("state", "=", "RUNNING")]) if t.name == "train_and_evaluate"
+            ]
+            if running:
+                time.sleep(8)  # well into the run: data loaded, training begun
+                victim = next(w for w in workers if w.node_id == running[0].node_id)
+            else:
+                time.sleep(0.5)
+        assert victim is not None, "no training started within 5 minutes"
+        cluster.remove_node(victim, allow_graceful=False)  # kills the node's processes by their ids
+        driver.join(timeout=900)
+        assert not driver.is_alive()
+        attempts = [t.attempt_number for t in list_tasks(filters=[("name", "=", "train_and_evaluate")])]
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    outcomes = done["outcomes"]
+    assert sorted(o.status for o in outcomes) == ["done"] * len(sweep.trainings)
+    records = _records(results)
+    keys = [(r["method"]["name"], r["seed"], r["benchmark"]["way"], r["benchmark"]["shot"]) for r in records]
+    assert len(keys) == len(set(keys)) == len(sweep.runs)
+    assert not [p for p in results.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".tmp")]
+    assert max(attempts) >= 1  # the killed training ran again
+    for record in records:
+        few_shot.check(record)

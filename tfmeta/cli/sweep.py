@@ -1,0 +1,83 @@
+"""`tfmeta sweep`: many runs (methods x variants x settings x seeds) on Ray, here or on a cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tfmeta.cli.options import RESULTS_HELP, data_arguments
+
+
+def add_parsers(commands) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="run a sweep file's trainings as Ray tasks (resumes; skips runs whose record exists)"
+    )
+    sweep.add_argument("sweep", help="a sweep YAML file or the name of a shipped one (standard, smoke)")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs and the CPU-hour estimate only")
+    sweep.add_argument(
+        "--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else a local instance on 127.0.0.1)"
+    )
+    sweep.add_argument(
+        "--runs-dir", type=Path, default=Path("runs"), help="training checkpoints (default: runs/)"
+    )
+    sweep.add_argument("--results-dir", type=Path, help=RESULTS_HELP)
+    sweep.add_argument("--max-retries", type=int, default=3, help="Ray retries of a lost task (default: 3)")
+    sweep.add_argument("--method", action="append", help="only the trainings of this method (repeatable)")
+    sweep.add_argument(
+        "--seed", type=int, action="append", help="only the trainings of this seed (repeatable)"
+    )
+    sweep.add_argument(
+        "--benchmark", action="append", help="only the trainings of this benchmark (repeatable)"
+    )
+    data_arguments(sweep)
+
+
+def cmd_sweep(args) -> int:
+    from tfmeta.records import few_shot, locations, sweeps
+
+    sweep = sweeps.load(args.sweep).only(args.method, args.seed, args.benchmark)
+    results_dir = args.results_dir or locations.results_dir()
+    if args.dry_run:
+        records = few_shot.load_all(results_dir).records
+        print(dry_run(sweep, records, results_dir))
+        return 0
+    from tfmeta.harness import sweep as engine
+
+    try:
+        outcomes = engine.run_sweep(
+            sweep, results_dir, args.runs_dir, args.data_dir, args.cache_dir, args.address, args.max_retries
+        )
+    except engine.SweepError as err:
+        print(f"tfmeta: error: {err}", flush=True)
+        return 2
+    print(engine.summary(outcomes))
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        print(f"{len(failed)} trainings failed; tracebacks in {results_dir / 'sweep.log'}")
+    return 1 if failed else 0
+
+
+def dry_run(sweep, records, results_dir) -> str:
+    """The runs of a sweep, each marked done (its record's file) or to run, and the CPU-hour estimate."""
+    from tfmeta.records import sweeps
+
+    done = sweeps.existing(sweep, records)
+    lines = [f"sweep {sweep.name} ({sweep.path}), profile {sweep.profile}, results in {results_dir}:"]
+    todo = []
+    for index, training in enumerate(sweep.trainings):
+        for setting in training.settings:
+            path = done.get((index, setting))
+            mark = f"done  {path.name}" if path else "to run"
+            lines.append(f"  {training.label} {setting[0]}-way {setting[1]}-shot: {mark}")
+        if any((index, s) not in done for s in training.settings):
+            todo.append(index)
+    hours, unknown = sweeps.estimate_cpu_hours(sweep, records, todo)
+    runs = sum(len(t.settings) for t in sweep.trainings)
+    lines.append(
+        f"{runs} runs in {len(sweep.trainings)} trainings; {len(done)} runs done, {len(todo)} trainings "
+        f"to run: about {hours:.1f} CPU-hours from the training times of records already made"
+        + (f" ({unknown} trainings with no record to go by are not counted)" if unknown else "")
+    )
+    return "\n".join(lines)
+
+
+COMMANDS = {"sweep": cmd_sweep}

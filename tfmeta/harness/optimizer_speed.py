@@ -1,0 +1,135 @@
+"""Speed of the LSTM optimizer in a user's own `model.fit`, against Adam in the same run.
+
+For MLPs of about 10k, 100k and 1M parameters on real Omniglot images (28x28, 10 classes), the
+milliseconds of one `model.fit` step with each optimizer (medians of repeats), the bytes of optimizer
+state per parameter, and the LSTM's arithmetic floor: about `flop_per_parameter()` FLOPs per parameter and
+step at the rate this machine reaches in a large float32 matrix product, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from tfmeta.harness.speed import Timing, repeat
+
+# Hidden layers of the three MLPs (784 inputs, 10 outputs): about 10k, 100k and 1M parameters.
+SIZES = {"10k": (12,), "100k": (128,), "1M": (1000, 200)}
+BATCH = 128
+
+
+def flop_per_parameter(units: int = 20, layers: int = 2, features: int = 2) -> int:
+    """FLOPs of the coordinatewise LSTM per coordinate in its matrix products (the four gates of each
+    layer and the linear output; the elementwise gate functions come on top): about 10k."""
+    flops, width = 0, features
+    for _ in range(layers):
+        flops += 2 * (width + units) * 4 * units
+        width = units
+    return flops + 2 * units
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """The float32 matrix-product rate of this machine, GFLOP/s (median of `repeats`)."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal((n, n), seed=(1, 2))
+    product = tf.function(lambda x: tf.matmul(x, x))
+    product(a).numpy()
+
+    def once() -> float:
+        start = time.perf_counter()
+        product(a).numpy()
+        return 2 * n**3 / (time.perf_counter() - start) / 1e9
+
+    return repeat(once, repeats).median
+
+
+def mlp(hidden: tuple[int, ...]):
+    import keras
+
+    layers = [keras.Input((784,))] + [keras.layers.Dense(h, activation="sigmoid") for h in hidden]
+    return keras.Sequential([*layers, keras.layers.Dense(10)])
+
+
+def omniglot_batches(data_dir=None, cache_dir=None) -> tuple[np.ndarray, np.ndarray]:
+    """`BATCH` x 8 real images of 10 Omniglot test classes, flattened to [0, 1], and their labels."""
+    from tfmeta.data import load_class_sets
+
+    images = load_class_sets("omniglot", "vinyals", {"test"}, data_dir, cache_dir)["test"].images[:10]
+    x = images.reshape(10 * images.shape[1], -1).astype("float32") / 255.0
+    y = np.repeat(np.arange(10), images.shape[1])
+    order = np.random.default_rng(0).permutation(len(y))
+    reps = -(-BATCH * 8 // len(y))
+    return np.tile(x[order], (reps, 1))[: BATCH * 8], np.tile(y[order], reps)[: BATCH * 8]
+
+
+def step_ms(model, optimizer, x, y, steps: int, repeats: int, jit_compile: bool) -> Timing:
+    import keras
+
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
+    model.fit(x, y, batch_size=BATCH, epochs=1, steps_per_epoch=2, verbose=0)  # build and trace
+
+    def once() -> float:
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=BATCH, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+        return 1000 * (time.perf_counter() - start) / steps
+
+    return repeat(once, repeats)
+
+
+def measure(steps: int = 8, repeats: int = 5, data_dir=None, cache_dir=None) -> list[dict]:
+    """One row per model size: parameters, ms per step (Adam, LSTM, LSTM with XLA), state bytes per
+    parameter, and the LSTM's floor in ms."""
+    import keras
+
+    from tfmeta.optimizers import LSTMOptimizer
+
+    x, y = omniglot_batches(data_dir, cache_dir)
+    rate = matmul_gflops()
+    rows = []
+    for label, hidden in SIZES.items():
+        keras.utils.set_random_seed(0)
+        params = mlp(hidden).count_params()
+        adam = step_ms(mlp(hidden), keras.optimizers.Adam(1e-3), x, y, steps, repeats, False)
+        lstm_optimizer = LSTMOptimizer.from_pretrained("mlp")
+        lstm = step_ms(mlp(hidden), lstm_optimizer, x, y, steps, repeats, False)
+        lstm_xla = step_ms(mlp(hidden), LSTMOptimizer.from_pretrained("mlp"), x, y, steps, repeats, True)
+        rows.append(
+            {
+                "model": label,
+                "params": params,
+                "adam_ms": adam,
+                "lstm_ms": lstm,
+                "lstm_xla_ms": lstm_xla,
+                "lstm_state_bytes": lstm_optimizer.state_bytes_per_parameter(),
+                "adam_state_bytes": 8,
+                "floor_ms": 1000 * params * flop_per_parameter() / (rate * 1e9),
+                "gflops": rate,
+            }
+        )
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    head = (
+        "| model | parameters | Adam (ms/step) | LSTM (ms/step) | LSTM, XLA (ms/step) | LSTM floor (ms) | "
+        "best LSTM / floor | state (bytes/parameter): LSTM, Adam |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        best = min(r["lstm_ms"].median, r["lstm_xla_ms"].median)
+        lines.append(
+            f"| {r['model']} | {r['params']:,} | {_cell(r['adam_ms'])} | {_cell(r['lstm_ms'])} | "
+            f"{_cell(r['lstm_xla_ms'])} | {r['floor_ms']:.2f} | {best / r['floor_ms']:.1f}x | "
+            f"{r['lstm_state_bytes']}, {r['adam_state_bytes']} |"
+        )
+    return "\n".join(lines)
+
+
+def _cell(timing: Timing) -> str:
+    return f"{timing.median:.1f} ± {100 * timing.spread:.0f}%"

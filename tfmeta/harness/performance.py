@@ -1,0 +1,96 @@
+"""`tfmeta speed --output FILE`: every timing of `tfmeta speed` from one run, as one markdown page.
+
+Sections: the input pipeline, training step and evaluation of every method (`tfmeta.harness.speed`);
+Conv-4 ProtoNet steps against plain PyTorch in alternation, where PyTorch is installed
+(`tfmeta.harness.torch_reference`); the LSTM optimizer against Adam at three model sizes
+(`tfmeta.harness.optimizer_speed`). The page names the command that made it and the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import sys
+from datetime import UTC, datetime
+
+from tfmeta.harness import optimizer_speed, speed
+from tfmeta.harness.speed import Timing
+
+COMPARED = ((5, 1, 15), (20, 1, 15))
+
+
+def pytorch_rows(repeats: int, episodes: int, data_dir, cache_dir) -> list[dict] | str:
+    """tfmeta and PyTorch ProtoNet steps measured in alternation, or why not."""
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return 'PyTorch is not installed; `pip install "tfmeta[compare]"` adds it.'
+    from tfmeta.data import load_class_sets
+    from tfmeta.harness import torch_reference
+
+    train = load_class_sets("omniglot", "vinyals", {"train"}, data_dir, cache_dir)["train"]
+    rows = []
+    for way, shot, query in COMPARED:
+        mine, theirs = [], []
+        for _ in range(repeats):  # alternate, so that both see the same state of the machine
+            ours = speed.measure_method(
+                "protonet", episodes=episodes, repeats=1, data_dir=data_dir, cache_dir=cache_dir,
+                setting=(way, shot, query), evaluate=False,
+            )  # fmt: skip
+            mine.append(ours.step.median)
+            theirs.append(torch_reference.step_ms(train, way, shot, query, episodes, repeats=1).median)
+        rows.append({"setting": f"{way}-way {shot}-shot {query}-query", "tfmeta": Timing(tuple(mine)),
+                     "pytorch": Timing(tuple(theirs))})  # fmt: skip
+    return rows
+
+
+def pytorch_table(rows: list[dict] | str) -> str:
+    if isinstance(rows, str):
+        return rows
+    lines = ["| training episode | tfmeta (ms) | PyTorch (ms) | tfmeta / PyTorch |", "|---|---|---|---|"]
+    for r in rows:
+        ratio = r["tfmeta"].median / r["pytorch"].median
+        lines.append(
+            f"| {r['setting']} | {r['tfmeta'].median:.1f} ± {100 * r['tfmeta'].spread:.0f}% | "
+            f"{r['pytorch'].median:.1f} ± {100 * r['pytorch'].spread:.0f}% | {ratio:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def page(methods: list[speed.MethodSpeed], compared, optimizers: list[dict] | None, args) -> str:
+    command = shlex.join(["tfmeta", *sys.argv[1:]]) if sys.argv[0].endswith("tfmeta") else "tfmeta speed"
+    parts = [
+        "# Performance",
+        "",
+        f"Made by `{command}` on {datetime.now(UTC).date()}: {os.cpu_count()} CPU cores "
+        f"({platform.processor() or platform.machine()}), Python {platform.python_version()}. Each figure "
+        f"is the median of {args.repeats} repeats, ± the spread (max - min) / median; training steps are "
+        f"{args.episodes} episodes per repeat after a warm-up, evaluations {args.eval_episodes} frozen "
+        "episodes of each test setting (15 queries per class). Timings on a shared machine swing; "
+        "compare figures of one run.",
+        "",
+        "## Methods (profile `" + args.profile + "`, each at its own training setting)",
+        "",
+        "Pipeline: episodes per second the tf.data stream produces with no model. Step: milliseconds per "
+        "training episode through `model.fit`, as `tfmeta run` trains. Step, no pipeline: the same with one "
+        "cached episode repeated, so the difference is the pipeline's share.",
+        "",
+        speed.table(methods),
+        "",
+    ]
+    if compared is not None:
+        parts += ["## Conv-4 ProtoNet against plain PyTorch", "", pytorch_table(compared), ""]
+    if optimizers is not None:
+        parts += [
+            "## The LSTM optimizer against Adam",
+            "",
+            "MLPs on real Omniglot images (batch 128) trained by `model.fit` with each optimizer. Floor: "
+            f"the LSTM's matrix products, {optimizer_speed.flop_per_parameter():,} FLOPs per parameter and "
+            f"step, at the {optimizers[0]['gflops']:.0f} GFLOP/s this machine reached in a 2048x2048 float32 "
+            "matrix product in the same run.",
+            "",
+            optimizer_speed.table(optimizers),
+            "",
+        ]
+    return "\n".join(parts)

@@ -1,0 +1,238 @@
+"""`tfmeta sweep`: the runs of a sweep as Ray tasks, on this machine or on a Ray cluster.
+
+One Ray task per training (`tfmeta.records.sweeps.Training`): it runs exactly the code path of
+`tfmeta run` for each of the training's settings that has no record yet (the first trains or resumes,
+the others reuse the training) and returns the records as data. The driver checks each record as
+`tfmeta submit` does and writes it atomically into the results folder; so records exist only where the
+driver can write, and a task that dies leaves no partial file. Training checkpoints live under
+`--runs-dir` (shared storage on a cluster), so a task that Ray retries on another node (`max_retries`,
+for a lost worker or node) resumes from its last checkpoint. An exception in a run fails that training,
+keeps its traceback in the sweep's log, and the others go on. Running the same sweep again skips the
+runs whose records exist and resumes partial ones.
+
+Without an address, a local Ray instance bound to 127.0.0.1 and sized to this machine runs the tasks;
+with `--address` (or RAY_ADDRESS) the driver joins an existing cluster (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import sys
+import time
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tfmeta.records import few_shot, submission, sweeps
+
+CONNECT_TIMEOUT = 20  # seconds to reach a given cluster address before giving up
+LOCK = ".sweep.lock"
+
+
+class SweepError(RuntimeError):
+    """A sweep that cannot start: a busy results folder, an unreachable cluster."""
+
+
+@dataclass
+class Outcome:
+    training: sweeps.Training
+    status: str  # "done", "failed", "skipped"
+    records: list[tuple[Path, dict]]
+    seconds: float = 0.0
+    error: str = ""
+
+
+def train_and_evaluate(training: dict, profile: str, runs_dir: str, data_dir, cache_dir) -> list[dict]:
+    """The Ray task: every missing setting of one training through `tfmeta run`'s code path; returns the
+    records unwritten."""
+    from tfmeta.harness import pipeline, planning
+
+    records = []
+    for way, shot in training["settings"]:
+        options = planning.RunOptions(
+            spec=training["benchmark"],
+            method=training["method"],
+            profile=profile,
+            way=way,
+            shot=shot,
+            method_config=dict(training["config"]),
+            data_dir=data_dir,
+            cache_dir=cache_dir,
+            runs_dir=Path(runs_dir),
+            verbose=0,
+            seed=training["seed"],
+        )
+        records.append(pipeline.make_record(options))
+    return records
+
+
+@contextmanager
+def exclusive(results_dir: Path):
+    """Holds the results folder's sweep lock; a second sweep on the same folder is refused."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    handle = open(results_dir / LOCK, "w")  # noqa: SIM115 - held for the sweep's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as err:
+        handle.close()
+        raise SweepError(
+            f"another sweep is writing to {results_dir} (it holds {results_dir / LOCK}); wait for it to "
+            "finish, or give this one another --results-dir"
+        ) from err
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def check_reachable(address: str) -> None:
+    """Fails within `CONNECT_TIMEOUT` seconds, with the address, when nothing answers at it."""
+    if ":" not in address.removeprefix("ray://"):
+        return  # "auto" and the like: Ray finds the cluster itself
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT).close()
+    except (OSError, ValueError) as err:
+        raise SweepError(
+            f"no Ray cluster answers at {address} ({err}); start one with `ray start --head` there, or "
+            "leave --address and RAY_ADDRESS unset to run on this machine"
+        ) from err
+
+
+def connect(address: str | None):
+    """Joins the cluster at `address`, or starts a local instance bound to 127.0.0.1."""
+    import ray
+
+    if ray.is_initialized():
+        return ray
+    address = address or os.environ.get("RAY_ADDRESS")
+    quiet = {"log_to_driver": False, "include_dashboard": False, "configure_logging": False}
+    if address:
+        check_reachable(address)
+        ray.init(address=address, **quiet)
+    else:
+        ray.init(num_cpus=os.cpu_count(), _node_ip_address="127.0.0.1", **quiet)
+    return ray
+
+
+def run_sweep(
+    sweep: sweeps.Sweep,
+    results_dir: Path,
+    runs_dir: Path,
+    data_dir: str | None = None,
+    cache_dir: str | None = None,
+    address: str | None = None,
+    max_retries: int = 3,
+    log=print,
+) -> list[Outcome]:
+    """Runs every training of `sweep` that lacks a record; writes records as they come back.
+
+    Raises:
+        SweepError: when another sweep holds the results folder or the cluster cannot be reached.
+    """
+    results_dir, runs_dir = Path(results_dir), Path(runs_dir).resolve()
+    with exclusive(results_dir):
+        done = sweeps.existing(sweep, few_shot.load_all(results_dir).records)
+        outcomes, pending = [], {}
+        todo = []
+        for index, training in enumerate(sweep.trainings):
+            missing = tuple(s for s in training.settings if (index, s) not in done)
+            if missing:
+                todo.append(sweeps.Training(training.benchmark, training.method, training.config,
+                                            training.seed, missing))  # fmt: skip
+            else:
+                outcomes.append(
+                    Outcome(training, "skipped", [(done[(index, s)], {}) for s in training.settings])
+                )
+        total = len(sweep.trainings)
+        log(
+            f"sweep {sweep.name}: {total} trainings, {total - len(todo)} with every record already, "
+            f"{len(todo)} to run"
+        )
+        if not todo:
+            return outcomes
+        ray = connect(address)
+        task = ray.remote(train_and_evaluate).options(
+            num_cpus=sweep.data.get("cpus_per_run", 1),
+            num_gpus=sweep.data.get("gpus_per_run", 0),
+            max_retries=max_retries,
+        )
+        started = time.monotonic()
+        for training in todo:
+            payload = {"benchmark": training.benchmark, "method": training.method, "config": training.config,
+                       "seed": training.seed, "settings": list(training.settings)}  # fmt: skip
+            ref = task.remote(payload, sweep.profile, str(runs_dir), data_dir, cache_dir)
+            pending[ref] = (training, time.monotonic())
+        finished = total - len(todo)
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            training, began = pending.pop(ready[0])
+            outcome = _collect(ray, ready[0], training, results_dir, time.monotonic() - began, log)
+            outcomes.append(outcome)
+            finished += 1
+            log(_progress(outcome, finished, total, time.monotonic() - started, total - len(todo)))
+        return outcomes
+
+
+def _collect(ray, ref, training, results_dir: Path, seconds: float, log) -> Outcome:
+    try:
+        records = ray.get(ref)
+    except Exception as err:  # the run's own exception, or the task lost beyond its retries
+        detail = getattr(err, "traceback_str", None) or "".join(traceback.format_exception(err))
+        _append_log(results_dir, training, detail)
+        return Outcome(training, "failed", [], seconds, str(err).strip().splitlines()[-1][:300])
+    written = []
+    for record in records:
+        try:
+            submission.verify(record)
+            written.append((few_shot.write(record, results_dir, few_shot.filename(record)), record))
+        except (submission.SubmissionError, FileExistsError) as err:
+            _append_log(results_dir, training, f"record refused: {err}")
+            return Outcome(training, "failed", written, seconds, f"record refused: {err}")
+    return Outcome(training, "done", written, seconds)
+
+
+def _append_log(results_dir: Path, training, text: str) -> None:
+    with open(results_dir / "sweep.log", "a") as log:
+        log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} {training.label}\n{text}\n")
+
+
+def _progress(outcome: Outcome, finished: int, total: int, elapsed: float, skipped: int) -> str:
+    ran = finished - skipped
+    eta = elapsed / ran * (total - finished) if ran else 0.0
+    width = 30
+    bar = "#" * round(width * finished / total) + "." * (width - round(width * finished / total))
+    accuracy = ", ".join(
+        f"{r['benchmark']['way']}w{r['benchmark']['shot']}s {100 * r['accuracy']['mean']:.2f}%"
+        for _, r in outcome.records
+    )
+    minutes = outcome.seconds / 60
+    line = f"{outcome.status:6s} {outcome.training.label} ({minutes:.1f} min) {accuracy or outcome.error}"
+    return f"{line}\n[{bar}] {finished}/{total} trainings, ETA {eta / 60:.0f} min"
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    """The table printed at the end: run, status, accuracy, train time."""
+    lines = ["| run | setting | status | accuracy (%) | train time (min) |", "|---|---|---|---|---|"]
+    for outcome in outcomes:
+        if not outcome.records:
+            lines.append(f"| {outcome.training.label} | | {outcome.status} | {outcome.error} | |")
+        for path, record in outcome.records:
+            if not record:
+                lines.append(f"| {outcome.training.label} | | {outcome.status} | {path.name} | |")
+                continue
+            b, timing = record["benchmark"], record["timing"]
+            lines.append(
+                f"| {outcome.training.label} | {b['way']}-way {b['shot']}-shot | {outcome.status} | "
+                f"{100 * record['accuracy']['mean']:.2f} ± {100 * record['accuracy']['ci95']:.2f} | "
+                f"{timing['train_seconds'] / 60:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use `tfmeta sweep`")

@@ -1,0 +1,217 @@
+"""Sweeps: a YAML file naming benchmarks, method variants, settings, seeds and a profile, expanded into runs.
+
+A sweep is validated whole before any run starts (file:line for YAML faults; unknown methods, benchmarks,
+settings and profiles listed with the valid names). It expands into trainings (benchmark x method variant
+x seed, each serving every setting of its entry, as `tfmeta run --all-settings` does) and runs (a
+training's settings). No TensorFlow here: `tfmeta sweep --dry-run` lists the runs, marks those whose record
+exists, and estimates CPU-hours from the training times of the records already made.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tfmeta import methods
+from tfmeta.records import locations, specs, store
+
+
+@dataclass(frozen=True)
+class Training:
+    """One training of a sweep and the test settings that reuse it."""
+
+    benchmark: str
+    method: str
+    config: dict = field(hash=False)
+    seed: int = 0
+    settings: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def label(self) -> str:
+        variant = ",".join(f"{k}={json.dumps(v)}" for k, v in sorted(self.config.items()))
+        return f"{self.benchmark}/{self.method}" + (f"[{variant}]" if variant else "") + f"/seed{self.seed}"
+
+
+@dataclass(frozen=True)
+class Sweep:
+    path: Path
+    data: dict[str, Any]
+    trainings: tuple[Training, ...]
+
+    @property
+    def name(self) -> str:
+        return self.data["name"]
+
+    @property
+    def profile(self) -> str:
+        return self.data["profile"]
+
+    def only(
+        self, methods: list[str] | None = None, seeds: list[int] | None = None, benchmarks=None
+    ) -> Sweep:
+        """The sweep restricted to some methods, seeds and benchmarks (None: all).
+
+        Raises:
+            specs.SpecError: when a name or seed is not in the sweep, listing those that are.
+        """
+        filters = (("method", methods), ("seed", seeds), ("benchmark", benchmarks))
+        for field_name, wanted in filters:
+            have = {getattr(t, field_name) for t in self.trainings}
+            unknown = sorted(set(wanted or ()) - have)
+            if unknown:
+                shown = ", ".join(map(str, sorted(have)))
+                raise specs.SpecError(f"{self.path}: no {field_name} {unknown} in this sweep; it has {shown}")
+        kept = tuple(
+            t
+            for t in self.trainings
+            if all(not wanted or getattr(t, name) in wanted for name, wanted in filters)
+        )
+        return Sweep(self.path, self.data, kept)
+
+    @property
+    def runs(self) -> list[tuple[Training, tuple[int, int]]]:
+        return [(training, setting) for training in self.trainings for setting in training.settings]
+
+
+def sweeps_dir() -> Path:
+    return locations.benchmarks_dir() / "sweeps"
+
+
+def resolve(path: str | Path) -> Path:
+    candidate = Path(path)
+    if candidate.is_file():
+        return candidate.resolve()
+    named = sweeps_dir() / f"{path}.yaml"
+    if named.is_file():
+        return named
+    known = ", ".join(p.stem for p in sorted(sweeps_dir().glob("*.yaml")))
+    raise specs.SpecError(f"no sweep {str(path)!r}; pass a YAML file or one of: {known}")
+
+
+def load(path: str | Path) -> Sweep:
+    """Reads, validates and expands a sweep.
+
+    Raises:
+        specs.SpecError: naming the file, the line and the field at fault, with the valid names.
+    """
+    path = resolve(path)
+    data = specs.validate_yaml(path, store.schema("sweep"))
+    lines = _lines(path)
+    trainings = []
+    benchmarks = {specs.load(p).name: p for p in specs.available()}
+    for i, entry in enumerate(data["entries"]):
+        where = f"{path}:{lines.get(('entries', i, 'benchmark'), 1)}: entries.{i}"
+        if entry["benchmark"] not in benchmarks and not Path(entry["benchmark"]).is_file():
+            raise specs.SpecError(
+                f"{where}.benchmark: unknown benchmark {entry['benchmark']!r}; valid: {', '.join(benchmarks)}"
+            )
+        benchmark = specs.load(benchmarks.get(entry["benchmark"], entry["benchmark"]))
+        try:
+            benchmark.profile(data["profile"])
+        except specs.SpecError as err:
+            raise specs.SpecError(f"{path}:{lines.get(('profile',), 1)}: profile: {err}") from err
+        settings = _settings(
+            entry, benchmark, f"{path}:{lines.get(('entries', i, 'settings'), 1)}: entries.{i}"
+        )
+        for name, variants in entry["methods"].items():
+            line = lines.get(("entries", i, "methods", name), 1)
+            try:
+                methods.import_path(name)
+            except methods.UnknownMethodError as err:
+                raise specs.SpecError(f"{path}:{line}: entries.{i}.methods.{name}: {err}") from err
+            for config in variants if isinstance(variants, list) else [variants]:
+                trainings += [
+                    Training(benchmark.name, name, dict(config), seed, settings) for seed in data["seeds"]
+                ]
+    return Sweep(path, data, tuple(trainings))
+
+
+def _settings(entry: dict, benchmark: specs.Benchmark, where: str) -> tuple[tuple[int, int], ...]:
+    valid = [(s["way"], s["shot"]) for s in benchmark.data["settings"]]
+    wanted = entry.get("settings", "all")
+    if wanted == "all":
+        return tuple(valid)
+    chosen = tuple((s["way"], s["shot"]) for s in wanted)
+    for way, shot in chosen:
+        if (way, shot) not in valid:
+            shown = ", ".join(f"{w}-way {s}-shot" for w, s in valid)
+            raise specs.SpecError(
+                f"{where}.settings: {benchmark.name} has no {way}-way {shot}-shot setting; valid: {shown}"
+            )
+    return chosen
+
+
+def _lines(path: Path) -> dict[tuple, int]:
+    """1-based line of every mapping key and sequence item of a YAML file, by its path."""
+    import yaml
+
+    found: dict[tuple, int] = {}
+
+    def walk(node, prefix):
+        found[prefix] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                walk(value, (*prefix, key.value))
+                found[(*prefix, key.value)] = key.start_mark.line + 1  # the key's line, not its value's
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                walk(item, (*prefix, index))
+
+    walk(yaml.compose(path.read_text(), Loader=yaml.SafeLoader), ())
+    return found
+
+
+def matches(record: dict, training: Training, setting: tuple[int, int], profile: str, train: dict) -> bool:
+    """Whether `record` is the result of this run: same benchmark, method, setting and profile, the same
+    training block (budget and seed: `train`, as the spec gives it now), and the variant's constructor
+    arguments among the run's."""
+    b = record["benchmark"]
+    given = {**record["method"].get("config", {}), **record["config"].get("method_config", {})}
+    return (
+        b["name"] == training.benchmark
+        and record["method"]["name"] == training.method.rpartition(":")[2]
+        and (b["way"], b["shot"]) == setting
+        and record["profile"] == profile
+        and record["config"].get("train") == train
+        and all(given.get(k) == v for k, v in training.config.items())
+    )
+
+
+def existing(sweep: Sweep, records: list[tuple[Path, dict]]) -> dict[tuple[int, tuple[int, int]], Path]:
+    """The records already made for runs of the sweep: (training index, setting) -> file."""
+    benchmarks = {name: specs.load(specs.resolve(name)) for name in {t.benchmark for t in sweep.trainings}}
+    found = {}
+    for index, training in enumerate(sweep.trainings):
+        for way, shot in training.settings:
+            setting = {"way": way, "shot": shot}
+            train, _ = benchmarks[training.benchmark].blocks(
+                sweep.profile, training.method, setting, training.seed
+            )
+            for path, record in records:
+                if matches(record, training, (way, shot), sweep.profile, train):
+                    found[(index, (way, shot))] = path
+                    break
+    return found
+
+
+def estimate_cpu_hours(sweep: Sweep, records: list[tuple[Path, dict]], todo: list[int]) -> tuple[float, int]:
+    """CPU-hours of the trainings `todo` (indices), from the training time of records of the same
+    benchmark, method and profile (any seed or variant), times the cores they ran on; and how many
+    trainings had no such record to go by."""
+    known: dict[tuple[str, str], float] = {}
+    for _, record in records:
+        timing, cores = record["timing"], record["provenance"].get("hardware", {}).get("cpu_count") or 1
+        key = (record["benchmark"]["name"], record["method"]["name"])
+        if record["profile"] == sweep.profile:
+            known[key] = max(known.get(key, 0.0), timing["train_seconds"] * cores / 3600)
+    hours, unknown = 0.0, 0
+    for index in todo:
+        training = sweep.trainings[index]
+        value = known.get((training.benchmark, training.method))
+        if value is None:
+            unknown += 1
+        else:
+            hours += value
+    return hours, unknown
