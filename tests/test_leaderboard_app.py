@@ -208,4 +208,3 @@ def test_leaderboard_command_binds_to_localhost(monkeypatch, tmp_path):
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert env["TFMETA_RESULTS_DIR"] == str(tmp_path.resolve())
     assert shutil.which("streamlit") or command[0] == sys.executable
-
