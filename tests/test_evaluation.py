@@ -26,7 +26,7 @@ def _model(name, data):
     return model
 
 
-@pytest.mark.parametrize("name", ["protonet", "matching", "matching_fce", "relation", "siamese"])
+@pytest.mark.parametrize("name", ["protonet", "relation"])
 def test_batched_and_by_image_evaluation_agree_with_one_episode_per_step(name, test_episodes):
     episodes, data, class_set = test_episodes
     labels = episodes.query_labels()
