@@ -78,8 +78,11 @@ def evaluate(model, dataset, labels: np.ndarray, verbose, episodes=None, class_s
     else:
         batched = dataset.batch(model.episodes_per_step) if model.episodes_per_step > 1 else dataset
         # Keras traces predict once and, on a second input structure, generalises it to unknown ranks; a
-        # fresh trace keeps the episode axis static.
-        model.predict_function = None
+        # fresh trace for each new structure keeps the episode axis static.
+        structure = str(batched.element_spec)
+        if getattr(model, "_evaluated_structure", None) != structure:
+            model.predict_function = None
+            model._evaluated_structure = structure
         logits = model.predict(batched, verbose=verbose)
     seconds = time.perf_counter() - start
     logits = logits.reshape(*labels.shape, -1)

@@ -15,6 +15,7 @@ writes them as a table (docs/performance.md).
 from __future__ import annotations
 
 import dataclasses
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -145,7 +146,8 @@ def _evaluation_rate(the_plan, model, sets, setting, count, repeats) -> Timing |
     try:
         rate()  # warm-up: tracing
     except ValueError as err:  # a learned head of another way, say
-        return f"n/a ({str(err).split(';')[0]})"
+        head = re.search(r"built with way=(\d+)", str(err))
+        return f"n/a ({head.group(1)}-way head)" if head else f"n/a ({str(err).splitlines()[-1][:80]})"
     return repeat(rate, repeats)
 
 
