@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import weakref
 
 import numpy as np
 
@@ -90,11 +91,27 @@ def evaluate(model, dataset, labels: np.ndarray, verbose, episodes=None, class_s
     return Evaluation([float(a) for a in (predictions == labels).mean(axis=1)], seconds, logits)
 
 
+_BY_IMAGE = weakref.WeakKeyDictionary()
+
+
+def _by_image_functions(model):
+    """The traced `embed` and batched `classify` of a model, kept across evaluations (tracing costs
+    seconds)."""
+    import tensorflow as tf
+
+    if model not in _BY_IMAGE:
+        embed = tf.function(lambda images: model.embed(tf.cast(images, tf.float32) / 255.0))
+        classify = tf.function(
+            lambda support, query: tf.vectorized_map(lambda pair: model.classify(*pair), (support, query))
+        )
+        _BY_IMAGE[model] = (embed, classify)
+    return _BY_IMAGE[model]
+
+
 def by_image(model, episodes: FrozenEpisodes, class_set, batch: int = 1024, chunk: int = 100) -> np.ndarray:
     """Logits `[episodes * queries, way]` of an `embeds_images` method: every distinct image the episodes
     use is embedded once, then each episode's features are gathered in its order (support class-major,
     queries permuted as the episode's `orders`) and classified, `chunk` episodes at a time."""
-    import tensorflow as tf
 
     n_examples = class_set.images.shape[1]
     shot, way = episodes.key.shot, episodes.key.way
@@ -104,17 +121,13 @@ def by_image(model, episodes: FrozenEpisodes, class_set, batch: int = 1024, chun
     distinct, index = np.unique(keys, return_inverse=True)
     index = index.reshape(keys.shape)
     flat = class_set.images.reshape(-1, *class_set.images.shape[2:])
-    embed = tf.function(lambda images: model.embed(tf.cast(images, tf.float32) / 255.0))
+    embed, classify = _by_image_functions(model)
     features = np.concatenate(
         [embed(flat[distinct[i : i + batch]]).numpy() for i in range(0, len(distinct), batch)]
     )
     query = index[:, :, shot:].reshape(len(episodes), -1)
     query = np.take_along_axis(query, episodes.orders.astype(np.int64), axis=1)  # the episode's query order
     support = index[:, :, :shot]
-
-    @tf.function
-    def classify(support_features, query_features):
-        return tf.vectorized_map(lambda pair: model.classify(*pair), (support_features, query_features))
 
     logits = [
         classify(features[support[i : i + chunk]], features[query[i : i + chunk]]).numpy()
