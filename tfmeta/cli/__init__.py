@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     from tfmeta.contract import ContractError
     from tfmeta.data.mini_imagenet import MiniImagenetError
     from tfmeta.data.omniglot import ArchiveError
+    from tfmeta.harness.sweep import SweepError
     from tfmeta.methods import UnknownMethodError
     from tfmeta.records.specs import SpecError
     from tfmeta.records.store import RecordError
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
 
     errors = (
         SpecError, UnknownMethodError, UnknownFamilyError, ContractError, ArchiveError, MiniImagenetError,
-        RecordError, FileExistsError,
+        RecordError, SweepError, FileExistsError,
     )  # fmt: skip
     commands = {name: command for group in GROUPS for name, command in group.COMMANDS.items()}
     try:

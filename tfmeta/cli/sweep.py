@@ -42,13 +42,9 @@ def cmd_sweep(args) -> int:
         return 0
     from tfmeta.harness import sweep as engine
 
-    try:
-        outcomes = engine.run_sweep(
-            sweep, results_dir, args.runs_dir, args.data_dir, args.cache_dir, args.address, args.max_retries
-        )
-    except engine.SweepError as err:
-        print(f"tfmeta: error: {err}", flush=True)
-        return 2
+    outcomes = engine.run_sweep(
+        sweep, results_dir, args.runs_dir, args.data_dir, args.cache_dir, args.address, args.max_retries
+    )
     print(engine.summary(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import fcntl
 import os
 import socket
-import sys
 import time
 import traceback
 from contextlib import contextmanager
@@ -232,7 +231,3 @@ def summary(outcomes: list[Outcome]) -> str:
                 f"{timing['train_seconds'] / 60:.1f} |"
             )
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit("use `tfmeta sweep`")
