@@ -1,5 +1,6 @@
-"""Every registered method runs the miniImageNet smoke profile through the harness, on a fixture; and the
-committed frozen episode files are exactly those the shipped class lists define (no images needed)."""
+"""On a miniImageNet fixture in the real format: the smoke profile through the harness, every registered
+method trained and evaluated at the spec's widths, and the committed frozen episode files are exactly
+those the shipped class lists define (no images needed)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from tests import mini_imagenet_fixtures as fixtures
 from tfmeta import methods
 from tfmeta.data import mini_imagenet
 from tfmeta.data.episodes import FrozenEpisodes
-from tfmeta.harness import freeze, pipeline, planning
+from tfmeta.data.pipelines import training_dataset
+from tfmeta.harness import evaluation, freeze, pipeline, planning
 from tfmeta.records import specs
 
 
@@ -26,14 +28,21 @@ def fixture_sets(tmp_path_factory):
     return lambda parts: mini_imagenet.load_class_sets("ravi", parts, folder, root / "cache", subset=chosen)
 
 
-@pytest.mark.parametrize("method", methods.names())
-def test_smoke_profile_runs_on_mini_imagenet(method, fixture_sets, tmp_path, monkeypatch):
-    spec_path = tmp_path / "mini_imagenet.yaml"  # frozen episodes of the fixture go beside this copy
+@pytest.fixture
+def mini_spec(fixture_sets, tmp_path, monkeypatch):
+    """A copy of the miniImageNet spec (its frozen episodes of the fixture go beside it) whose class sets
+    come from the fixture."""
+    spec_path = tmp_path / "mini_imagenet.yaml"
     shutil.copy(specs.resolve("mini_imagenet"), spec_path)
     monkeypatch.setattr(pipeline, "load_class_sets", lambda dataset, split, parts, *_: fixture_sets(parts))
+    return spec_path
+
+
+def test_smoke_profile_runs_on_mini_imagenet(mini_spec, tmp_path):
+    """The whole harness path, record included, once; every method's full smoke run is on Omniglot."""
     options = planning.RunOptions(
-        spec=spec_path,
-        method=method,
+        spec=mini_spec,
+        method="protonet",
         profile="smoke",
         runs_dir=tmp_path / "runs",
         results_dir=tmp_path / "results",
@@ -43,8 +52,30 @@ def test_smoke_profile_runs_on_mini_imagenet(method, fixture_sets, tmp_path, mon
     assert record["benchmark"]["dataset"] == "mini_imagenet" and record["benchmark"]["split"] == "ravi"
     assert record["accuracy"]["n_episodes"] == 10 and len(record["per_episode"]) == 10
     assert all(math.isfinite(point["loss"]) for point in record["curve"])
-    widths = specs.load(spec_path).method_defaults(method, methods.get(method))
-    assert record["method"]["config"].get("filters") == widths.get("filters")
+
+
+@pytest.mark.parametrize("method", methods.names())
+def test_every_method_trains_and_evaluates_on_mini_imagenet_images(method, mini_spec):
+    """Each method at the spec's miniImageNet widths takes training steps on 84x84 colour episodes and
+    answers the frozen test episodes through the harness's own steps (training on real data, and the
+    analyses, are covered once per method on Omniglot)."""
+    options = planning.RunOptions(spec=mini_spec, method=method, profile="smoke", verbose=0)
+    the_plan = planning.plan(options)
+    config = the_plan.benchmark.method_defaults(method, methods.get(method), "smoke")
+    data = pipeline.load_data(the_plan, options)
+    model = pipeline.build_method(the_plan, methods.get(method), config, data)
+    assert model.get_config().get("filters") == config.get("filters")
+    block = the_plan.train
+    stream = training_dataset(
+        data.class_sets[block["part"]], block["way"], block["shot"], block["query"], 0, model.uses_class_ids
+    )
+    history = model.fit(stream, epochs=1, steps_per_epoch=2, verbose=0)
+    assert all(math.isfinite(value) for value in history.history["loss"])
+    labels = data.test_set.query_labels()
+    test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
+    result = evaluation.evaluate(model, data.test_data, labels, 0, data.test_set, test_classes)
+    assert len(result.per_episode) == 10 and all(0.0 <= a <= 1.0 for a in result.per_episode)
+    assert result.logits.shape == (10, *labels.shape[1:], 5) and np.isfinite(result.logits).all()
 
 
 def test_committed_episode_files_follow_from_the_class_lists_alone(tmp_path):

@@ -42,7 +42,7 @@ def make_record(options: RunOptions) -> dict:
     """Trains (or reuses a finished training), evaluates, and returns the result record unwritten."""
     the_plan = plan(options)
     method_class = methods.get(options.method)
-    defaults = the_plan.benchmark.method_defaults(options.method, method_class)
+    defaults = the_plan.benchmark.method_defaults(options.method, method_class, the_plan.profile_name)
     options = replace(options, method_config=defaults | options.method_config)
     origin = _origin(the_plan)  # before training, which may outlive edits to the checkout
     data = load_data(the_plan, options)

@@ -81,13 +81,12 @@ def measure_method(
     import tensorflow as tf
 
     from tfmeta import methods
-    from tfmeta.data import load_class_sets
-    from tfmeta.data.pipelines import training_dataset
+    from tfmeta.data import load_class_sets, pipelines
     from tfmeta.harness import training
 
     the_plan = planning.plan(planning.RunOptions(spec, method, profile))
     cls = methods.get(method)
-    model = cls(**the_plan.benchmark.method_defaults(method, cls))
+    model = cls(**the_plan.benchmark.method_defaults(method, cls, the_plan.profile_name))
     block = dict(the_plan.train)
     if setting:
         block.update(zip(("way", "shot", "query"), setting, strict=True))
@@ -98,10 +97,13 @@ def measure_method(
         jit_compile=jit_compile,
         **model.compile_arguments(),
     )
-    stream = training_dataset(
+    stream = pipelines.training_dataset(
         sets[block["part"]], block["way"], block["shot"], block["query"], 0, model.uses_class_ids
     )
+    # Same options and prefetch depth as the real stream, so the two step timings differ only in where
+    # the episodes come from.
     cached = tf.data.Dataset.from_tensors(next(iter(stream))).repeat()
+    cached = cached.prefetch(pipelines.PREFETCH).with_options(pipelines.options())
 
     def per_episode_ms(dataset):
         def once() -> float:

@@ -44,12 +44,14 @@ class Benchmark(Spec):
         """Where the frozen episode index files of this benchmark live: beside the spec."""
         return self.path.parent / "episodes"
 
-    def method_defaults(self, method: str, cls: type) -> dict[str, Any]:
-        """The spec's `method_config` for `method` (its `default` entry, then its own), restricted to the
-        arguments that the constructors of `cls` and its bases name, so that a method without a `filters`
-        argument still runs."""
+    def method_defaults(self, method: str, cls: type, profile: str | None = None) -> dict[str, Any]:
+        """The spec's `method_config` for `method` (its `default` entry, then its own, then the `config`
+        of the method's entry in `profile`), restricted to the arguments that the constructors of `cls`
+        and its bases name, so that a method without a `filters` argument still runs."""
         table = self.data.get("method_config", {})
         merged = {**table.get("default", {}), **table.get(method, {})}
+        if profile is not None:
+            merged |= self.method_profile(profile, method).get("config", {})
         named = {name for klass in cls.__mro__[:-1] for name in inspect.signature(klass.__init__).parameters}
         return {key: value for key, value in merged.items() if key in named}
 
@@ -61,8 +63,9 @@ class Benchmark(Spec):
         for block in ("train", "validation", "optimizer"):
             if block in override:
                 merged[block] = {**profile[block], **override[block]}
-        if "note" in override:
-            merged["note"] = override["note"]
+        for key in ("config", "note"):
+            if key in override:
+                merged[key] = override[key]
         return merged
 
     def blocks(self, profile: str, method: str, setting: dict, seed: int | None = None) -> tuple[dict, dict]:
