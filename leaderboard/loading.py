@@ -8,6 +8,7 @@ tfmeta; set TFMETA_SHIPPED_RECORDS=off to show only the user's.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -16,7 +17,15 @@ from tfmeta.records import few_shot, locations, store
 from tfmeta.records import optimizer as optimizer_records
 
 SHIPPED_ENV = "TFMETA_SHIPPED_RECORDS"
+# Every ASCII punctuation character may be backslash-escaped in CommonMark, which makes it literal text.
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 Entry = tuple[Path, dict]
+
+
+def plain(value: object) -> str:
+    """A string from a record (or a reason mentioning one) as literal text inside Streamlit markdown:
+    every punctuation character escaped, so no link, image, code span, emphasis or autolink forms."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
 
 
 def results_dir() -> Path:
@@ -63,7 +72,9 @@ def _entries(loader, subfolder: str, warn: bool) -> list[Entry]:
         loaded = loader(str(directory), _fingerprint(directory))
         if warn:
             for path, reason in loaded.skipped:
-                st.warning(f"Skipped `{subfolder}{path.name}`: {reason}", icon=":material/warning:")
+                st.warning(
+                    f"Skipped {plain(subfolder + path.name)}: {plain(reason)}", icon=":material/warning:"
+                )
         entries += loaded.records
     return entries
 

@@ -96,6 +96,16 @@ def broken_records() -> dict[str, tuple[dict | str, str]]:
         "not_json": ("{ this is not json", "not valid JSON"),
         "nan": (json.dumps(make_record()).replace('"params": 1234', '"params": NaN'), "NaN"),
         "not_an_object": ("[1, 2, 3]", "not a record object"),
+        "infinite_number": (
+            json.dumps(make_record()).replace('"test_seconds": 1.0', '"test_seconds": 1e999'),
+            "1e999 is not a finite number",
+        ),
+        "nested_1000_deep": ('{"a": ' + "[" * 1000 + "]" * 1000 + "}", "nested deeper than"),
+        "nested_past_the_limit": (
+            {**make_record(), "notes": [[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]},
+            "nests deeper than 16 levels",
+        ),
+        "long_string": ({**make_record(), "notes": "x" * 20_000}, "notes is a string of 20000 characters"),
     }
 
 

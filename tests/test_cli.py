@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 
 def tfmeta(*args, env=None):
     return subprocess.run(
@@ -35,3 +37,43 @@ def test_missing_data_names_variable_flag_and_files(tmp_path):
     assert result.returncode == 2
     assert "TFMETA_DATA_DIR" in result.stderr and "--data-dir" in result.stderr
     assert "images_background.zip" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [("bogus=1", "bogus"), ("filters=0", "filters")],
+)
+def test_a_config_the_method_refuses_is_one_line_naming_its_arguments(
+    config, message, data_dir, cache_dir, tmp_path, capsys
+):
+    from tfmeta import cli
+
+    code = cli.main([
+        "run", "omniglot", "--method", "protonet", "--profile", "smoke", "--config", config,
+        "--data-dir", str(data_dir), "--cache-dir", str(cache_dir), "--runs-dir", str(tmp_path / "runs"),
+        "--results-dir", str(tmp_path / "results"),
+    ])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("tfmeta: error: protonet cannot be built with"), err
+    assert message in err and "Its arguments: " in err and "--config KEY=VALUE" in err
+    assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
+
+
+def test_a_count_below_one_is_refused_by_the_parser(capsys):
+    from tfmeta import cli
+
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["speed", "--episodes", "0"])
+    assert exit_.value.code == 2 and "--episodes: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_an_unknown_optimizer_family_lists_the_profile_s_families(tmp_path, capsys):
+    from tfmeta import cli
+
+    code = cli.main([
+        "optimizer-track", "learned_optimizers", "--profile", "smoke", "--family", "nosuch",
+        "--results-dir", str(tmp_path / "results"), "--runs-dir", str(tmp_path / "runs"),
+    ])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "evaluates no family 'nosuch'; its families: " in err and "quadratic" in err
+    assert not (tmp_path / "results").exists()

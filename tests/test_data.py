@@ -40,8 +40,11 @@ def test_missing_data_dir_names_the_variable_flag_and_files(tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
-def _copy_archives(data_dir, destination, drop_character=None):
+def _copy_archives(data_dir, destination, drop_character=None, garbage_first_png=False) -> str | None:
+    """Copies the archives, optionally without a character or with the first PNG's bytes replaced by
+    garbage; returns that PNG's member name."""
     destination.mkdir()
+    garbage = None
     for name in ("images_background.zip", "images_evaluation.zip"):
         with (
             zipfile.ZipFile(data_dir / "omniglot" / name) as source,
@@ -49,7 +52,11 @@ def _copy_archives(data_dir, destination, drop_character=None):
         ):
             for member in source.namelist():
                 if drop_character is None or drop_character not in member:
-                    out.writestr(member, source.read(member))
+                    content = source.read(member)
+                    if garbage_first_png and garbage is None and member.endswith(".png"):
+                        garbage, content = member, b"\x89PNG garbage"
+                    out.writestr(member, content)
+    return garbage
 
 
 def test_incomplete_archive_says_which_counts_differ_and_caches_nothing(data_dir, tmp_path):
@@ -68,6 +75,31 @@ def test_corrupt_archive_is_reported(data_dir, tmp_path):
     (archives / "images_evaluation.zip").write_bytes(b"not a zip at all")
     with pytest.raises(ArchiveError, match="images_evaluation.zip is not a readable zip archive"):
         omniglot.prepare(archives, tmp_path / "cache")
+
+
+def test_a_garbage_image_is_named_by_its_member(data_dir, tmp_path):
+    archives = tmp_path / "archives"
+    member = _copy_archives(data_dir, archives, garbage_first_png=True)
+    with pytest.raises(ArchiveError) as err:
+        omniglot.prepare(archives, tmp_path / "cache")
+    assert f"member {member} is not a readable PNG" in str(err.value)
+    assert "download" not in str(err.value)
+
+
+def test_offline_without_a_data_folder_fails_fast_and_leaves_nothing(tmp_path, monkeypatch):
+    """No archives given and the download host unreachable (a closed loopback port stands in for it)."""
+    import time
+
+    from tfmeta.data.omniglot import omniglot as builder
+
+    monkeypatch.delenv("TFMETA_DATA_DIR", raising=False)
+    monkeypatch.setattr(builder, "URL", "https://127.0.0.1:9/omniglot/")
+    start = time.monotonic()
+    with pytest.raises(ArchiveError) as err:
+        omniglot.prepare(None, tmp_path / "cache")
+    assert time.monotonic() - start < 10
+    assert "Could not reach 127.0.0.1" in str(err.value) and "--data-dir" in str(err.value)
+    assert not list((tmp_path / "cache").rglob("*.tmp.*"))
 
 
 @pytest.mark.parametrize(

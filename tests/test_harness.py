@@ -91,6 +91,7 @@ def test_interrupted_training_resumes_from_its_last_epoch(class_sets, tmp_path):
     curve = training.read_curve(tmp_path, 3)
     assert trained.curve == curve and not trained.reused
     summary = trained.summary
+    assert summary["resumed_at"] == [3]  # and the record says so (timing.resumed_at_episodes)
     assert [p["episode"] for p in curve] == [3, 6, 9]
     assert int(resumed.optimizer.iterations.numpy()) == 9  # 3 restored + 6 new steps, not 9 new
     assert training.is_trained(tmp_path) and summary["seconds"] >= curve[0]["seconds"]
@@ -104,3 +105,51 @@ def test_every_registered_method_runs_the_smoke_profile_and_learns(name, smoke_r
     few_shot.check(json.loads(path.read_text()))
     assert record["method"]["name"] == name
     assert record["accuracy"]["mean"] > CONTRACT_MIN_ACCURACY
+
+
+def test_a_training_folder_in_use_is_refused_naming_its_holder(tmp_path):
+    """Two identical runs at once: the second is refused before it touches the folder."""
+    import os
+
+    from tfmeta.harness import pipeline
+    from tfmeta.records import locks
+
+    with locks.hold(tmp_path / ".training.lock", "the first run"):
+        with pytest.raises(locks.LockedError) as err:
+            pipeline.train(None, None, None, None, tmp_path, {})
+    message = str(err.value)
+    assert message.startswith(f"another tfmeta process is training in {tmp_path}; run this again when")
+    assert f"held by pid {os.getpid()} on " in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".training.lock"]
+
+
+def test_a_resumed_stream_draws_the_episodes_of_the_uninterrupted_one(class_sets):
+    """Resuming after k episodes goes on with episode k of the same stream, not a reseeded one."""
+    from tfmeta.data.pipelines import training_dataset
+
+    whole = list(training_dataset(class_sets["train"], 5, 1, 2, seed=[3, 0]).take(7))
+    resumed = list(training_dataset(class_sets["train"], 5, 1, 2, seed=[3, 0], start=4).take(3))
+    for (episode, labels), (again, labels_again) in zip(whole[4:], resumed, strict=True):
+        np.testing.assert_array_equal(labels, labels_again)
+        np.testing.assert_array_equal(episode["query_images"], again["query_images"])
+
+
+def test_a_block_larger_than_its_part_is_named_before_any_work(class_sets, tmp_path):
+    from tfmeta.harness import planning
+    from tfmeta.records import locations, specs
+
+    spec = tmp_path / "omniglot.yaml"
+    spec.write_text(
+        (locations.benchmarks_dir() / "omniglot.yaml")
+        .read_text()
+        .replace(
+            "train: {part: train, way: 5, shot: 1, query: 5, episodes: 60",
+            "train: {part: train, way: 5000, shot: 1, query: 5, episodes: 60",
+        )
+    )
+    the_plan = planning.plan(planning.RunOptions(spec=spec, method="protonet", profile="smoke"))
+    with pytest.raises(
+        specs.SpecError,
+        match=r"train episodes of 5000-way 1-shot 5-query need 5000 classes .* has \d+ classes of 20",
+    ):
+        the_plan.check_fits(class_sets)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.records import REPO, make_record
+from tfmeta.records import published
 from tfmeta.records.frames import curves, inner_loop, methods, optimizers, overview, tables
 from tfmeta.records.stats import paired_comparison, sign_test, wilcoxon_signed_rank
 
@@ -162,9 +163,33 @@ def test_overview_keeps_each_methods_best_per_setting():
     ]
 
 
-def test_published_numbers_are_known_for_omniglot_only():
-    assert len(overview.published_frame("omniglot", "vinyals")) == 7
-    assert overview.published_frame("mini_imagenet", "ravi").empty
+def test_published_numbers_come_from_the_one_file_with_their_sources():
+    frame = overview.published_frame("omniglot", "vinyals")
+    assert len(frame) == len(published.for_benchmark("omniglot", "vinyals")) == 8
+    assert {"Batch norm", "Training classes", "Source"} <= set(frame.columns)
+    assert len(overview.published_frame("mini_imagenet", "ravi")) == 4
+    assert overview.published_frame("omniglot_lake", "lake").empty
+
+
+def test_readme_quotes_the_published_numbers_of_the_file():
+    """Every "paper" cell of README's result tables is a published result of the row's method."""
+    methods = {"Relation Networks": "relation", "Matching Networks": "matching", "Siamese network": "siamese",
+               "MAML (": "maml", "Reptile": "reptile", "first-order MAML": "fomaml"}  # fmt: skip
+    settings = ("5w1s", "5w5s", "20w1s", "20w5s")
+    checked = 0
+    for line in (REPO / "README.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        method = next((m for prefix, m in methods.items() if cells[0].startswith(prefix)), None)
+        if method is None or "/" not in cells[-1]:
+            continue
+        quoted = [float(v) for v in cells[-1].split("/")]
+        candidates = [
+            [p.accuracy.get(s) for s in settings[: len(quoted)]]
+            for p in published.for_method(method, "omniglot", "vinyals")
+        ]
+        assert quoted in candidates, (cells[0], quoted, candidates)
+        checked += 1
+    assert checked == 8
 
 
 def test_optional_cells_appear_only_where_records_have_them():

@@ -71,3 +71,22 @@ def test_validation_must_divide_training(tmp_path):
     path = _write(tmp_path, GOOD.replace("query: 15, episodes: 6000", "query: 15, episodes: 6001"))
     with pytest.raises(specs.SpecError, match=r"must be a multiple of validation.every \(250\)"):
         planning.plan(planning.RunOptions(spec=path, method="protonet"))
+
+
+def test_an_alias_bomb_is_refused_fast_with_a_short_message(tmp_path):
+    """Nine levels of ten aliases each: a billion values once expanded, refused from the node graph."""
+    levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    bomb = "x:\n" + "".join(f"  {line}\n" for line in levels)
+    path = _write(tmp_path, GOOD.replace("name: omniglot\n", "name: omniglot\n" + bomb, 1))
+    with pytest.raises(specs.SpecError) as err:
+        specs.load(path)
+    assert "anchors and aliases expand past 100000 values" in str(err.value)
+    assert len(str(err.value)) < 300
+
+
+def test_a_binary_file_is_named_as_not_yaml_text(tmp_path):
+    path = tmp_path / "bench.yaml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe")
+    with pytest.raises(specs.SpecError, match=r"bench.yaml: not a UTF-8 text file \(byte \d+\)"):
+        specs.load(path)

@@ -10,6 +10,8 @@ from tests.records import broken_records, make_record, write_json
 from tfmeta import cli
 from tfmeta.records import few_shot, store, submission
 
+NEWCOMER_ACCURACIES = [0.7 + 0.01 * (i % 5) for i in range(20)]  # a result other than the incumbent's
+
 
 def snapshot(directory):
     return {path.name: path.read_bytes() for path in sorted(directory.glob("*"))}
@@ -25,7 +27,7 @@ def board(tmp_path):
 
 def test_a_valid_record_is_stored_beside_the_others(tmp_path, board, capsys):
     before = snapshot(board)
-    record = make_record("newcomer")
+    record = make_record("newcomer", per_episode=NEWCOMER_ACCURACIES)
     path = write_json(tmp_path, "mine.json", record)
     assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 0
     after = snapshot(board)
@@ -38,7 +40,7 @@ def test_a_valid_record_is_stored_beside_the_others(tmp_path, board, capsys):
 
 
 def test_the_same_record_twice_is_refused(tmp_path, board, capsys):
-    path = write_json(tmp_path, "mine.json", make_record("newcomer"))
+    path = write_json(tmp_path, "mine.json", make_record("newcomer", per_episode=NEWCOMER_ACCURACIES))
     assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 0
     before = snapshot(board)
     assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 2
@@ -95,6 +97,10 @@ def test_records_on_lakes_runs_are_checked_against_the_runs_archive(data_dir, mo
     monkeypatch.setenv("TFMETA_DATA_DIR", str(tmp_path))
     with pytest.raises(submission.SubmissionError, match="cannot verify against Lake"):
         submission.verify(lake_record(runs_hash))
+    assert submission.verify(lake_record(runs_hash), data_dir=data_dir)  # `tfmeta submit --data-dir`
+    assert "--data-dir" in str(
+        cli.build_parser()._subparsers._group_actions[0].choices["submit"].format_help()
+    )
 
 
 def test_file_names_are_safe_whatever_the_method_name():

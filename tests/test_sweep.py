@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tfmeta.records import few_shot, specs, sweeps
+from tfmeta.records import few_shot, locks, specs, sweeps
 
 SMOKE = textwrap.dedent(
     """\
@@ -71,7 +71,7 @@ def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys):
 def test_a_second_sweep_on_the_same_results_folder_is_refused(tmp_path):
     from tfmeta.harness import sweep
 
-    with sweep.exclusive(tmp_path), pytest.raises(sweep.SweepError, match="another sweep is writing to"):
+    with sweep.exclusive(tmp_path), pytest.raises(locks.LockedError, match="another sweep is writing to"):
         with sweep.exclusive(tmp_path):
             pass
 

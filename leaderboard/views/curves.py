@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from loading import load_entries, no_records_note
+from loading import load_entries, no_records_note, plain
 
 from tfmeta.records.frames.curves import METRICS, curve_bands, curve_points
 
@@ -50,7 +50,7 @@ def run() -> None:
         (points["benchmark"] == benchmark) & (points["profile"] == profile) & (points["metric"] == metric)
     ]
     if chosen.empty:
-        st.info(f"No {METRICS[metric]} recorded for {benchmark} · {profile}.")
+        st.info(f"No {METRICS[metric]} recorded for {plain(benchmark)} · {plain(profile)}.")
         return
     bands = curve_bands(chosen)
     st.altair_chart(chart(bands, *X_AXES[axis], METRICS[metric]), width="stretch")

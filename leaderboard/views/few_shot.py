@@ -1,7 +1,7 @@
 """Few-shot track: one ranked table per benchmark setting, profile and frozen episode set."""
 
 import streamlit as st
-from loading import load_entries, no_records_note
+from loading import load_entries, no_records_note, plain
 
 from tfmeta.records.frames.overview import overview_frame, published_frame
 from tfmeta.records.frames.tables import ALPHA, Table, group_tables
@@ -24,10 +24,11 @@ COLUMNS = {
 
 def show_table(table: Table) -> None:
     key = table.key
-    st.subheader(f"{key.dataset} {key.way}-way {key.shot}-shot · {key.profile}")
+    st.subheader(f"{plain(key.dataset)} {key.way}-way {key.shot}-shot · {plain(key.profile)}")
     st.caption(
-        f"Benchmark `{key.benchmark}`, split `{key.split}`, test part `{key.part}`; frozen test episodes "
-        f"`{key.episodes_hash}`. Only records evaluated on these exact episodes are ranked here."
+        f"Benchmark {plain(key.benchmark)}, split {plain(key.split)}, test part {plain(key.part)}; frozen "
+        f"test episodes {plain(key.episodes_hash)}. Only records evaluated on these exact episodes are "
+        "ranked here."
     )
     st.dataframe(table.frame(), hide_index=True, column_config=COLUMNS, width="stretch")
 
@@ -39,12 +40,13 @@ def show_overview(tables: list[Table]) -> None:
         key = table.key
         groups.setdefault((key.benchmark, key.dataset, key.split, key.profile), []).append(table)
     for (benchmark, dataset, split, profile), members in groups.items():
-        st.subheader(f"{benchmark} · {profile}: overview")
+        st.subheader(f"{plain(benchmark)} · {plain(profile)}: overview")
         st.caption("Best accuracy ± 95% CI (%) of each method per test setting; ranked tables follow.")
         st.dataframe(overview_frame(members), hide_index=True, width="stretch")
         published = published_frame(dataset, split)
         if not published.empty:
-            with st.expander(f"Published numbers on {dataset} ({split} split), for context", expanded=True):
+            title = f"Published numbers on {plain(dataset)} ({plain(split)} split), for context"
+            with st.expander(title, expanded=True):
                 st.caption("From the papers, with their own code, budgets and test episodes: never ranked.")
                 st.dataframe(published, hide_index=True, width="stretch")
 

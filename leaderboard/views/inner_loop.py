@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from loading import load_entries, no_records_note
+from loading import load_entries, no_records_note, plain
 
 from tfmeta.records.frames.inner_loop import curve_frame, paired_frame
 
@@ -47,7 +47,7 @@ def run() -> None:
     )
     paired = paired_frame(entries)
     for setting in sorted(frame["setting"].unique()):
-        st.subheader(setting)
+        st.subheader(plain(setting))
         mine = frame[frame["setting"] == setting]
         methods = sorted(mine["method"].unique())
         chosen = st.multiselect("Methods", methods, default=methods, key=f"methods-{setting}")

@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from loading import load_entries, no_records_note
+from loading import load_entries, no_records_note, plain
 
 from tfmeta.records.frames.methods import (
     analysis_frames,
@@ -16,7 +16,7 @@ from tfmeta.records.frames.methods import (
 def show_record(path, record) -> None:
     b, accuracy = record["benchmark"], record["accuracy"]
     title = (
-        f"{b['name']} {b['way']}-way {b['shot']}-shot · {record['profile']}: "
+        f"{plain(b['name'])} {b['way']}-way {b['shot']}-shot · {plain(record['profile'])}: "
         f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}% ({accuracy['n_episodes']} episodes)"
     )
     with st.expander(title):
@@ -26,7 +26,7 @@ def show_record(path, record) -> None:
         st.markdown("Run configuration:")
         st.json(record["config"], expanded=False)
         show_analysis(record)
-        st.caption(f"Record `{path.name}`, episodes `{record['episodes_hash']}`")
+        st.caption(f"Record {plain(path.name)}, episodes {plain(record['episodes_hash'])}")
 
 
 def show_analysis(record) -> None:
@@ -72,9 +72,9 @@ def run() -> None:
     st.query_params["method"] = name
     mine = entries_of(entries, name)
     latest = max(mine, key=lambda entry: entry[1]["provenance"]["created"])[1]["method"]
-    st.header(name)
-    st.markdown(f"**Paper:** {latest.get('paper') or 'not given'}")
-    st.markdown(f"**Import path:** `{latest['import_path']}`")
+    st.header(plain(name))
+    st.markdown(f"**Paper:** {plain(latest.get('paper') or 'not given')}")
+    st.markdown(f"**Import path:** {plain(latest['import_path'])}")
     st.markdown("**Method configuration** (latest record):")
     st.json(latest["config"], expanded=True)
     st.subheader(f"Results ({len(mine)})")

@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from loading import load_optimizer_entries
+from loading import load_optimizer_entries, plain
 
 from tfmeta.records.frames.optimizers import (
     loss_bands,
@@ -54,7 +54,7 @@ def run() -> None:
     bands, table = loss_bands(records), summary_frame(records)
     training = meta_training_curves(records)
     for task in sorted(bands["task"].unique()):
-        st.subheader(task)
+        st.subheader(plain(task))
         st.altair_chart(chart(bands[bands["task"] == task]), width="stretch")
         if not table.empty:
             st.dataframe(table[table["task"] == task].drop(columns="task"), hide_index=True, width="stretch")

@@ -1,7 +1,7 @@
 """Submit a record: the checks of `tfmeta submit`, from the browser."""
 
 import streamlit as st
-from loading import results_dir
+from loading import plain, results_dir
 
 from tfmeta.records.submission import SubmissionError, submit
 
@@ -21,9 +21,9 @@ def handle(name: str, data: bytes) -> None:
     try:
         stored = submit(data, results_dir(), name)
     except SubmissionError as err:
-        st.error(f"Rejected `{name}`: {err}. Nothing was stored.", icon=":material/block:")
+        st.error(f"Rejected {plain(name)}: {plain(err)}. Nothing was stored.", icon=":material/block:")
         return
-    st.success(f"Accepted `{name}`: stored as `{stored.name}`.", icon=":material/check_circle:")
+    st.success(f"Accepted {plain(name)}: stored as {plain(stored.name)}.", icon=":material/check_circle:")
 
 
 def run() -> None:

@@ -34,14 +34,15 @@ def main(argv: list[str] | None = None) -> int:
     from tfmeta.data.mini_imagenet import MiniImagenetError
     from tfmeta.data.omniglot import ArchiveError
     from tfmeta.harness.sweep import SweepError
-    from tfmeta.methods import UnknownMethodError
+    from tfmeta.methods import MethodConfigError, UnknownMethodError
+    from tfmeta.records.locks import LockedError
     from tfmeta.records.specs import SpecError
     from tfmeta.records.store import RecordError
     from tfmeta.tasks import UnknownFamilyError
 
     errors = (
         SpecError, UnknownMethodError, UnknownFamilyError, ContractError, ArchiveError, MiniImagenetError,
-        RecordError, SweepError, FileExistsError,
+        RecordError, SweepError, FileExistsError, MethodConfigError, LockedError,
     )  # fmt: skip
     commands = {name: command for group in GROUPS for name, command in group.COMMANDS.items()}
     try:

@@ -24,6 +24,10 @@ def add_parsers(commands) -> None:
     submit = commands.add_parser("submit", help="check a result record and add it to the leaderboard")
     submit.add_argument("record", type=Path, help="the record's JSON file")
     submit.add_argument("--results-dir", type=Path, help=f"where accepted records go; {RESULTS_HELP}")
+    submit.add_argument(
+        "--data-dir",
+        help="folder with Lake et al.'s all_runs.zip, to check records on it (default: $TFMETA_DATA_DIR)",
+    )
 
 
 def streamlit_command(args: argparse.Namespace) -> list[str]:
@@ -51,7 +55,9 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     from tfmeta.records import submission
 
-    stored = submission.submit_file(args.record, args.results_dir or locations.results_dir())
+    stored = submission.submit_file(
+        args.record, args.results_dir or locations.results_dir(), data_dir=args.data_dir
+    )
     print(f"accepted {args.record.name}: stored as {stored}")
     return 0
 

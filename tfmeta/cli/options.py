@@ -30,6 +30,17 @@ def key_value(text: str) -> tuple[str, object]:
         return key, value
 
 
+def positive_int(text: str) -> int:
+    """An argument that counts something: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 RESULTS_HELP = (
     "where records go (default: $TFMETA_RESULTS_DIR, else leaderboard/results/ in a source checkout, "
     "else ./tfmeta-results/)"

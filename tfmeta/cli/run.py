@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value
+from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value, positive_int
 
 
 def add_parsers(commands) -> None:
@@ -44,10 +44,17 @@ def add_parsers(commands) -> None:
         "--spec", default="omniglot", help="benchmark whose settings are timed (default: omniglot)"
     )
     speed.add_argument("--profile", default="standard", help="whose training setting (default: standard)")
-    speed.add_argument("--repeats", type=int, default=5, help="repeats of each measurement (default: 5)")
-    speed.add_argument("--episodes", type=int, default=20, help="training episodes per repeat (default: 20)")
     speed.add_argument(
-        "--eval-episodes", type=int, default=50, help="test episodes per repeat and setting (default: 50)"
+        "--repeats", type=positive_int, default=5, help="repeats of each measurement (default: 5)"
+    )
+    speed.add_argument(
+        "--episodes", type=positive_int, default=20, help="training episodes per repeat (default: 20)"
+    )
+    speed.add_argument(
+        "--eval-episodes",
+        type=positive_int,
+        default=50,
+        help="test episodes per repeat and setting (default: 50)",
     )
     speed.add_argument("--jit", action="store_true", help="compile the methods with XLA")
     speed.add_argument("--pytorch", action="store_true", help="also time the same ProtoNet step in PyTorch")

@@ -48,7 +48,13 @@ def gather_episode(images: tf.Tensor, classes, examples, order, shot: int, with_
 
 
 def training_dataset(
-    class_set: ClassSet, way: int, shot: int, query: int, seed: int | list[int], with_classes: bool = False
+    class_set: ClassSet,
+    way: int,
+    shot: int,
+    query: int,
+    seed: int | list[int],
+    with_classes: bool = False,
+    start: int = 0,
 ) -> tf.data.Dataset:
     """An endless tf.data stream of freshly sampled episodes, reproducible from `seed`.
 
@@ -56,11 +62,15 @@ def training_dataset(
         with_classes: add `episode["classes"]`, int32 [way]: each label's index in `class_set`, for
             methods that pre-train an ordinary classifier over all training classes. The images drawn
             are the same either way.
+        start: episodes of the stream to skip, so that a resumed training draws exactly the episodes an
+            uninterrupted one would (drawing indices costs microseconds an episode).
     """
     n_classes, n_examples = class_set.images.shape[:2]
 
     def draw():
         rng = np.random.default_rng(seed)
+        for _ in range(start):
+            sample_indices(rng, n_classes, n_examples, way, shot, query)
         while True:
             yield tuple(
                 a.astype(np.int32) for a in sample_indices(rng, n_classes, n_examples, way, shot, query)

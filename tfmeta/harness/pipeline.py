@@ -17,7 +17,7 @@ from tfmeta import methods
 from tfmeta.data import load_class_sets
 from tfmeta.harness import evaluation, provenance, recording
 from tfmeta.harness.planning import Plan, RunOptions, plan, training_id
-from tfmeta.records import few_shot
+from tfmeta.records import few_shot, locks
 
 __all__ = ["RunOptions", "plan", "run"]
 
@@ -76,6 +76,7 @@ def load_data(the_plan: Plan, options: RunOptions) -> RunData:
     class_sets = load_class_sets(
         data["dataset"], data["split"], the_plan.parts, options.data_dir, options.cache_dir
     )
+    the_plan.check_fits(class_sets)
     test_set, test_data = evaluation.load_test_set(the_plan, class_sets, options.data_dir)
     _, validation_data = evaluation.load_validation_set(the_plan, class_sets)
     return RunData(class_sets, test_set, test_data, validation_data)
@@ -88,13 +89,21 @@ def build_method(the_plan: Plan, method_class: type, method_config: dict, data: 
     from tfmeta.harness import training
 
     keras.utils.set_random_seed(the_plan.train["seed"])  # weight initialisation, like the episode stream
-    method = method_class(**method_config)
-    method.compile(
-        optimizer=training.make_optimizer(the_plan.profile["optimizer"]),
-        jit_compile=the_plan.profile.get("jit_compile", False),
-        **method.compile_arguments(),
-    )
-    training.build(method, data.validation_data)
+    try:
+        method = method_class(**method_config)
+        method.compile(
+            optimizer=training.make_optimizer(the_plan.profile["optimizer"]),
+            jit_compile=the_plan.profile.get("jit_compile", False),
+            **method.compile_arguments(),
+        )
+        training.build(method, data.validation_data)
+    except (TypeError, ValueError) as err:  # an unknown argument, or a value the layers refuse
+        reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        raise methods.MethodConfigError(
+            f"{the_plan.method_name} cannot be built with {method_config}: {reason}. Its arguments: "
+            f"{', '.join(methods.arguments(method_class))}; set them with --config KEY=VALUE or under "
+            "method_config in the benchmark spec"
+        ) from err
     return method
 
 
@@ -105,7 +114,14 @@ def run_folder(the_plan: Plan, options: RunOptions, method) -> Path:
 
 
 def train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: Path, origin: dict):
-    """Meta-trains the method, resuming an interrupted training, or loads a finished one."""
+    """Meta-trains the method, resuming an interrupted training, or loads a finished one; one process at
+    a time per training folder."""
+    refusal = f"another tfmeta process is training in {run_dir}; run this again when it has finished"
+    with locks.hold(run_dir / ".training.lock", refusal):
+        return _train(the_plan, options, method, data, run_dir, origin)
+
+
+def _train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: Path, origin: dict):
     from tfmeta.data.pipelines import training_dataset
     from tfmeta.harness import training
 
@@ -122,8 +138,9 @@ def train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: P
         block["way"],
         block["shot"],
         block["query"],
-        seed=[block["seed"], start_epoch],
+        seed=[block["seed"], 0],  # the stream of every record so far
         with_classes=method.uses_class_ids,
+        start=start_epoch * every,  # a resumed run goes on with the episodes it would have drawn
     )
     return training.fit(
         method, stream, data.validation_data, block["episodes"], every, run_dir, origin, options.verbose

@@ -55,6 +55,25 @@ class Plan:
         """The name records use: the registered name, or the class name of a `module:Class` method."""
         return self.method.rpartition(":")[2] if ":" in self.method else self.method
 
+    def check_fits(self, class_sets: dict) -> None:
+        """Raises SpecError when an episode block asks for more classes, or more examples per class, than
+        its part of the dataset holds (a typo such as `way: 5000` fails here, named, before any work)."""
+        blocks = {"train": self.train, "validation": self.validation}
+        test = self.test_key
+        blocks["test"] = {"part": test.part, "way": test.way, "shot": test.shot, "query": test.query}
+        for name, block in blocks.items():
+            class_set = class_sets.get(block["part"])
+            if class_set is None or not hasattr(class_set, "images"):
+                continue  # a part without a class set (Lake's runs ship their own episodes)
+            classes, examples = class_set.images.shape[:2]
+            if block["way"] > classes or block["shot"] + block["query"] > examples:
+                raise specs.SpecError(
+                    f"{self.benchmark.path}: profiles.{self.profile_name}: {name} episodes of "
+                    f"{block['way']}-way {block['shot']}-shot {block['query']}-query need {block['way']} "
+                    f"classes of {block['shot'] + block['query']} examples, but the {block['part']} part "
+                    f"has {classes} classes of {examples}"
+                )
+
     @property
     def test_key(self) -> EpisodeKey:
         data, test = self.benchmark.data, self.benchmark.data["test"]

@@ -64,6 +64,7 @@ def build(
             "test_seconds": evaluated.seconds,
             "test_episodes_per_second": len(per_episode) / evaluated.seconds,
             "reused_training": trained.reused,
+            **({"resumed_at_episodes": summary["resumed_at"]} if summary.get("resumed_at") else {}),
         },
         "params": int(method.count_params()),
         "provenance": {**origin, "training": summary.get("origin")},

@@ -16,16 +16,14 @@ with `--address` (or RAY_ADDRESS) the driver joins an existing cluster (docs/sca
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 import time
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfmeta.records import few_shot, submission, sweeps
+from tfmeta.records import few_shot, locks, submission, sweeps
 
 CONNECT_TIMEOUT = 20  # seconds to reach a given cluster address before giving up
 LOCK = ".sweep.lock"
@@ -68,24 +66,14 @@ def train_and_evaluate(training: dict, profile: str, runs_dir: str, data_dir, ca
     return records
 
 
-@contextmanager
 def exclusive(results_dir: Path):
-    """Holds the results folder's sweep lock; a second sweep on the same folder is refused."""
-    results_dir.mkdir(parents=True, exist_ok=True)
-    handle = open(results_dir / LOCK, "w")  # noqa: SIM115 - held for the sweep's lifetime
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError as err:
-        handle.close()
-        raise SweepError(
-            f"another sweep is writing to {results_dir} (it holds {results_dir / LOCK}); wait for it to "
-            "finish, or give this one another --results-dir"
-        ) from err
-    try:
-        yield
-    finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+    """The results folder's sweep lock (a context manager); a second sweep on the same folder is refused
+    with `locks.LockedError`, naming the holder."""
+    return locks.hold(
+        results_dir / LOCK,
+        f"another sweep is writing to {results_dir}; wait for it to finish, or give this one another "
+        "--results-dir",
+    )
 
 
 def check_reachable(address: str) -> None:

@@ -21,6 +21,7 @@ import keras
 WEIGHTS = "weights.weights.h5"
 SUMMARY = "training.json"
 CURVE = "curve.csv"
+RESUMES = "resumes.json"  # episode counts at which the training was resumed
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,16 @@ def load_trained(model: keras.Model, run_dir: Path, every: int) -> Trained:
     return Trained(json.loads((run_dir / SUMMARY).read_text()), True, read_curve(run_dir, every))
 
 
+def _resumes(run_dir: Path, now: int | None) -> list[int]:
+    """The episode counts at which this training was resumed, `now` added (None: not resuming)."""
+    path = run_dir / RESUMES
+    resumed = json.loads(path.read_text()) if path.exists() else []
+    if now is not None:
+        resumed.append(now)
+        path.write_text(json.dumps(resumed))
+    return resumed
+
+
 def fit(
     model: keras.Model,
     train_data,
@@ -130,6 +141,7 @@ def fit(
     build(model, validation_data)  # BackupAndRestore needs weights to restore into
     done_before = read_curve(run_dir, every)
     previous_seconds = done_before[-1]["seconds"] if done_before else 0.0
+    resumed_at = _resumes(run_dir, len(done_before) * every if done_before else None)
     callbacks = [
         *callbacks,
         ElapsedSeconds(previous_seconds),
@@ -150,7 +162,12 @@ def fit(
     if model.stop_training:
         raise FloatingPointError(f"training diverged (loss became NaN); see {run_dir / CURVE}")
     curve = read_curve(run_dir, every)
-    summary = {"episodes": episodes, "seconds": curve[-1]["seconds"] if curve else 0.0, "origin": origin}
+    summary = {
+        "episodes": episodes,
+        "seconds": curve[-1]["seconds"] if curve else 0.0,
+        "origin": origin,
+        "resumed_at": resumed_at,
+    }
     tmp = run_dir / f".tmp-{os.getpid()}.weights.h5"
     model.save_weights(tmp)
     os.replace(tmp, run_dir / WEIGHTS)

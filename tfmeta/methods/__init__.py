@@ -27,6 +27,18 @@ class UnknownMethodError(ValueError):
     """A method name that is neither registered nor importable."""
 
 
+class MethodConfigError(ValueError):
+    """Constructor arguments (`--config`, a spec's `method_config`) that the method refuses."""
+
+
+def arguments(cls: type) -> list[str]:
+    """The constructor arguments `cls` and its bases name (what `--config` may set)."""
+    import inspect
+
+    named = {name for klass in cls.__mro__[:-1] for name in inspect.signature(klass.__init__).parameters}
+    return sorted(named - {"self", "args", "kwargs"})
+
+
 def names() -> list[str]:
     """Built-in and entry-point method names, sorted."""
     external = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}

@@ -128,19 +128,35 @@ def load(path: str | Path) -> Benchmark:
     return Benchmark(path, validate_yaml(path, _schema()))
 
 
+# A spec is a page of YAML: anything much larger, or anchors and aliases that expand into more nodes than a
+# spec ever holds, is refused before it is constructed or printed.
+MAX_SPEC_BYTES = 1024 * 1024
+MAX_SPEC_NODES = 100_000
+
+
 def validate_yaml(path: Path, schema: dict) -> Any:
     """Parses a YAML file and validates it against a JSON schema.
 
     Raises:
         SpecError: naming the file, the line and the field at fault.
     """
-    text = path.read_text()
+    with path.open("rb") as f:
+        raw = f.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(f"{path}: larger than {MAX_SPEC_BYTES} bytes; a spec is a page of YAML")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SpecError(f"{path}: not a UTF-8 text file (byte {err.start}); a spec is YAML text") from err
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_expansion(path, root)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         raise SpecError(f"{path}:{mark.line + 1}: invalid YAML: {err.problem}") from err
+    except yaml.YAMLError as err:  # a reader error: a control character, say
+        raise SpecError(f"{path}: invalid YAML: {str(err).splitlines()[0][:200]}") from err
     if root is None:
         raise SpecError(f"{path}:1: the file is empty")
     errors = sorted(
@@ -149,8 +165,27 @@ def validate_yaml(path: Path, schema: dict) -> Any:
     if errors:
         error = errors[0]
         field = ".".join(str(step) for step in error.absolute_path) or "(top level)"
-        raise SpecError(f"{path}:{_line_of(root, error.absolute_path)}: {field}: {error.message}")
+        message = error.message if len(error.message) <= 300 else error.message[:300] + "..."
+        raise SpecError(f"{path}:{_line_of(root, error.absolute_path)}: {field}: {message}")
     return data
+
+
+def _check_expansion(path: Path, root: yaml.Node | None) -> None:
+    """Refuses a document whose aliases expand into more than MAX_SPEC_NODES nodes (a "billion laughs"),
+    counting each alias as often as it is used and stopping at the limit."""
+    pending, count = [root] if root is not None else [], 0
+    while pending:
+        node = pending.pop()
+        count += 1
+        if count > MAX_SPEC_NODES:
+            raise SpecError(
+                f"{path}:{node.start_mark.line + 1}: anchors and aliases expand past {MAX_SPEC_NODES} "
+                "values; write the values out instead"
+            )
+        if isinstance(node, yaml.MappingNode):
+            pending += [item for pair in node.value for item in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            pending += node.value
 
 
 def resolve(path: str | Path) -> Path:

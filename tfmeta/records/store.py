@@ -7,7 +7,9 @@ it (`tfmeta.records.few_shot`, `tfmeta.records.optimizer`) and are passed in as 
 from __future__ import annotations
 
 import json
+import math
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +19,12 @@ from typing import Any
 
 import jsonschema
 
+# Limits enforced while reading, before any schema check: records are small, shallow data (the committed
+# ones nest 6 levels, hold strings of under 1,000 characters and lists of at most 1,000 per-episode values).
 MAX_RECORD_BYTES = 20 * 1024 * 1024
+MAX_DEPTH = 16
+MAX_STRING = 10_000
+MAX_ITEMS = 100_000
 
 
 class RecordError(ValueError):
@@ -42,20 +49,89 @@ def check_schema(record: Any, record_schema: dict) -> None:
         raise RecordError(f"{field}: {errors[0].message}")
 
 
-def read(path: str | Path, validate: Callable[[Any], None]) -> dict:
-    """Reads one record and checks it with `validate`.
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a record file, never more than the size limit plus one byte.
 
     Raises:
-        RecordError: when the file is too large, is not JSON, or fails `validate`.
+        RecordError: when it is not a regular file or is over the size limit.
+        OSError: when it cannot be read.
     """
     path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_RECORD_BYTES:
-        raise RecordError(f"{path.name} is {size} bytes; records are limited to {MAX_RECORD_BYTES}")
+    with path.open("rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise RecordError(f"{path.name} is not a regular file")
+        data = f.read(MAX_RECORD_BYTES + 1)
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordError(f"{path.name} is too large; records are limited to {MAX_RECORD_BYTES} bytes")
+    return data
+
+
+def parse(data: bytes, name: str = "record") -> dict:
+    """Parses a record's bytes as a JSON object of finite numbers within the limits on size, nesting,
+    string length and list length.
+
+    Raises:
+        RecordError: naming the first problem.
+    """
+    if len(data) > MAX_RECORD_BYTES:
+        raise RecordError(f"{name} is {len(data)} bytes; records are limited to {MAX_RECORD_BYTES}")
     try:
-        record = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise RecordError(f"{path.name} is not valid JSON: {err}") from err
+        record = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant, parse_float=_finite)
+    except RecursionError as err:
+        raise RecordError(f"{name} is nested deeper than a record may be ({MAX_DEPTH} levels)") from err
+    except (UnicodeDecodeError, ValueError) as err:  # JSONDecodeError, a non-finite or oversized number
+        raise RecordError(f"{name} is not valid JSON: {err}") from err
+    if not isinstance(record, dict):
+        raise RecordError(f"{name} holds a JSON {type(record).__name__}, not a record object")
+    check_limits(record, name)
+    return record
+
+
+def check_limits(record: Any, name: str = "record") -> None:
+    """Raises RecordError naming the field that nests deeper than MAX_DEPTH, is a non-finite number, or
+    holds a string longer than MAX_STRING or a list or object of more than MAX_ITEMS entries. Iterative,
+    so depth cannot exhaust the stack."""
+    pending = [(record, "", 1)]
+    while pending:
+        value, where, depth = pending.pop()
+        field = where.lstrip(".") or "(top level)"
+        if depth > MAX_DEPTH:
+            raise RecordError(f"{name}: {field[:200]} nests deeper than {MAX_DEPTH} levels")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RecordError(f"{name}: {field} is {value}, not a finite number")
+        if isinstance(value, str) and len(value) > MAX_STRING:
+            raise RecordError(f"{name}: {field} is a string of {len(value)} characters (limit {MAX_STRING})")
+        if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
+            raise RecordError(f"{name}: {field} holds {len(value)} entries (limit {MAX_ITEMS})")
+        if isinstance(value, list):
+            pending += [(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if len(key) > MAX_STRING:
+                    raise RecordError(f"{name}: {field} has a key of {len(key)} characters")
+                pending.append((item, f"{where}.{key}", depth + 1))
+
+
+def _refuse_constant(constant: str):
+    raise ValueError(f"{constant} is not a number a record may hold")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is not a finite number")
+    return value
+
+
+def read(path: str | Path, validate: Callable[[Any], None]) -> dict:
+    """Reads one record (see `parse`) and checks it with `validate`.
+
+    Raises:
+        RecordError: when the file is not a regular file, too large, not JSON within the limits, or
+            fails `validate`.
+    """
+    path = Path(path)
+    record = parse(read_bytes(path), path.name)
     validate(record)
     return record
 
@@ -65,17 +141,22 @@ def write(record: dict, directory: str | Path, filename: str, validate: Callable
     overwrites a file.
 
     Raises:
-        RecordError: when the record fails `validate` (nothing is written).
+        RecordError: when the record is past a limit of `check_limits` or fails `validate` (nothing is
+            written).
         FileExistsError: when the destination exists.
     """
+    check_limits(record, filename)
     validate(record)
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise RecordError(f"the results folder {directory} is a file; name a folder instead")
     directory.mkdir(parents=True, exist_ok=True)
     destination = directory / filename
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".json.tmp")
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; records are for sharing
         with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1)
+            json.dump(record, f, indent=1, allow_nan=False)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
@@ -84,6 +165,12 @@ def write(record: dict, directory: str | Path, filename: str, validate: Callable
     finally:
         Path(tmp).unlink(missing_ok=True)
     return destination
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @dataclass(frozen=True)

@@ -24,27 +24,18 @@ class SubmissionError(store.RecordError):
 
 
 def parse(data: bytes, name: str = "record") -> dict:
-    """Parses the bytes of a submitted record as a JSON object, refusing NaN and infinities.
+    """Parses the bytes of a submitted record (`tfmeta.records.store.parse`).
 
     Raises:
-        SubmissionError: when too large, not UTF-8 JSON, or not an object.
+        SubmissionError: when too large, not UTF-8 JSON, not an object, or past a limit.
     """
-    if len(data) > store.MAX_RECORD_BYTES:
-        raise SubmissionError(f"{name} is {len(data)} bytes; records are limited to {store.MAX_RECORD_BYTES}")
     try:
-        record = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
-        raise SubmissionError(f"{name} is not valid JSON: {err}") from err
-    if not isinstance(record, dict):
-        raise SubmissionError(f"{name} holds a JSON {type(record).__name__}, not a record object")
-    return record
+        return store.parse(data, name)
+    except store.RecordError as err:
+        raise SubmissionError(str(err)) from err
 
 
-def _refuse_constant(constant: str):
-    raise ValueError(f"{constant} is not a number a record may hold")
-
-
-def verify(record: dict, benchmarks: list[Path] | None = None) -> str:
+def verify(record: dict, benchmarks: list[Path] | None = None, data_dir: str | Path | None = None) -> str:
     """Runs every check on a parsed record; returns the name of the test set it was verified against.
 
     Args:
@@ -61,7 +52,7 @@ def verify(record: dict, benchmarks: list[Path] | None = None) -> str:
     benchmark = find_benchmark(record["benchmark"]["name"], benchmarks)
     check_protocol(record, benchmark)
     if benchmark.data["test"].get("source") == "lake_runs":
-        name, expected = "Lake et al.'s one-shot runs", lake_runs_hash()
+        name, expected = "Lake et al.'s one-shot runs", lake_runs_hash(data_dir)
     else:
         path = episodes_file(record, benchmark)
         name, expected = path.name, _frozen_hash(path)
@@ -126,8 +117,9 @@ def _frozen_hash(path: Path) -> str:
         raise SubmissionError(f"cannot read the frozen episodes {path.name}: {err}") from err
 
 
-def lake_runs_hash() -> str:
-    """The content hash of Lake et al.'s runs archive, found as `tfmeta run` finds it ($TFMETA_DATA_DIR).
+def lake_runs_hash(data_dir: str | Path | None = None) -> str:
+    """The content hash of Lake et al.'s runs archive in `data_dir`, else as `tfmeta run` finds it
+    ($TFMETA_DATA_DIR).
 
     Raises:
         SubmissionError: when the archive cannot be read, saying how to point at it.
@@ -135,7 +127,7 @@ def lake_runs_hash() -> str:
     from tfmeta.data.omniglot import ArchiveError, lake_runs
 
     try:
-        return lake_runs.archive_hash()
+        return lake_runs.archive_hash(data_dir)
     except ArchiveError as err:
         raise SubmissionError(f"cannot verify against Lake et al.'s runs: {err}") from err
 
@@ -152,15 +144,20 @@ def find_benchmark(name: str, benchmarks: list[Path] | None = None) -> specs.Ben
 
 
 def submit(
-    data: bytes, results_dir: str | Path, name: str = "record", benchmarks: list[Path] | None = None
+    data: bytes,
+    results_dir: str | Path,
+    name: str = "record",
+    benchmarks: list[Path] | None = None,
+    data_dir: str | Path | None = None,
 ) -> Path:
-    """Checks a submitted record and stores it in `results_dir`; returns the new file.
+    """Checks a submitted record and stores it in `results_dir`; returns the new file. `data_dir` holds
+    Lake et al.'s runs archive, for records on those runs (default: $TFMETA_DATA_DIR).
 
     Raises:
         SubmissionError: with the reason; nothing is stored.
     """
     record = parse(data, name)
-    verify(record, benchmarks)
+    verify(record, benchmarks, data_dir)
     digest = _digest(record)
     duplicate = _find_duplicate(Path(results_dir), digest)
     if duplicate:
@@ -171,19 +168,21 @@ def submit(
         raise SubmissionError(f"this record is already on the leaderboard: {err}") from err
 
 
-def submit_file(path: str | Path, results_dir: str | Path, benchmarks: list[Path] | None = None) -> Path:
-    """`submit` for a record file; refuses files over the size limit before reading them."""
+def submit_file(
+    path: str | Path,
+    results_dir: str | Path,
+    benchmarks: list[Path] | None = None,
+    data_dir: str | Path | None = None,
+) -> Path:
+    """`submit` for a record file; never reads more than the size limit."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > store.MAX_RECORD_BYTES:
-            raise SubmissionError(
-                f"{path.name} is {size} bytes; records are limited to {store.MAX_RECORD_BYTES}"
-            )
-        data = path.read_bytes()
+        data = store.read_bytes(path)
+    except store.RecordError as err:
+        raise SubmissionError(str(err)) from err
     except OSError as err:
         raise SubmissionError(f"cannot read {path}: {err.strerror or err}") from err
-    return submit(data, results_dir, path.name, benchmarks)
+    return submit(data, results_dir, path.name, benchmarks, data_dir)
 
 
 def filename(record: dict, digest: str) -> str:
@@ -194,17 +193,17 @@ def filename(record: dict, digest: str) -> str:
 
 
 def _digest(record: dict) -> str:
-    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
+    """A result's identity: the frozen episodes it answered and its accuracy on each. A copy that differs
+    only in names, notes or provenance is the same result."""
+    content = {"episodes_hash": record.get("episodes_hash"), "per_episode": record.get("per_episode")}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
 def _find_duplicate(directory: Path, digest: str) -> Path | None:
     for path in sorted(directory.glob("*.json")):
         try:
-            if (
-                path.stat().st_size <= store.MAX_RECORD_BYTES
-                and _digest(json.loads(path.read_text())) == digest
-            ):
+            if _digest(store.parse(store.read_bytes(path), path.name)) == digest:
                 return path
-        except (OSError, ValueError):
+        except (OSError, store.RecordError):
             continue
     return None

@@ -7,6 +7,10 @@ Importing this package imports no TensorFlow (the builder is imported when data 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -27,23 +31,47 @@ def prepare(archive_dir: str | os.PathLike | None = None, cache: str | os.PathLi
     Returns:
         The prepared `TfmetaOmniglot` builder.
     """
+    from tfmeta.data.omniglot import omniglot
     from tfmeta.data.omniglot.omniglot import TfmetaOmniglot
 
+    local = archive_dir or os.environ.get(DATA_DIR_ENV)
     builder = TfmetaOmniglot(archive_dir=archive_dir, data_dir=str(cache_dir(cache) / "tensorflow_datasets"))
-    if not builder.is_prepared():
-        if archive_dir or os.environ.get(DATA_DIR_ENV):
-            find_archives(archive_dir or os.environ[DATA_DIR_ENV])  # fail early with the full message
-        try:
-            builder.download_and_prepare()
-        except ArchiveError:
-            raise
-        except Exception as err:  # network failures come in many types; all need the same advice
+    if builder.is_prepared():
+        return builder
+    offline = (
+        f"Offline, set {DATA_DIR_ENV} or pass --data-dir with a folder holding images_background.zip and "
+        "images_evaluation.zip."
+    )
+    if local:
+        find_archives(local)  # fail early with the full message
+    else:
+        _check_reachable(omniglot.URL, offline)  # seconds, instead of minutes of download retries
+    try:
+        builder.download_and_prepare()
+    except ArchiveError:
+        raise
+    except Exception as err:  # network failures come in many types; all need the same advice
+        if local:
             raise ArchiveError(
-                f"Could not download Omniglot ({type(err).__name__}: {err}). Offline, set "
-                f"{DATA_DIR_ENV} or pass --data-dir with a folder holding images_background.zip and "
-                "images_evaluation.zip."
+                f"Could not prepare Omniglot from {local} ({type(err).__name__}: {err})"
             ) from err
+        raise ArchiveError(f"Could not download Omniglot ({type(err).__name__}: {err}). {offline}") from err
+    finally:
+        for partial in (Path(builder.data_dir).parents[2] / "downloads").glob("*.tmp.*"):
+            if partial.is_dir():
+                shutil.rmtree(partial, ignore_errors=True)
+            else:
+                partial.unlink(missing_ok=True)
     return builder
+
+
+def _check_reachable(url: str, advice: str, timeout: float = 5.0) -> None:
+    """Raises ArchiveError within `timeout` seconds when the archives' host does not answer."""
+    host = urlparse(url).hostname
+    try:
+        socket.create_connection((host, urlparse(url).port or 443), timeout=timeout).close()
+    except OSError as err:
+        raise ArchiveError(f"Could not reach {host} to download Omniglot ({err}). {advice}") from err
 
 
 def load_characters(

@@ -23,12 +23,13 @@ from tfmeta.data.omniglot.archives import (
     ARCHIVES,
     IMAGE_SIZE,
     MEMBER,
+    ArchiveError,
     check_structure,
     find_archives,
     to_28x28,
 )
 
-_URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
+URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
 
 _CITATION = """@article{lake2015human,
   title={Human-level concept learning through probabilistic program induction},
@@ -65,7 +66,7 @@ class TfmetaOmniglot(tfds.core.GeneratorBasedBuilder):
         if self._archive_dir:
             paths = find_archives(self._archive_dir)
         else:
-            urls = {split: _URL + name for split, (name, _, _) in ARCHIVES.items()}
+            urls = {split: URL + name for split, (name, _, _) in ARCHIVES.items()}
             paths = {split: Path(p) for split, p in dl_manager.download(urls).items()}
         members = {split: check_structure(split, path) for split, path in paths.items()}
         return {split: self._generate_examples(paths[split], members[split]) for split in ARCHIVES}
@@ -75,10 +76,17 @@ class TfmetaOmniglot(tfds.core.GeneratorBasedBuilder):
             for member in members:
                 alphabet, character, _, drawer = MEMBER.match(member).groups()
                 key = f"{alphabet}/{character}/{drawer}"
+                try:
+                    image = to_28x28(zf.read(member))
+                except Exception as err:  # PIL and zlib raise many types for a damaged image
+                    raise ArchiveError(
+                        f"{archive}: member {member} is not a readable PNG ({type(err).__name__}: {err}); "
+                        "replace the archive with the official one"
+                    ) from err
                 yield (
                     key,
                     {
-                        "image": to_28x28(zf.read(member)),
+                        "image": image,
                         "alphabet": alphabet,
                         "character": character,
                         "drawer": int(drawer),

@@ -25,6 +25,7 @@ from tfmeta.harness.optimizer_track.meta_train import run_dir
 from tfmeta.records import locations
 from tfmeta.records import optimizer as optimizer_records
 from tfmeta.records.optimizer_specs import OptimizerTrack
+from tfmeta.records.specs import SpecError
 
 REFERENCE = "adam"
 
@@ -158,7 +159,18 @@ def _records(track, options, family, label, horizon, trained, raw, seeds, evalua
 
 
 def run_track(track: OptimizerTrack, options: TrackOptions) -> Iterator[str]:
-    """Runs the profile's evaluations, writes the records, yields one summary line per record."""
+    """Runs the profile's evaluations, writes the records, yields one summary line per record.
+
+    Raises:
+        SpecError: when `options.families` names a family the profile does not evaluate.
+    """
+    available = sorted({e["family"] for e in track.evaluations(options.profile)})
+    unknown = sorted(set(options.families or ()) - set(available))
+    if unknown:
+        raise SpecError(
+            f"{track.path}: profile {options.profile!r} evaluates no family {', '.join(map(repr, unknown))}; "
+            f"its families: {', '.join(available)}"
+        )
     for evaluation in track.evaluations(options.profile):
         if options.families and evaluation["family"] not in options.families:
             continue

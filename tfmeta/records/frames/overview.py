@@ -8,21 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from tfmeta.records import published
 from tfmeta.records.frames.tables import Table, variants
-
-# Omniglot, Vinyals split, accuracy % (5-way 1-shot, 5-way 5-shot, 20-way 1-shot, 20-way 5-shot).
-PUBLISHED = {
-    ("omniglot", "vinyals"): {
-        "Matching Networks (Vinyals et al. 2016)": (98.1, 98.9, 93.8, 98.5),
-        "MAML (Finn et al. 2017)": (98.7, 99.9, 95.8, 98.9),
-        "Prototypical Networks (Snell et al. 2017)": (98.8, 99.7, 96.0, 98.9),
-        "Relation Networks (Sung et al. 2018)": (99.6, 99.8, 97.6, 99.1),
-        "Reptile, transductive (Nichol et al. 2018)": (97.68, 99.48, 89.43, 97.12),
-        "Reptile, non-transductive (Nichol et al. 2018)": (95.39, 98.90, 88.14, 96.65),
-        "Siamese Net (Koch et al. 2015, as reported by Vinyals et al. 2016)": (96.7, 98.4, 88.0, 96.5),
-    }
-}
-PUBLISHED_SETTINGS = ("5-way 1-shot", "5-way 5-shot", "20-way 1-shot", "20-way 5-shot")
 
 
 def setting_name(way: int, shot: int) -> str:
@@ -55,9 +42,23 @@ def overview_frame(tables: list[Table]) -> pd.DataFrame:
 
 
 def published_frame(dataset: str, split: str) -> pd.DataFrame:
-    """The papers' own numbers for a dataset and split (empty when none are known)."""
+    """The papers' own numbers for a dataset and split (`tfmeta.records.published`; empty when none are
+    known): one row per paper result, its settings as columns, its source and protocol beside them."""
+    results = published.for_benchmark(dataset, split)
+    settings = sorted(
+        {s for p in results for s in p.accuracy}, key=lambda s: tuple(map(int, s[:-1].split("w")))
+    )
+    columns = [setting_name(*map(int, s[:-1].split("w"))) for s in settings]
     rows = [
-        {"Method (paper)": name, **{k: str(v) for k, v in zip(PUBLISHED_SETTINGS, values, strict=True)}}
-        for name, values in PUBLISHED.get((dataset, split), {}).items()
+        {
+            "Method (paper)": f"{p.label} ({p.paper})",
+            **{c: p.accuracy.get(s) for c, s in zip(columns, settings, strict=True)},
+            "Batch norm": p.protocol["batch_norm"] or "not stated",
+            "Training classes": p.protocol["training_classes"],
+            "Source": p.source,
+        }
+        for p in results
     ]
-    return pd.DataFrame(rows, columns=["Method (paper)", *PUBLISHED_SETTINGS] if rows else [])
+    return pd.DataFrame(
+        rows, columns=["Method (paper)", *columns, "Batch norm", "Training classes", "Source"] if rows else []
+    )

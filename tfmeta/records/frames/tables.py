@@ -22,7 +22,8 @@ Entry = tuple[Path, dict]
 
 @dataclass(frozen=True)
 class TableKey:
-    """What makes results comparable: the benchmark setting, the profile and the exact test episodes."""
+    """What makes results comparable: the benchmark setting, the profile and the exact test episodes (their
+    hash and count: a record that claims a hash with another count cannot be paired with the others)."""
 
     benchmark: str
     dataset: str
@@ -32,6 +33,7 @@ class TableKey:
     shot: int
     profile: str
     episodes_hash: str
+    n_episodes: int = 0
 
     @property
     def title(self) -> str:
@@ -67,6 +69,7 @@ def table_key(record: dict) -> TableKey:
         b["shot"],
         record["profile"],
         record["episodes_hash"],
+        len(record["per_episode"]),
     )
 
 

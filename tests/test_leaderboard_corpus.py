@@ -1,0 +1,93 @@
+"""Valid but extreme records through every page of the app: none may raise, and every string from a
+record reaches the page as literal text (no link, image or code span a record could smuggle in)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.records import REPO, make_record
+from tfmeta.records import few_shot
+
+APP = REPO / "leaderboard" / "app.py"
+PAGES = ("few_shot", "significance", "curves", "optimizers", "inner_loop", "methods", "submit")
+INJECTION = "[click me](http://evil.example/x) ![img](http://evil.example/i.png) `code <b>bold</b>"
+
+
+def _curve_block(steps: list[int], accuracy: list[float], episodes: int) -> dict:
+    return {
+        "steps": steps, "trained_steps": steps[-1] if steps else 0, "episodes": episodes,
+        "accuracy_mean": accuracy, "accuracy_ci95": [0.0] * len(accuracy),
+        "loss_mean": [1e308] * len(accuracy), "loss_ci95": [0.0] * len(accuracy),
+        "accuracy_at_trained_steps": [accuracy[-1]] * episodes if accuracy else [],
+    }  # fmt: skip
+
+
+def corpus() -> dict[str, dict]:
+    """Records that pass the schema, each at an edge."""
+    one = make_record("one_episode", per_episode=[1.0])
+    one["config"]["test_episodes"] = 1
+    empty_curve = make_record("no_curve")
+    empty_curve["curve"] = []
+    huge = make_record("huge_numbers", seconds=1e300)
+    huge["params"] = 10**15
+    huge["timing"].update(test_seconds=1e-300, train_ms_per_episode=1e-300)
+    tiny = make_record("tiny_numbers", per_episode=[5e-324] * 20, seconds=5e-324)
+    unicode_name = make_record("名前-ünï-" + "ж" * 150)
+    unicode_name["notes"] = "🙂 " * 2000
+    injected = make_record("injected")
+    injected["method"].update(paper=INJECTION, import_path="x`](http://evil.example)`:Y")
+    injected["profile"] = "smoke](http://evil.example)"
+    injected["benchmark"]["name"] = "omniglot"
+    inner = make_record("inner_loop_edges")
+    inner["analysis"] = {
+        "inner_curve": _curve_block([0], [0.2], 1),
+        "baseline_curves": {"sgd": {**_curve_block([0], [0.2], 1), "learning_rate": 1e-300, "tuned": True}},
+        "paired_vs_baselines": {},
+        "accuracy_vs_m": [],
+        "projection": [],
+        "trained_m": 0,
+    }
+    empty_analysis = make_record("empty_analysis")
+    empty_analysis["analysis"] = {"baseline_curves": {}, "paired_vs_baselines": {}, "tuning": {}}
+    nulls = make_record("null_curve_values")
+    nulls["curve"] = [{"episode": 0, "seconds": 0.0, "loss": None, "accuracy": None}]
+    nulls["method"]["config"] = {}
+    nulls["config"]["method_config"] = {}
+    nulls["provenance"]["hardware"] = {}
+    return {
+        "one_episode": one, "empty_curve": empty_curve, "huge": huge, "tiny": tiny,
+        "unicode": unicode_name, "injected": injected, "inner": inner, "empty_analysis": empty_analysis,
+        "nulls": nulls,
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def extreme_board(tmp_path_factory):
+    board = tmp_path_factory.mktemp("extreme")
+    for name, record in corpus().items():
+        few_shot.write(record, board, f"{name}.json")  # every one passes the record checks
+    return board
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_valid_record_makes_a_page_raise(page, extreme_board, monkeypatch):
+    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(extreme_board))
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    if page != "few_shot":
+        app.switch_page(f"views/{page}.py").run()
+    assert not app.exception, app.exception
+    if page == "methods":
+        for name in corpus():
+            wanted = next(
+                o for o in app.selectbox[0].options if o.startswith(corpus()[name]["method"]["name"][:5])
+            )
+            app.selectbox[0].set_value(wanted).run()
+            assert not app.exception, (name, app.exception)
+    texts = [e.value for kind in ("markdown", "caption", "subheader", "header", "warning", "info")
+             for e in getattr(app, kind)]  # fmt: skip
+    for text in texts:
+        assert not re.search(r"(?<!\\)\]\((?!\\)", text), text  # no link or image syntax survives unescaped
+        assert "evil.example" not in text or "\\" in text

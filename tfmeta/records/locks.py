@@ -1,0 +1,41 @@
+"""Advisory locks on folders that one process at a time may write: a training's folder, a sweep's results
+folder. The lock file names its holder, so the refusal says who has it. Locks vanish with their process,
+so a killed run never leaves one behind."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shlex
+import socket
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class LockedError(ValueError):
+    """The folder is held by another process; the message names it."""
+
+
+@contextmanager
+def hold(path: Path, refusal: str) -> Iterator[None]:
+    """Holds the lock file `path` for the block, or raises LockedError with `refusal` and the holder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+")  # noqa: SIM115 - held for the block's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as err:
+        handle.seek(0)
+        holder = handle.read(300).strip() or "another process"
+        handle.close()
+        raise LockedError(f"{refusal} (held by {holder}: {path})") from err
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}, `{shlex.join(sys.argv)[:150]}`\n")
+        handle.flush()
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
