@@ -34,6 +34,37 @@ def test_smoke_training_learns(smoke_runs):
     assert json.loads(path.read_text()) == record
 
 
+def test_a_record_names_its_trained_weights_by_hash(smoke_runs):
+    import hashlib
+
+    path, record = smoke_runs["protonet"]
+    runs = path.parents[1] / "runs"  # the smoke runs' shared folders (see conftest.smoke_run)
+    hashes = {hashlib.sha256(p.read_bytes()).hexdigest() for p in runs.rglob(training.WEIGHTS)}
+    assert record["weights"]["sha256"] in hashes
+
+
+def test_verify_reproduces_a_record_and_names_the_first_forged_episode(
+    smoke_runs, data_dir, cache_dir, tmp_path
+):
+    from tfmeta.harness import reproduction
+    from tfmeta.records import few_shot, trust
+
+    path, record = smoke_runs["protonet"]
+    runs = [path.parents[1] / "runs"]
+    done = reproduction.verify(path, runs, str(data_dir), str(cache_dir))
+    assert done.episodes == len(record["per_episode"])
+    forged = json.loads(path.read_text())
+    index = next(i for i, a in enumerate(forged["per_episode"]) if a < 1.0)
+    forged["per_episode"][index] = 1.0
+    forged["accuracy"] = few_shot.summarize(forged["per_episode"])
+    forged_path = few_shot.write(forged, tmp_path, "forged.json")
+    with pytest.raises(reproduction.VerificationError, match=rf"forged.json: episode {index} scores "):
+        reproduction.verify(forged_path, runs, str(data_dir), str(cache_dir))
+    trust.mark(forged_path, 20, record["weights"]["sha256"], "test")
+    forged_path.write_text(forged_path.read_text().replace('"profile"', '"profile" '))  # edited afterwards
+    assert not trust.is_verified(forged_path, trust.load(tmp_path))
+
+
 def test_two_methods_see_the_same_test_episodes(smoke_runs):
     records = smoke_runs
     (_, first), (_, second) = records.values()

@@ -3,6 +3,7 @@
 import streamlit as st
 from loading import load_entries, no_records_note, plain
 
+from tfmeta.records import trust
 from tfmeta.records.frames.overview import overview_frame, published_frame
 from tfmeta.records.frames.tables import ALPHA, Table, group_tables
 
@@ -57,10 +58,15 @@ def run() -> None:
     if not entries:
         no_records_note()
         return
-    tables = group_tables(entries)
-    profiles = sorted({t.key.profile for t in tables})
+    profiles = sorted({record["profile"] for _, record in entries})
     default = [p for p in profiles if p != "smoke"] or profiles
     chosen = st.multiselect("Profiles", profiles, default=default, help="smoke-profile numbers mean nothing")
+    if st.toggle(
+        "Verified records only",
+        help="records whose trained weights `tfmeta verify` re-evaluated, reproducing every episode",
+    ):
+        entries = [(path, record) for path, record in entries if trust.status(path) == "verified"]
+    tables = group_tables(entries)
     st.markdown(
         "Accuracy is the mean over the benchmark's frozen test episodes ± the 95% confidence interval. "
         "**Gap to next** compares each row with the row below on the same episodes (paired Wilcoxon test): "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value, positive_int
@@ -36,6 +37,20 @@ def add_parsers(commands) -> None:
 
     commands.add_parser("list", help="list methods and benchmarks")
 
+    verify = commands.add_parser(
+        "verify", help="re-evaluate records' trained weights and check every per-episode accuracy"
+    )
+    verify.add_argument("records", nargs="+", type=Path, help="record JSON files")
+    verify.add_argument(
+        "--weights-dir",
+        type=Path,
+        action="append",
+        help="folder to search for the trained weights, repeatable (also: runs/ and the shipped weights)",
+    )
+    verify.add_argument(
+        "--mark", action="store_true", help="list each verified record in verified.json beside it"
+    )
+    data_arguments(verify)
     speed = commands.add_parser(
         "speed", help="time the input pipeline, training steps and evaluation of methods (medians of repeats)"
     )
@@ -152,4 +167,25 @@ def cmd_speed(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "speed": cmd_speed}
+def cmd_verify(args) -> int:
+    from tfmeta import __version__
+    from tfmeta.harness import reproduction
+    from tfmeta.records import trust
+
+    directories = reproduction.weights_dirs(args.weights_dir)
+    failed = 0
+    for path in args.records:
+        try:
+            done = reproduction.verify(path, directories, args.data_dir, args.cache_dir)
+        except reproduction.VerificationError as err:
+            print(f"NOT verified: {err}")
+            failed += 1
+            continue
+        if args.mark:
+            record = json.loads(path.read_text())
+            trust.mark(path, done.episodes, record["weights"]["sha256"], __version__)
+        print(f"verified: {path.name} ({done.episodes} episodes reproduced, weights {done.weights})")
+    return 1 if failed else 0
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "speed": cmd_speed, "verify": cmd_verify}

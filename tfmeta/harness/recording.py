@@ -67,6 +67,7 @@ def build(
             **({"resumed_at_episodes": summary["resumed_at"]} if summary.get("resumed_at") else {}),
         },
         "params": int(method.count_params()),
+        **({"weights": {"sha256": summary["weights_sha256"]}} if summary.get("weights_sha256") else {}),
         "provenance": {**origin, "training": summary.get("origin")},
         "config": {
             "spec": the_plan.benchmark.path.name,

@@ -10,6 +10,7 @@ Everything of one training run lives in its run folder:
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import time
@@ -170,6 +171,7 @@ def fit(
     }
     tmp = run_dir / f".tmp-{os.getpid()}.weights.h5"
     model.save_weights(tmp)
+    summary["weights_sha256"] = hashlib.sha256(tmp.read_bytes()).hexdigest()  # records name the weights
     os.replace(tmp, run_dir / WEIGHTS)
     (run_dir / f".{SUMMARY}.tmp").write_text(json.dumps(summary))
     os.replace(run_dir / f".{SUMMARY}.tmp", run_dir / SUMMARY)

@@ -49,6 +49,11 @@ def shipped_results_dir() -> Path:
     return app_dir() / "results"
 
 
+def shipped_weights_dir() -> Path:
+    """The trained weights of the committed standard records (`tfmeta verify` finds them by sha256)."""
+    return app_dir() / "weights"
+
+
 def results_dir() -> Path:
     """Where new records go: $TFMETA_RESULTS_DIR, else a checkout's `leaderboard/results/`, else
     `./tfmeta-results/` in the current folder (never inside an installed package)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from tfmeta.records import trust
 from tfmeta.records.stats import PairedComparison, paired_comparison
 
 ALPHA = 0.05
@@ -162,6 +163,7 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
         "Method": record["method"]["name"],
         "Variant": variant,
         "Accuracy (%)": f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}",
+        "Trust": trust.status(path),
         "Mean (%)": 100 * accuracy["mean"],
         "CI95 (%)": 100 * accuracy["ci95"],
         "Gap to next": gap,

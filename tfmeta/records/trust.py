@@ -1,0 +1,78 @@
+"""Which records `tfmeta verify` has reproduced: `verified.json` beside the records of a folder, naming
+each verified record by file name and the sha256 of its bytes, so that an edited record is no longer
+verified. TensorFlow-free: the app reads it to mark rows."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+VERIFIED = "verified.json"
+
+
+def record_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load(directory: Path) -> dict:
+    path = Path(directory) / VERIFIED
+    try:
+        data = json.loads(path.read_text()) if path.is_file() and path.stat().st_size < 10_000_000 else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def status(path: Path) -> str:
+    """ "verified" when `tfmeta verify --mark` reproduced this exact file, else "unverified"."""
+    table = _cached(str(path.parent), _stamp(path.parent / VERIFIED))
+    return "verified" if is_verified(path, table) else "unverified"
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(directory: str, stamp: tuple) -> dict:
+    return load(Path(directory))
+
+
+def _stamp(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+    except OSError:
+        return ()
+    return (stat.st_size, stat.st_mtime_ns)
+
+
+def is_verified(path: Path, table: dict) -> bool:
+    entry = table.get(path.name)
+    return isinstance(entry, dict) and entry.get("record_sha256") == _safe_digest(path)
+
+
+def mark(path: Path, episodes: int, weights_sha256: str, version: str) -> None:
+    """Adds a verified record to its folder's `verified.json` (written atomically)."""
+    directory = path.parent
+    table = load(directory)
+    table[path.name] = {
+        "record_sha256": record_digest(path),
+        "weights_sha256": weights_sha256,
+        "episodes": episodes,
+        "verified": datetime.now(UTC).isoformat(timespec="seconds"),
+        "tfmeta_version": version,
+    }
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".json.tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(dict(sorted(table.items())), f, indent=1)
+        f.write("\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, directory / VERIFIED)
+
+
+def _safe_digest(path: Path) -> str | None:
+    try:
+        return record_digest(path)
+    except OSError:
+        return None
