@@ -41,6 +41,10 @@ def find_weights(sha256: str, directories: list[Path]) -> Path:
     Raises:
         VerificationError: naming the folders searched.
     """
+    for directory in directories:  # shipped weights are named by their hash: a direct look first
+        named = Path(directory) / f"{sha256}.weights.h5"
+        if named.is_file() and hashlib.sha256(named.read_bytes()).hexdigest() == sha256:
+            return named
     for directory in directories:
         for path in sorted(Path(directory).rglob("*.weights.h5")) if Path(directory).is_dir() else []:
             if path.stat().st_size and hashlib.sha256(path.read_bytes()).hexdigest() == sha256:
