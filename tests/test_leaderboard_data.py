@@ -289,3 +289,36 @@ def test_inner_loop_frames_label_each_rule_and_its_start():
     assert row["against"] == "sgd" and row["own - optimizer (points)"] == pytest.approx(
         100 * (0.75 * 0.3 + 0.25 * 0.1)
     )
+
+
+def _seeded(seed: int, accuracies: list[float], created: str, episodes: int = 60) -> tuple:
+    record = make_record("protonet", per_episode=accuracies)
+    record["seed"] = seed
+    record["config"]["train"] = {**record["config"]["train"], "seed": seed, "episodes": episodes}
+    record["provenance"]["created"] = created
+    return Path(f"protonet-seed{seed}-{created[:13]}.json"), record
+
+
+def test_records_that_differ_only_in_seed_are_one_entry():
+    a = [0.6 + 0.01 * (i % 7) for i in range(20)]
+    b = [0.7 + 0.01 * (i % 5) for i in range(20)]
+    c = [0.5 + 0.02 * (i % 3) for i in range(20)]
+    entries = [
+        _seeded(0, a, "2026-11-01T00:00:00+00:00"),
+        _seeded(1, b, "2026-11-02T00:00:00+00:00"),
+        _seeded(2, c, "2026-11-03T00:00:00+00:00"),
+        _seeded(2, [0.1] * 20, "2026-10-01T00:00:00+00:00"),  # an older run of seed 2: superseded
+        _seeded(0, [0.9] * 20, "2026-11-04T00:00:00+00:00", episodes=30),  # another budget: its own entry
+    ]
+    (table,) = tables.group_tables(entries)
+    frame = table.frame()
+    assert list(frame["Seeds"]) == [1, 3]  # best first: the 30-episode run, then the three seeds
+    three = frame.iloc[1]
+    means = [sum(x) / 20 for x in (a, b, c)]
+    assert three["Mean (%)"] == pytest.approx(100 * sum(means) / 3)
+    assert three["Across seeds (%)"].startswith("± ") and frame.iloc[0]["Across seeds (%)"] == ""
+    _, combined = table.entries[1]
+    assert combined["per_episode"] == pytest.approx(
+        [(x + y + z) / 3 for x, y, z in zip(a, b, c, strict=True)]
+    )
+    assert [s["seed"] for s in combined["seeds"]] == [0, 1, 2]

@@ -26,6 +26,31 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
     return mean, 1.96 * math.sqrt(variance / n)
 
 
+# Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042)  # fmt: skip
+
+
+def t_ci95(values: Sequence[float]) -> tuple[float, float | None]:
+    """Mean and 95% Student-t half-width over a few values (training seeds, say): t * std / sqrt(N), with
+    the sample std; None for a single value, which has no spread to show.
+
+    Raises:
+        ValueError: for an empty sequence.
+    """
+    n = len(values)
+    if n == 0:
+        raise ValueError("no values to summarise")
+    mean = math.fsum(values) / n
+    if n == 1:
+        return mean, None
+    df = n - 1
+    t = _T975[df - 1] if df <= len(_T975) else 1.96 + 2.37 / df  # Cornish-Fisher beyond the table
+    variance = math.fsum((v - mean) ** 2 for v in values) / df
+    return mean, t * math.sqrt(variance / n)
+
+
 @dataclass(frozen=True)
 class PairedComparison:
     """Two methods compared on the same episodes, episode by episode (differences are `a - b`).

@@ -7,6 +7,8 @@ which gaps between neighbouring ranks are real.
 
 from __future__ import annotations
 
+import json
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 
 from tfmeta.records import trust
-from tfmeta.records.stats import PairedComparison, paired_comparison
+from tfmeta.records.few_shot import summarize
+from tfmeta.records.stats import PairedComparison, paired_comparison, t_ci95
 
 ALPHA = 0.05
 Entry = tuple[Path, dict]
@@ -75,12 +78,70 @@ def table_key(record: dict) -> TableKey:
 
 
 def group_tables(entries: Iterable[Entry]) -> list[Table]:
-    """Groups records into ranked tables, ordered by benchmark, profile, way, shot, then size."""
+    """Groups records into ranked tables, ordered by benchmark, profile, way, shot, then size; within a
+    table, records that differ only in training seed are one entry (`combine_seeds`)."""
     groups: dict[TableKey, list[Entry]] = defaultdict(list)
     for path, record in entries:
         groups[table_key(record)].append((path, record))
-    tables = [Table(key, sorted(group, key=_ranking_key)) for key, group in groups.items()]
+    tables = [Table(key, sorted(combine_seeds(group), key=_ranking_key)) for key, group in groups.items()]
     return sorted(tables, key=_table_order)
+
+
+def training_seed(record: dict) -> int:
+    """The record's training seed (older records hold it in `config.train.seed` only)."""
+    train = record["config"].get("train") or {}
+    return int(record.get("seed", train.get("seed", 0)))
+
+
+def entry_key(record: dict) -> tuple:
+    """What makes an entry: method, constructor config (less seeds and analysis-only arguments), training
+    block (less its seed) and batch-norm protocol. Records sharing it differ only in training seed."""
+    config = {
+        k: v for k, v in record["method"]["config"].items() if k != "seed" and not k.startswith("curve_")
+    }
+    train = {k: v for k, v in (record["config"].get("train") or {}).items() if k != "seed"}
+    return (
+        record["method"]["name"],
+        json.dumps(config, sort_keys=True, default=str),
+        json.dumps(train, sort_keys=True, default=str),
+        batch_norm(record),
+    )
+
+
+def combine_seeds(entries: list[Entry]) -> list[Entry]:
+    """One entry per `entry_key`: the newest record of each training seed, combined. A combined entry's
+    `per_episode` is each episode's accuracy averaged over the seeds (so paired tests between entries
+    compare seed means), its `accuracy` the summary of those, and `seeds` lists the seeds with each
+    one's mean accuracy; a single record passes through with `seeds` added."""
+    groups: dict[tuple, dict[int, Entry]] = defaultdict(dict)
+    for path, record in entries:
+        by_seed, seed = groups[entry_key(record)], training_seed(record)
+        if seed not in by_seed or record["provenance"]["created"] > by_seed[seed][1]["provenance"]["created"]:
+            by_seed[seed] = (path, record)
+    combined = []
+    for by_seed in groups.values():
+        members = [by_seed[seed] for seed in sorted(by_seed)]
+        seeds = [
+            {"seed": training_seed(r), "mean": r["accuracy"]["mean"], "record": p.name} for p, r in members
+        ]
+        if len(members) == 1:
+            path, record = members[0]
+            combined.append((path, {**record, "seeds": seeds}))
+            continue
+        newest_path, newest = max(members, key=lambda m: m[1]["provenance"]["created"])
+        per_episode = [
+            math.fsum(column) / len(members)
+            for column in zip(*(r["per_episode"] for _, r in members), strict=True)
+        ]
+        timing = {
+            **newest["timing"],
+            "train_seconds": math.fsum(r["timing"]["train_seconds"] for _, r in members) / len(members),
+        }
+        combined.append((newest_path, {
+            **newest, "per_episode": per_episode, "accuracy": summarize(per_episode), "timing": timing,
+            "seeds": seeds,
+        }))  # fmt: skip
+    return combined
 
 
 def _table_order(table: Table) -> tuple:
@@ -163,6 +224,7 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
         "Method": record["method"]["name"],
         "Variant": variant,
         "Accuracy (%)": f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}",
+        **seed_cells(record),
         "Trust": trust.status(path),
         "Mean (%)": 100 * accuracy["mean"],
         "CI95 (%)": 100 * accuracy["ci95"],
@@ -179,6 +241,16 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
         "Episodes hash": record["episodes_hash"].removeprefix("sha256:")[:12],
         "Record": path.name,
         **optional_cells(record),
+    }
+
+
+def seed_cells(record: dict) -> dict:
+    """Training seeds of an entry and the 95% t-interval of its accuracy across them (none for 1 seed)."""
+    seeds = record.get("seeds") or [{"seed": training_seed(record), "mean": record["accuracy"]["mean"]}]
+    _, spread = t_ci95([s["mean"] for s in seeds])
+    return {
+        "Seeds": len(seeds),
+        "Across seeds (%)": "" if spread is None else f"± {100 * spread:.2f}",
     }
 
 
