@@ -83,7 +83,19 @@ def broken_records() -> dict[str, tuple[dict | str, str]]:
     no_frozen_file = make_record(per_episode=[0.5] * 7)
     out_of_range = make_record()
     out_of_range["per_episode"][0] = 1.5
+    unknown_profile = make_record()
+    unknown_profile["profile"] = "made-up"
+    short_budget = make_record()
+    short_budget["config"]["train"]["episodes"] = 40
     return {
+        "profile_not_in_spec": (
+            unknown_profile,
+            "profile 'made-up' is not a profile of omniglot; valid: smoke",
+        ),
+        "budget_disagrees_with_profile": (
+            short_budget,
+            "config.train.episodes is 40 but the smoke profile of omniglot trains fake with 60",
+        ),
         "missing_field": (missing, "per_episode"),
         "wrong_type": (wrong_type, "benchmark.way"),
         "summary_disagrees": (disagreeing, "accuracy.mean"),

@@ -82,12 +82,43 @@ def check_protocol(record: dict, benchmark: specs.Benchmark) -> None:
             raise SubmissionError(
                 f"benchmark.{field} is {b[field]!r} but benchmark {b['name']!r} uses {value!r}"
             )
+    check_budget(record, benchmark)
     count = record["config"].get("test_episodes")
     if test.get("source") is None and count != record["accuracy"]["n_episodes"]:
         raise SubmissionError(
             f"config.test_episodes is {count!r} but the record holds "
             f"{record['accuracy']['n_episodes']} episodes"
         )
+
+
+CUSTOM = "custom"  # the profile name of a record trained on a budget of its own
+
+
+def check_budget(record: dict, benchmark: specs.Benchmark) -> None:
+    """A record that names one of the spec's profiles trained as that profile says (the part, episode
+    shape and number of episodes of its `train` block, for its method); any other budget is `custom`.
+
+    Raises:
+        SubmissionError: naming the field that disagrees, or the valid profile names.
+    """
+    profile = record["profile"]
+    profiles = list(benchmark.data["profiles"])
+    if profile == CUSTOM:
+        return
+    if profile not in profiles:
+        raise SubmissionError(
+            f"profile {profile!r} is not a profile of {benchmark.name}; valid: {', '.join(profiles)}, or "
+            f"{CUSTOM!r} for a budget of its own"
+        )
+    expected = benchmark.method_profile(profile, record["method"]["name"])["train"]
+    train = record["config"].get("train") or {}
+    for field in ("part", "way", "query", "episodes"):
+        if field in expected and train.get(field) != expected[field]:
+            raise SubmissionError(
+                f"config.train.{field} is {train.get(field)!r} but the {profile} profile of {benchmark.name} "
+                f"trains {record['method']['name']} with {expected[field]!r}; name the profile {CUSTOM!r} "
+                "for a budget of its own"
+            )
 
 
 def episodes_file(record: dict, benchmark: specs.Benchmark) -> Path:
