@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 from tfmeta.data.episodes import FrozenEpisodes
@@ -55,6 +56,11 @@ def make_record(method: str = "fake", per_episode: list[float] | None = None, se
             "optimizer": {"name": "adam", "learning_rate": 0.001},
         },
     }  # fmt: skip
+
+
+def shown(markdown: str) -> str:
+    """The text a reader sees of app markdown whose record strings were escaped (`loading.plain`)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def write_json(directory: Path, name: str, record) -> Path:

