@@ -102,6 +102,7 @@ def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir,
         outcomes = engine.run_sweep(
             sweep, tmp_path / "ray", tmp_path / "ray-runs", str(data_dir), str(cache_dir)
         )
+        assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}  # loopback only
     finally:
         ray.shutdown()
     assert [o.status for o in outcomes] == ["done", "done"]

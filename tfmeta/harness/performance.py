@@ -67,7 +67,9 @@ def page(methods: list[speed.MethodSpeed], compared, optimizers: list[dict] | No
         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}. Each figure "
         f"is the median of {args.repeats} repeats, ± the spread (max - min) / median; training steps are "
         f"{args.episodes} episodes per repeat after a warm-up, evaluations {args.eval_episodes} frozen "
-        "episodes of each test setting (15 queries per class). Timings on a shared machine swing; "
+        "episodes of each test setting (15 queries per class; fewer, at least "
+        f"{speed.MIN_EVAL_EPISODES}, for a method that would take over {speed.EVAL_SECONDS:.0f} s). "
+        "Timings on a shared machine swing; "
         "compare figures of one run.",
         "",
         "## Methods (profile `" + args.profile + "`, each at its own training setting)",

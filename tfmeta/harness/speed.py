@@ -131,25 +131,34 @@ def measure_method(
     return MethodSpeed(method, name, pipeline, step, bypassed, rates)
 
 
+# Seconds one evaluation repeat may take: a method slower than `eval_episodes` in that time (fine-tuning
+# 100 steps per episode, say) is timed on fewer episodes, never under MIN_EVAL_EPISODES.
+EVAL_SECONDS = 10.0
+MIN_EVAL_EPISODES = 5
+
+
 def _evaluation_rate(the_plan, model, sets, setting, count, repeats) -> Timing | str:
     from tfmeta.data.episodes import FrozenEpisodes
     from tfmeta.data.pipelines import frozen_dataset
     from tfmeta.harness import evaluation
 
-    key = dataclasses.replace(the_plan.test_key, way=setting["way"], shot=setting["shot"], count=count)
     part = the_plan.benchmark.data["test"]["part"]
-    episodes = FrozenEpisodes.sample(key, sets[part])  # the test setting's draw, not saved: timing only
-    dataset = frozen_dataset(episodes, sets[part])
-    labels = episodes.query_labels()
 
-    def rate() -> float:
-        return count / evaluation.evaluate(model, dataset, labels, 0, episodes, sets[part]).seconds
+    def timer(n: int):
+        key = dataclasses.replace(the_plan.test_key, way=setting["way"], shot=setting["shot"], count=n)
+        episodes = FrozenEpisodes.sample(key, sets[part])  # the test setting's draw, not saved: timing only
+        dataset, labels = frozen_dataset(episodes, sets[part]), episodes.query_labels()
+        return lambda: n / evaluation.evaluate(model, dataset, labels, 0, episodes, sets[part]).seconds
 
+    probe = timer(min(count, MIN_EVAL_EPISODES))
     try:
-        rate()  # warm-up: tracing
+        probe()  # warm-up: tracing
     except ValueError as err:  # a learned head of another way, say
         head = re.search(r"built with way=(\d+)", str(err))
         return f"n/a ({head.group(1)}-way head)" if head else f"n/a ({str(err).splitlines()[-1][:80]})"
+    affordable = int(EVAL_SECONDS * probe())
+    rate = timer(max(MIN_EVAL_EPISODES, min(count, affordable)))
+    rate()  # warm-up at this size
     return repeat(rate, repeats)
 
 

@@ -27,6 +27,7 @@ from tfmeta.records import few_shot, locks, submission, sweeps
 
 CONNECT_TIMEOUT = 20  # seconds to reach a given cluster address before giving up
 LOCK = ".sweep.lock"
+LOOPBACK_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 
 
 class SweepError(RuntimeError):
@@ -92,16 +93,22 @@ def check_reachable(address: str) -> None:
 
 def connect(address: str | None):
     """Joins the cluster at `address`, or starts a local instance bound to 127.0.0.1."""
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address:
+        # Ray replaces a loopback node address with the machine's network address unless its
+        # single-machine mode is on (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, read when ray is imported);
+        # the embedded instance must listen on loopback only. Its worker processes inherit the variable.
+        os.environ[LOOPBACK_ONLY_ENV] = "0"
     import ray
 
     if ray.is_initialized():
         return ray
-    address = address or os.environ.get("RAY_ADDRESS")
     quiet = {"log_to_driver": False, "include_dashboard": False, "configure_logging": False}
     if address:
         check_reachable(address)
         ray.init(address=address, **quiet)
     else:
+        ray._private.ray_constants.ENABLE_RAY_CLUSTER = False  # where ray was imported before the variable
         ray.init(num_cpus=os.cpu_count(), _node_ip_address="127.0.0.1", **quiet)
     return ray
 
