@@ -146,3 +146,30 @@ def test_cli_prepare_reports_missing_images(tmp_path, capsys):
     error = capsys.readouterr().err
     assert "No miniImageNet images found" in error and "mini-imagenet-cache-train.pkl" in error
     assert not list((tmp_path / "cache").rglob("dataset_info.json"))
+
+
+class _Allocates:
+    """Pickles as a call of an allowed constructor with a size no cache file could back."""
+
+    def __init__(self, constructor, *args):
+        self.call = (constructor, args)
+
+    def __reduce__(self):
+        return self.call
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        _Allocates(bytearray, 10**9),
+        _Allocates(bytes, 2**40),
+        _Allocates(safe_pickle._multiarray._reconstruct, __import__("numpy").ndarray, (10**10,), b"b"),
+    ],
+    ids=["bytearray_1GB", "bytes_1TB", "array_10GB"],
+)
+def test_a_pickle_that_would_allocate_more_than_it_holds_is_refused_first(payload, tmp_path):
+    path = tmp_path / "mini-imagenet-cache-train.pkl"
+    path.write_bytes(pickle.dumps({"image_data": payload}, protocol=2))
+    assert path.stat().st_size < 200
+    with pytest.raises(safe_pickle.UnsafePickleError, match=r"refusing .* bytes from a file of \d+"):
+        safe_pickle.load(path)

@@ -72,7 +72,13 @@ def _allowed(module: str, name: str):
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """An unpickler that rebuilds numpy arrays and plain containers and refuses any other global."""
+    """An unpickler that rebuilds numpy arrays and plain containers and refuses any other global; the
+    constructors that take a size (`bytes(n)`, `bytearray(n)`, an array of a given shape) are refused
+    before they allocate more bytes than the file holds, which no honest cache needs."""
+
+    def __init__(self, file, limit: int, **kwargs):
+        super().__init__(file, **kwargs)
+        self.limit = limit
 
     def find_class(self, module: str, name: str):
         found = _allowed(module, name)
@@ -81,7 +87,30 @@ class RestrictedUnpickler(pickle.Unpickler):
                 f"refusing to load global {module}.{name}: this file is not a plain cache of numpy arrays, "
                 "dicts, lists, strings and numbers, and loading it could run code"
             )
+        if found in (bytes, bytearray):
+            return self._sized(found)
+        if found is _multiarray._reconstruct:
+            return self._reconstruct
         return found
+
+    def _refuse(self, what: str, size: int):
+        raise UnsafePickleError(
+            f"refusing {what}: {size} bytes from a file of {self.limit}; this is not a cache of arrays"
+        )
+
+    def _sized(self, constructor):
+        def build(*args):
+            if args and isinstance(args[0], int) and args[0] > self.limit:
+                self._refuse(f"{constructor.__name__}({args[0]})", args[0])
+            return constructor(*args)
+
+        return build
+
+    def _reconstruct(self, cls, shape, dtype):
+        size = int(np.prod(shape, dtype=np.float64)) * np.dtype(dtype).itemsize if shape else 0
+        if size > self.limit:
+            self._refuse(f"an array of shape {tuple(shape)}", size)
+        return _multiarray._reconstruct(cls, shape, dtype)
 
 
 def load(path: str | os.PathLike):
@@ -94,4 +123,4 @@ def load(path: str | os.PathLike):
         pickle.UnpicklingError, EOFError: the file is not a complete pickle.
     """
     with open(path, "rb") as f:
-        return RestrictedUnpickler(f, encoding="latin1").load()
+        return RestrictedUnpickler(f, os.fstat(f.fileno()).st_size, encoding="latin1").load()
