@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfmeta.records import trust
+from tfmeta.records import published, trust
 from tfmeta.records.few_shot import summarize
 from tfmeta.records.stats import PairedComparison, paired_comparison, t_ci95
 
@@ -225,6 +225,7 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
         "Variant": variant,
         "Accuracy (%)": f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}",
         **seed_cells(record),
+        **paper_cells(record),
         "Trust": trust.status(path),
         "Mean (%)": 100 * accuracy["mean"],
         "CI95 (%)": 100 * accuracy["ci95"],
@@ -242,6 +243,19 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
         "Record": path.name,
         **optional_cells(record),
     }
+
+
+def paper_cells(record: dict) -> dict:
+    """The paper's own number for this method and setting (`tfmeta.records.published`; the result of the
+    same batch-norm protocol where the paper reports several) and the gap to it in points."""
+    b = record["benchmark"]
+    candidates = published.for_method(record["method"]["name"], b["dataset"], b["split"])
+    mode = batch_norm(record).split()[0]  # "transductive (method; spec: inductive)" -> "transductive"
+    matching = [p for p in candidates if p.protocol["batch_norm"] == mode] or candidates
+    value = next((p.at(b["way"], b["shot"]) for p in matching if p.at(b["way"], b["shot"]) is not None), None)
+    if value is None:
+        return {"Paper (%)": None, "Gap to paper": ""}
+    return {"Paper (%)": value, "Gap to paper": f"{100 * record['accuracy']['mean'] - value:+.2f}"}
 
 
 def seed_cells(record: dict) -> dict:
