@@ -108,3 +108,22 @@ def test_leaderboard_page_shows_the_track(smoke_records, tmp_path, monkeypatch):
         "adagrad",
         "lstm[quadratic]",
     }
+
+
+def test_every_committed_task_draws_a_non_empty_chart_on_a_scale_defined_at_zero(monkeypatch, tmp_path):
+    """The shipped records on the optimizer page: a chart per task, every one on a symmetric-log loss
+    axis (defined at zero, where a log axis left quadratic@2x empty) and holding data."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(tmp_path))
+    monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
+    app = AppTest.from_file(str(locations.app_dir() / "app.py"), default_timeout=60).run()
+    app.switch_page("views/optimizers.py").run()
+    assert not app.exception, app.exception
+    tasks = [shown(s.value) for s in app.subheader if shown(s.value) != "Meta-training"]
+    assert "quadratic@2x" in tasks
+    charts = app.get("vega_lite_chart")[: len(tasks)]
+    assert len(charts) == len(tasks)
+    for task, chart in zip(tasks, charts, strict=True):
+        assert '"symlog"' in chart.proto.spec, task
+        assert any(dataset.data.data for dataset in chart.proto.datasets), task
