@@ -112,6 +112,17 @@ def test_reproduce_commands():
     external = make_record("Mine")
     external["method"]["import_path"] = "mypkg.mine:Mine"
     assert "--method mypkg.mine:Mine" in methods.reproduce_command(external)
+    machine = make_record("protonet")
+    machine["seed"] = 2
+    machine["config"]["spec"] = "/home/someone/work/omniglot.yaml"  # a shipped spec by its path
+    assert methods.reproduce_command(machine).startswith("tfmeta run omniglot --method")
+    assert "--seed 2" in methods.reproduce_command(machine)
+    machine["config"]["spec"] = "/tmp/pytest-7/mine/private.yaml"  # a spec of the reader's own
+    assert methods.reproduce_command(machine).startswith("tfmeta run PATH/TO/private.yaml --method")
+    assert methods.without_nulls({"a": None, "b": {"c": None, "d": 1}, "e": [None, 2]}) == {
+        "b": {"d": 1},
+        "e": [None, 2],
+    }
 
 
 def test_provenance_summary_is_flat_text():

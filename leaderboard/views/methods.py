@@ -10,6 +10,7 @@ from tfmeta.records.frames.methods import (
     method_names,
     provenance_summary,
     reproduce_command,
+    without_nulls,
 )
 
 
@@ -24,7 +25,7 @@ def show_record(path, record) -> None:
         st.code(reproduce_command(record), language="bash")
         st.table({key: [value] for key, value in provenance_summary(record).items()})
         st.markdown("Run configuration:")
-        st.json(record["config"], expanded=False)
+        st.json(without_nulls(record["config"]), expanded=False)
         show_analysis(record)
         st.caption(f"Record {plain(path.name)}, episodes {plain(record['episodes_hash'])}")
 

@@ -6,6 +6,8 @@ import json
 import shlex
 from pathlib import Path
 
+from tfmeta.records import locations
+
 Entry = tuple[Path, dict]
 
 
@@ -20,7 +22,7 @@ def entries_of(entries: list[Entry], name: str) -> list[Entry]:
 def reproduce_command(record: dict) -> str:
     """The `tfmeta run` command that regenerates a record from its benchmark, method and profile."""
     benchmark, method = record["benchmark"], record["method"]
-    spec = str(record["config"].get("spec") or benchmark["name"]).removesuffix(".yaml")
+    spec = portable_spec(str(record["config"].get("spec") or benchmark["name"]))
     target = method["name"] if method["import_path"].startswith("tfmeta.methods.") else method["import_path"]
     words = [
         "tfmeta",
@@ -35,9 +37,29 @@ def reproduce_command(record: dict) -> str:
         "--shot",
         str(benchmark["shot"]),
     ]
+    if record.get("seed"):
+        words += ["--seed", str(record["seed"])]
     for key, value in sorted((record["config"].get("method_config") or {}).items()):
         words += ["--config", f"{key}={json.dumps(value)}"]
     return shlex.join(words)
+
+
+def portable_spec(spec: str) -> str:
+    """A shipped spec by its name; any other as a path the reader supplies (never this machine's)."""
+    name = spec.rsplit("/", 1)[-1]
+    stem = name.removesuffix(".yaml")
+    if "/" not in spec or (locations.benchmarks_dir() / f"{stem}.yaml").is_file():
+        return stem
+    return f"PATH/TO/{name}"
+
+
+def without_nulls(value):
+    """A record's configuration for display: nulls (an argument left at its default) dropped."""
+    if isinstance(value, dict):
+        return {k: without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_nulls(v) for v in value]
+    return value
 
 
 def provenance_summary(record: dict) -> dict:
