@@ -61,8 +61,30 @@ def run() -> None:
             "Wilcoxon p": st.column_config.NumberColumn(format="%.3g"),
         },
     )
-    st.altair_chart(difference_chart(frame), width="stretch")
+    against_best = frame[frame["A"].str.startswith("#1 ")]
+    st.subheader("Each entry against the best")
+    st.altair_chart(difference_chart(against_best), width="stretch")
     st.caption("A difference whose CI excludes zero is a real gap; grey pairs are not distinguishable.")
+    st.subheader("Every pair")
+    st.altair_chart(pair_matrix(frame), width="stretch")
+
+
+def pair_matrix(frame) -> alt.Chart:
+    """All pairs as one compact grid (row: the higher-ranked entry A, column: B): the colour says whether
+    A's lead is significant, the text is the difference in points."""
+    data = frame.assign(
+        label=frame["A - B (points)"].map(lambda d: f"{d:+.2f}"),
+        verdict=frame["Significant"].map({True: "A beats B", False: "tie"}),
+    )
+    order = list(dict.fromkeys([*frame["A"], *frame["B"]]))
+    x = alt.X("B:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=160))
+    y = alt.Y("A:N", sort=order, title=None, axis=alt.Axis(labelLimit=160))
+    colour = alt.Color(
+        "verdict:N", scale=alt.Scale(domain=["A beats B", "tie"], range=["#0072B2", "#dddddd"])
+    )
+    cells = alt.Chart(data).mark_rect().encode(x=x, y=y, color=colour, tooltip=list(frame.columns))
+    text = alt.Chart(data).mark_text(fontSize=10).encode(x=x, y=y, text="label:N")
+    return (cells + text).properties(height=24 * len(order) + 40)
 
 
 if __name__ == "__main__":
