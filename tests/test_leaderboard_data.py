@@ -92,15 +92,26 @@ def test_pairwise_frame_has_every_pair_once():
     assert frame["Significant"].all()
 
 
-def test_curves_count_a_shared_training_once_and_band_several_runs():
+def test_curves_count_a_shared_training_once_and_band_across_seeds_only():
     first, second = make_record("m", seconds=60), make_record("m", seconds=80)
+    second["seed"] = 1
     second["curve"][1]["val_accuracy"] = 0.7
     points = curves.curve_points([(Path("1"), first), (Path("2"), first), (Path("3"), second)])
     assert points["run"].nunique() == 2
     bands = curves.curve_bands(points[points["metric"] == "val_accuracy"])
     last = bands[bands["episode"] == 60].iloc[0]
     assert last["runs"] == 2 and last["mean"] == pytest.approx(65.0)
-    assert last["lower"] < 65 < last["upper"] and last["seconds"] == pytest.approx(70)
+    assert 0 <= last["lower"] < 65 < last["upper"] <= 100 and last["seconds"] == pytest.approx(70)
+    alone = curves.curve_bands(curves.curve_points([(Path("1"), first)]))
+    assert (alone["lower"] == alone["mean"]).all() and (alone["upper"] == alone["mean"]).all()
+
+
+def test_curves_draw_one_line_per_entry_never_mixing_variants():
+    bce, contrastive = make_record("siamese"), make_record("siamese")
+    bce["method"]["config"] = {"loss": "bce"}
+    contrastive["method"]["config"] = {"loss": "contrastive"}
+    points = curves.curve_points([(Path("1"), bce), (Path("2"), contrastive)])
+    assert sorted(points["method"].unique()) == ["siamese (loss=bce)", "siamese (loss=contrastive)"]
 
 
 def test_reproduce_commands():

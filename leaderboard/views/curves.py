@@ -55,8 +55,9 @@ def run() -> None:
     bands = curve_bands(chosen)
     st.altair_chart(chart(bands, *X_AXES[axis], METRICS[metric]), width="stretch")
     st.caption(
-        "One line per method; where a method has several runs (seeds) the line is their mean and "
-        "the band its 95% CI. Runs sharing one training (the test settings of a benchmark) are counted once."
+        "One line per entry (method and variant; its budget where a method has several). Where an entry "
+        "has several training seeds the line is their mean and the band a 95% t-interval across them; one "
+        "seed draws no band. Records sharing one training (the test settings of a benchmark) count once."
     )
 
 

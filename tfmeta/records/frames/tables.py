@@ -289,6 +289,22 @@ def batch_norm(record: dict) -> str:
     return spec if own in (None, spec) else f"{own} (method; spec: {spec})"
 
 
+def entry_labels(records: list[dict]) -> list[str]:
+    """A readable name for each record's entry: the method, what sets its configuration apart
+    (`variants`), and its training episodes where the method has records of several budgets."""
+    budgets: dict[str, set] = defaultdict(set)
+    for record in records:
+        budgets[record["method"]["name"]].add((record["config"].get("train") or {}).get("episodes"))
+    labels = []
+    for record, variant in zip(records, variants(records), strict=True):
+        name = record["method"]["name"]
+        parts = [variant] if variant else []
+        if len(budgets[name]) > 1:
+            parts.append(f"{(record['config'].get('train') or {}).get('episodes')} episodes")
+        labels.append(f"{name} ({', '.join(parts)})" if parts else name)
+    return labels
+
+
 def backbone(record: dict) -> str:
     config = record["method"]["config"]
     name = config.get("backbone")
