@@ -16,14 +16,19 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
     Raises:
         ValueError: for an empty sequence.
     """
+    mean, standard_error = _mean_and_standard_error(values)
+    return mean, 0.0 if standard_error is None else 1.96 * standard_error
+
+
+def _mean_and_standard_error(values: Sequence[float]) -> tuple[float, float | None]:
+    """Mean and std / sqrt(N) with the sample std (ddof = 1); None for a single value."""
     n = len(values)
     if n == 0:
         raise ValueError("no values to summarise")
     mean = math.fsum(values) / n
     if n == 1:
-        return mean, 0.0
-    variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, 1.96 * math.sqrt(variance / n)
+        return mean, None
+    return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1) / n)
 
 
 # Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom.
@@ -39,16 +44,12 @@ def t_ci95(values: Sequence[float]) -> tuple[float, float | None]:
     Raises:
         ValueError: for an empty sequence.
     """
-    n = len(values)
-    if n == 0:
-        raise ValueError("no values to summarise")
-    mean = math.fsum(values) / n
-    if n == 1:
+    mean, standard_error = _mean_and_standard_error(values)
+    if standard_error is None:
         return mean, None
-    df = n - 1
+    df = len(values) - 1
     t = _T975[df - 1] if df <= len(_T975) else 1.96 + 2.37 / df  # Cornish-Fisher beyond the table
-    variance = math.fsum((v - mean) ** 2 for v in values) / df
-    return mean, t * math.sqrt(variance / n)
+    return mean, t * standard_error
 
 
 @dataclass(frozen=True)
