@@ -27,6 +27,10 @@ MAX_STRING = 10_000
 MAX_ITEMS = 100_000
 
 
+# JSON files that live beside the records but are not records (`tfmeta.records.trust`).
+NOT_RECORDS = {"verified.json"}
+
+
 class RecordError(ValueError):
     """A record that is malformed or whose summary disagrees with its own per-episode data."""
 
@@ -185,6 +189,8 @@ def load_all(directory: str | Path, validate: Callable[[Any], None]) -> Loaded:
     """Reads every `*.json` record in a folder, skipping (and reporting) malformed ones."""
     records, skipped = [], []
     for path in sorted(Path(directory).glob("*.json")):
+        if path.name in NOT_RECORDS:
+            continue
         try:
             records.append((path, read(path, validate)))
         except (RecordError, OSError) as err:

@@ -122,7 +122,13 @@ def combine_seeds(entries: list[Entry]) -> list[Entry]:
     for by_seed in groups.values():
         members = [by_seed[seed] for seed in sorted(by_seed)]
         seeds = [
-            {"seed": training_seed(r), "mean": r["accuracy"]["mean"], "record": p.name} for p, r in members
+            {
+                "seed": training_seed(r),
+                "mean": r["accuracy"]["mean"],
+                "record": p.name,
+                "trust": trust.status(p),
+            }
+            for p, r in members
         ]
         if len(members) == 1:
             path, record = members[0]
@@ -226,7 +232,7 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
         "Accuracy (%)": f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}",
         **seed_cells(record),
         **paper_cells(record),
-        "Trust": trust.status(path),
+        "Trust": trust_cell(path, record),
         "Mean (%)": 100 * accuracy["mean"],
         "CI95 (%)": 100 * accuracy["ci95"],
         "Gap to next": gap,
@@ -256,6 +262,15 @@ def paper_cells(record: dict) -> dict:
     if value is None:
         return {"Paper (%)": None, "Gap to paper": ""}
     return {"Paper (%)": value, "Gap to paper": f"{100 * record['accuracy']['mean'] - value:+.2f}"}
+
+
+def trust_cell(path: Path, record: dict) -> str:
+    """ "verified" when every record of the entry is, "k of n seeds verified" when some are."""
+    statuses = [s["trust"] for s in record.get("seeds", []) if "trust" in s] or [trust.status(path)]
+    verified = statuses.count("verified")
+    if verified in (0, len(statuses)):
+        return statuses[0]
+    return f"{verified} of {len(statuses)} seeds verified"
 
 
 def seed_cells(record: dict) -> dict:
