@@ -59,12 +59,18 @@ def test_the_shipped_sweeps_expand():
     assert len(smoke.runs) >= 4 and {t.seed for t in smoke.trainings} == {0, 1}
 
 
-def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys):
-    from tfmeta import cli
+def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path):
+    """On a results folder holding one committed record (the estimate reads its training time)."""
+    import shutil
 
-    assert cli.main(["sweep", "standard", "--dry-run"]) == 0
+    from tfmeta import cli
+    from tfmeta.records import locations
+
+    committed = sorted((locations.app_dir() / "results").glob("omniglot-protonet-5w1s-standard-2*.json"))[0]
+    shutil.copy(committed, tmp_path)
+    assert cli.main(["sweep", "standard", "--dry-run", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "omniglot/protonet/seed0 5-way 1-shot: done  omniglot-protonet-5w1s-standard-" in out
+    assert f"omniglot/protonet/seed0 5-way 1-shot: done  {committed.name}" in out
     assert "omniglot/protonet/seed1 5-way 1-shot: to run" in out and "CPU-hours" in out
 
 
