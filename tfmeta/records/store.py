@@ -156,19 +156,30 @@ def write(record: dict, directory: str | Path, filename: str, validate: Callable
         raise RecordError(f"the results folder {directory} is a file; name a folder instead")
     directory.mkdir(parents=True, exist_ok=True)
     destination = directory / filename
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".json.tmp")
+    # A hard link fails if the destination exists, unlike os.replace, so no record is ever clobbered.
+    _publish(record, destination, os.link)
+    return destination
+
+
+def replace_json(data: Any, path: Path) -> None:
+    """Writes JSON data atomically over `path` (a file beside the records that is rewritten, such as
+    `verified.json`), with the records' mode."""
+    _publish(data, path, os.replace)
+
+
+def _publish(data: Any, destination: Path, place: Callable[[str, Path], None]) -> None:
+    """Writes `data` to a temporary file beside `destination`, then `place`s it there."""
+    fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".", suffix=".json.tmp")
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; records are for sharing
         with os.fdopen(fd, "w") as f:
-            json.dump(record, f, indent=1, allow_nan=False)
+            json.dump(data, f, indent=1, allow_nan=False)
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
-        # A hard link fails if the destination exists, unlike os.replace, so no record is ever clobbered.
-        os.link(tmp, destination)
+        place(tmp, destination)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return destination
 
 
 def _umask() -> int:

@@ -7,10 +7,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+
+from tfmeta.records import store
 
 VERIFIED = "verified.json"  # listed in store.NOT_RECORDS, so record listings pass it by
 
@@ -63,12 +63,7 @@ def mark(path: Path, episodes: int, weights_sha256: str, version: str) -> None:
         "verified": datetime.now(UTC).isoformat(timespec="seconds"),
         "tfmeta_version": version,
     }
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".", suffix=".json.tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(dict(sorted(table.items())), f, indent=1)
-        f.write("\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, directory / VERIFIED)
+    store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
 
 
 def _safe_digest(path: Path) -> str | None:
