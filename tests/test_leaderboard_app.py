@@ -79,19 +79,43 @@ def test_the_document_shows_the_example_file_verbatim():
 
 def test_the_example_reaches_a_ranked_row_next_to_protonet(board, monkeypatch):
     app = open_page(board, "few_shot", monkeypatch)
-    app.multiselect[0].set_value(["smoke"]).run()
+    assert "smoke" not in app.selectbox[0].options[0]  # the standard settings open first
+    app.toggle[0].set_value(True).run()  # include smoke-profile records
+    app.selectbox[0].set_value("omniglot · 5-way 1-shot · 20 episodes").run()
+    assert app.radio[0].value == "inductive, train classes"
     rows = table_rows(app)
-    assert sorted(row["Method"] for row in rows) == ["CosineNearestNeighbour", "protonet"]
+    assert sorted(row["Entry"] for row in rows) == ["CosineNearestNeighbour", "protonet"]
     assert not app.warning
     assert [row["Rank"] for row in rows] == [1, 2]
     assert rows[0]["Gap to next"][0] in "~>" and rows[1]["Gap to next"] == ""
     assert all(re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", row["Accuracy (%)"]) for row in rows)
-    assert all(row["Episodes"] == 20 and row["Batch norm"] == "inductive" for row in rows)
+    assert all(row["Protocol"] == "inductive, train classes" and row["Seeds"] == 1 for row in rows)
+    assert {row["Entry page"] for row in rows} == {
+        "methods?method=CosineNearestNeighbour",
+        "methods?method=protonet",
+    }
+    assert app.get("vega_lite_chart")  # accuracy against training compute
     (overview,) = [
         frame.value for frame in app.dataframe if "Method" in frame.value and "Rank" not in frame.value
     ]
     assert sorted(overview["Method"]) == ["CosineNearestNeighbour", "protonet"]
     assert any("Prototypical Networks" in row["Method (paper)"] for row in table_rows(app, "Method (paper)"))
+
+
+def test_the_few_shot_page_opens_on_one_standard_table_and_switches_protocol_class(monkeypatch, tmp_path):
+    """On the shipped records: the first setting is Omniglot 5-way 1-shot on the 1,000 standard episodes,
+    one ranked table; the transductive class is one click away and holds MAML, never beside ProtoNet."""
+    monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
+    app = open_page(tmp_path, "few_shot", monkeypatch)
+    assert app.selectbox[0].value == "omniglot · 5-way 1-shot · 1000 episodes"
+    assert app.radio[0].value == "inductive, train classes"
+    (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
+    assert {"protonet", "relation"} <= set(ranked["Entry"]) and "maml" not in set(ranked["Entry"])
+    assert (ranked["Seeds"] >= 1).all() and ranked["Paper (%)"].notna().any()
+    app.radio[0].set_value("transductive, train classes").run()
+    (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
+    assert any(entry.startswith("maml") for entry in ranked["Entry"])
+    assert "protonet" not in set(ranked["Entry"]) and not app.exception
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -187,9 +211,8 @@ def test_broken_records_are_skipped_with_a_warning_naming_each_file(page, broken
     assert len(warnings) == len(names)
     for name in names:
         assert any(f"Skipped {name}: " in shown(w) for w in warnings), (name, warnings)
-    if page == "few_shot":
-        app.multiselect[0].set_value(["smoke"]).run()
-        assert [row["Method"] for row in table_rows(app)] == ["survivor"]
+    if page == "few_shot":  # a folder of smoke records only shows them rather than nothing
+        assert [row["Entry"] for row in table_rows(app)] == ["survivor"]
 
 
 @pytest.mark.parametrize("page", PAGES)

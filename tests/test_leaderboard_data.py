@@ -61,13 +61,46 @@ def test_records_on_different_episodes_are_never_ranked_together():
     assert {t.key.episodes_hash for t in found} == {make_record()["episodes_hash"], other}
 
 
-def test_tables_split_by_setting_and_profile():
+def test_tables_split_by_setting_and_protocol_class_but_not_profile():
     shot5 = make_record("a", GOOD)
     shot5["benchmark"]["shot"] = 5
+    custom = make_record("b", GOOD)
+    custom["profile"], custom["config"]["train"]["episodes"] = "custom", 400
+    transductive = make_record("c", BAD)
+    transductive["method"]["config"]["batch_norm"] = "transductive"
+    trainval = make_record("d", BAD)
+    trainval["config"]["train"]["part"] = "trainval"
     found = tables.group_tables(
-        [entry("a", GOOD), (Path("s5.json"), shot5), entry("b", GOOD, profile="standard")]
+        [entry("a", GOOD), (Path("s5.json"), shot5), (Path("custom.json"), custom)]
+        + [(Path("t.json"), transductive), (Path("tv.json"), trainval)]
     )
-    assert len(found) == 3
+    by_key = {(t.key.shot, t.key.protocol): t for t in found}
+    assert set(by_key) == {
+        (1, "inductive, train classes"),
+        (5, "inductive, train classes"),
+        (1, "transductive, train classes"),
+        (1, "inductive, trainval classes"),
+    }
+    standard = by_key[(1, "inductive, train classes")]
+    assert found[0] is standard  # the spec's own protocol class first
+    frame = standard.frame()
+    assert list(frame["Profile"]) == ["smoke", "custom"]  # a custom budget ranks beside the profile's
+    assert frame["Training budget"][1].startswith("400 ep")
+    assert list(frame["Entry page"]) == ["methods?method=a", "methods?method=b"]
+
+
+def test_compute_frame_marks_the_pareto_front():
+    from tfmeta.records.frames.compute import compute_frame, pareto_front
+
+    assert pareto_front([(1, 90), (2, 95), (3, 94), (2, 90), (0.5, 80)]) == [True, True, False, False, True]
+    cheap, costly, dominated = make_record("cheap", BAD), make_record("costly", GOOD), make_record("d", BAD)
+    cheap["timing"]["train_seconds"], costly["timing"]["train_seconds"] = 10.0, 100.0
+    dominated["timing"]["train_seconds"] = 200.0
+    (table,) = tables.group_tables([(Path(f"{i}.json"), r) for i, r in enumerate([cheap, costly, dominated])])
+    cheap["provenance"]["hardware"]["cpu_count"] = 2  # wall seconds times cores; 1 core when unknown
+    frame = compute_frame(table).set_index("entry")
+    assert (frame.loc["cheap", "cpu_seconds"], frame.loc["costly", "cpu_seconds"]) == (20.0, 100.0)
+    assert frame["pareto"].to_dict() == {"costly": True, "cheap": True, "d": False}
 
 
 def test_table_rank_order_and_gap_marks():

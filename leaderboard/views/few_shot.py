@@ -1,17 +1,28 @@
-"""Few-shot track: one ranked table per benchmark setting, profile and frozen episode set."""
+"""Few-shot track: pick a setting and a protocol class, read one ranked table and its compute chart."""
 
+import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note, plain
 
 from tfmeta.records import trust
+from tfmeta.records.frames.compute import compute_frame
 from tfmeta.records.frames.overview import overview_frame, published_frame
-from tfmeta.records.frames.tables import ALPHA, Table, group_tables
+from tfmeta.records.frames.tables import ALPHA, PRIMARY, Table, group_tables
 
+SHOWN = [
+    "Rank", "Entry", "Accuracy (%)", "Seeds", "Across seeds (%)", "Paper (%)", "Gap to paper", "Protocol",
+    "Training budget", "Train time", "ms / episode", "Params", "Gap to next", "Trust", "Entry page",
+]  # fmt: skip
 COLUMNS = {
     "Rank": st.column_config.NumberColumn(width="small"),
-    "Accuracy (%)": st.column_config.TextColumn(help="mean ± 95% CI (1.96 std / sqrt N) over test episodes"),
-    "Mean (%)": None,
-    "CI95 (%)": None,
+    "Entry": st.column_config.TextColumn(help="method and what sets its configuration apart"),
+    "Accuracy (%)": st.column_config.TextColumn(
+        help="mean over seeds ± 95% CI (1.96 std / sqrt N) over the test episodes"
+    ),
+    "Across seeds (%)": st.column_config.TextColumn(
+        help="95% t-interval of the accuracy across training seeds; empty for one seed"
+    ),
+    "Paper (%)": st.column_config.NumberColumn(format="%.1f", help="the paper's own number, same protocol"),
     "Gap to next": st.column_config.TextColumn(
         help=f"paired difference to the next rank in points ± 95% CI, Wilcoxon p; '>' significant at "
         f"{ALPHA}, '~' not distinguishable"
@@ -20,36 +31,85 @@ COLUMNS = {
         format="%.0f", help="meta-training milliseconds per episode"
     ),
     "Params": st.column_config.NumberColumn(format="%d"),
+    "Entry page": st.column_config.LinkColumn(display_text="open", help="the method's page"),
 }
+
+
+def pick_table(tables: list[Table]) -> Table:
+    """Setting first, then the protocol class among those that setting has (the spec's own first)."""
+    settings = list(dict.fromkeys(table.key.setting for table in tables))
+    left, right = st.columns([3, 2])
+    setting = left.selectbox("Setting", settings, help="benchmark, way, shot and frozen test episodes")
+    mine = [table for table in tables if table.key.setting == setting]
+    classes = [table.key.protocol for table in mine]
+    chosen = right.radio(
+        "Protocol class",
+        classes,
+        horizontal=True,
+        help=f"batch-norm mode and training classes; the specs ask for '{PRIMARY}', and "
+        "entries rank only against entries of the same class",
+    )
+    return mine[classes.index(chosen)]
 
 
 def show_table(table: Table) -> None:
     key = table.key
-    st.subheader(f"{plain(key.dataset)} {key.way}-way {key.shot}-shot · {plain(key.profile)}")
     st.caption(
-        f"Benchmark {plain(key.benchmark)}, split {plain(key.split)}, test part {plain(key.part)}; frozen "
-        f"test episodes {plain(key.episodes_hash)}. Only records evaluated on these exact episodes are "
-        "ranked here."
+        f"{len(table.entries)} entries on benchmark {plain(key.benchmark)} ({plain(key.dataset)}, split "
+        f"{plain(key.split)}, test part {plain(key.part)}), frozen test episodes {plain(key.short_hash)}: "
+        "every row answered exactly these episodes. **Gap to next** compares each row with the one below "
+        "(paired Wilcoxon test): `>` the gap is real, `~` it is not."
     )
-    st.dataframe(table.frame(), hide_index=True, column_config=COLUMNS, width="stretch")
+    frame = table.frame()
+    st.dataframe(
+        frame[[c for c in SHOWN if c in frame]], hide_index=True, column_config=COLUMNS, width="stretch"
+    )
+
+
+def compute_chart(table: Table) -> alt.LayerChart | None:
+    frame = compute_frame(table)
+    if frame.empty:
+        return None
+    x = alt.X("cpu_seconds:Q", title="training CPU-seconds (log)", scale=alt.Scale(type="log"))
+    y = alt.Y("accuracy:Q", title="accuracy (%)", scale=alt.Scale(zero=False))
+    base = alt.Chart(frame).encode(x=x)
+    tooltip = ["entry", alt.Tooltip("accuracy:Q", format=".2f"), alt.Tooltip("cpu_seconds:Q", format=".3s")]
+    errors = (
+        base.mark_rule(opacity=0.5)
+        .encode(y=alt.Y("low:Q", title="accuracy (%)"), y2="high:Q")
+        .transform_calculate(low="datum.accuracy - datum.ci95", high="datum.accuracy + datum.ci95")
+    )
+    points = base.mark_point(filled=True, size=70).encode(
+        y=y,
+        color=alt.Color(
+            "pareto:N",
+            title="Pareto front",
+            scale=alt.Scale(domain=[True, False], range=["#0072B2", "#999999"]),
+        ),
+        tooltip=tooltip,
+    )
+    front = (
+        alt.Chart(frame[frame["pareto"]].sort_values("cpu_seconds"))
+        .mark_line(interpolate="step-after", color="#0072B2")
+        .encode(x=x, y=y)
+    )
+    labels = base.mark_text(align="left", dx=7, fontSize=11).encode(y=y, text="entry")
+    return (errors + front + points + labels).properties(height=340)
 
 
 def show_overview(tables: list[Table]) -> None:
-    """One grid per benchmark and profile, then the papers' numbers for context."""
-    groups: dict[tuple, list[Table]] = {}
-    for table in tables:
-        key = table.key
-        groups.setdefault((key.benchmark, key.dataset, key.split, key.profile), []).append(table)
-    for (benchmark, dataset, split, profile), members in groups.items():
-        st.subheader(f"{plain(benchmark)} · {plain(profile)}: overview")
-        st.caption("Best accuracy ± 95% CI (%) of each method per test setting; ranked tables follow.")
-        st.dataframe(overview_frame(members), hide_index=True, width="stretch")
-        published = published_frame(dataset, split)
-        if not published.empty:
-            title = f"Published numbers on {plain(dataset)} ({plain(split)} split), for context"
-            with st.expander(title, expanded=True):
-                st.caption("From the papers, with their own code, budgets and test episodes: never ranked.")
-                st.dataframe(published, hide_index=True, width="stretch")
+    """The paper-style grid over the chosen protocol class, then the papers' numbers for context."""
+    if not tables:
+        return
+    key = tables[0].key
+    with st.expander(f"All settings of {plain(key.benchmark)} at a glance ({plain(key.protocol)})"):
+        st.caption("Accuracy ± 95% CI (%) of each entry per test setting.")
+        st.dataframe(overview_frame(tables), hide_index=True, width="stretch")
+    published = published_frame(key.dataset, key.split)
+    if not published.empty:
+        with st.expander(f"Published numbers on {plain(key.dataset)} ({plain(key.split)} split)"):
+            st.caption("From the papers, with their own code, budgets and test episodes: never ranked.")
+            st.dataframe(published, hide_index=True, width="stretch")
 
 
 def run() -> None:
@@ -58,24 +118,31 @@ def run() -> None:
     if not entries:
         no_records_note()
         return
-    profiles = sorted({record["profile"] for _, record in entries})
-    default = [p for p in profiles if p != "smoke"] or profiles
-    chosen = st.multiselect("Profiles", profiles, default=default, help="smoke-profile numbers mean nothing")
-    if st.toggle(
+    filters = st.columns(2)
+    smoke = filters[0].toggle("Include smoke-profile records", help="smoke-profile numbers mean nothing")
+    if filters[1].toggle(
         "Verified records only",
         help="records whose trained weights `tfmeta verify` re-evaluated, reproducing every episode",
     ):
         entries = [(path, record) for path, record in entries if trust.status(path) == "verified"]
+    kept = [(p, r) for p, r in entries if smoke or r["profile"] != "smoke"]
+    if entries and not kept:
+        st.caption("Only smoke-profile records here: showing them.")
+    entries = kept or entries
     tables = group_tables(entries)
-    st.markdown(
-        "Accuracy is the mean over the benchmark's frozen test episodes ± the 95% confidence interval. "
-        "**Gap to next** compares each row with the row below on the same episodes (paired Wilcoxon test): "
-        "`>` the gap is statistically real, `~` it is not."
-    )
-    shown = [table for table in tables if table.key.profile in chosen]
-    show_overview(shown)
-    for table in shown:
-        show_table(table)
+    if not tables:
+        st.info("No record passes these filters.", icon=":material/filter_alt_off:")
+        return
+    table = pick_table(tables)
+    show_table(table)
+    chart = compute_chart(table)
+    if chart is not None:
+        st.markdown("**Accuracy against training compute** (the line joins the Pareto front):")
+        st.altair_chart(chart, width="stretch")
+    same_class = [
+        t for t in tables if t.key.benchmark == table.key.benchmark and t.key.protocol == table.key.protocol
+    ]
+    show_overview(same_class)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from tfmeta.records import published
-from tfmeta.records.frames.tables import Table, variants
+from tfmeta.records.frames.tables import Table, entry_labels
 
 
 def setting_name(way: int, shot: int) -> str:
@@ -17,17 +17,17 @@ def setting_name(way: int, shot: int) -> str:
 
 
 def overview_frame(tables: list[Table]) -> pd.DataFrame:
-    """Best accuracy ± CI (%) of each method in each setting, over the given tables (one benchmark and
-    profile); a method's row lists the settings it was evaluated on, settings ordered by way then shot.
-    A method run in several configurations has a row for each (`tables.variants`), e.g.
-    "siamese (loss=bce)" and "siamese (loss=contrastive)"."""
+    """Accuracy ± CI (%) of each entry in each setting, over the given tables (one benchmark and protocol
+    class); an entry's row lists the settings it was evaluated on, settings ordered by way then shot.
+    A method run in several configurations or budgets has a row for each (`tables.entry_labels`), e.g.
+    "siamese (loss=bce)" and "siamese (loss=contrastive)", so no row mixes two trainings; where one entry
+    has several records for a setting (several episode sets), the best is shown."""
     cells: dict[str, dict[str, tuple[float, str]]] = {}
     keys = sorted({(t.key.way, t.key.shot) for t in tables})
     placed = [(table, record) for table in tables for _, record in table.entries]
-    labels = variants([record for _, record in placed])
-    for (table, record), label in zip(placed, labels, strict=True):
+    labels = entry_labels([record for _, record in placed])
+    for (table, record), name in zip(placed, labels, strict=True):
         column = setting_name(table.key.way, table.key.shot)
-        name = record["method"]["name"] + (f" ({label})" if label else "")
         accuracy = record["accuracy"]
         text = f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}"
         best = cells.setdefault(name, {}).get(column)

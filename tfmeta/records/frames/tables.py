@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -21,13 +22,16 @@ from tfmeta.records.few_shot import summarize
 from tfmeta.records.stats import PairedComparison, paired_comparison, t_ci95
 
 ALPHA = 0.05
+PRIMARY = "inductive, train classes"  # the protocol every spec asks for; other classes rank apart
 Entry = tuple[Path, dict]
 
 
 @dataclass(frozen=True)
 class TableKey:
-    """What makes results comparable: the benchmark setting, the profile and the exact test episodes (their
-    hash and count: a record that claims a hash with another count cannot be paired with the others)."""
+    """What makes results comparable: the benchmark setting, the exact test episodes (their hash and count:
+    a record that claims a hash with another count cannot be paired with the others) and the protocol
+    class (`protocol`). Profiles are not part of it: a custom training budget on the same episodes ranks
+    in the same table, its budget shown in its row."""
 
     benchmark: str
     dataset: str
@@ -35,16 +39,21 @@ class TableKey:
     part: str
     way: int
     shot: int
-    profile: str
     episodes_hash: str
     n_episodes: int = 0
+    protocol: str = "inductive, train classes"
 
     @property
     def title(self) -> str:
         return (
             f"{self.benchmark}: {self.dataset} {self.split}/{self.part}, {self.way}-way {self.shot}-shot, "
-            f"{self.profile} profile"
+            f"{self.n_episodes} episodes, {self.protocol}"
         )
+
+    @property
+    def setting(self) -> str:
+        """The setting without the protocol: what a reader picks before choosing a protocol class."""
+        return f"{self.benchmark} · {self.way}-way {self.shot}-shot · {self.n_episodes} episodes"
 
     @property
     def short_hash(self) -> str:
@@ -71,10 +80,18 @@ def table_key(record: dict) -> TableKey:
         b["part"],
         b["way"],
         b["shot"],
-        record["profile"],
         record["episodes_hash"],
         len(record["per_episode"]),
+        protocol(record),
     )
+
+
+def protocol(record: dict) -> str:
+    """The protocol class a record ranks in: the batch-norm mode its method used at test time and the
+    classes it trained on, e.g. "transductive, trainval classes"."""
+    mode = batch_norm(record).split()[0]
+    part = (record["config"].get("train") or {}).get("part") or "unknown"
+    return f"{mode}, {part} classes"
 
 
 def group_tables(entries: Iterable[Entry]) -> list[Table]:
@@ -152,7 +169,7 @@ def combine_seeds(entries: list[Entry]) -> list[Entry]:
 
 def _table_order(table: Table) -> tuple:
     key = table.key
-    return (key.benchmark, key.profile, key.way, key.shot, -len(table.entries))
+    return (key.benchmark, -key.n_episodes, key.way, key.shot, key.protocol != PRIMARY, -len(table.entries))
 
 
 def _ranking_key(entry: Entry) -> tuple:
@@ -192,11 +209,12 @@ def gap_label(comparison: PairedComparison | None) -> str:
 def table_frame(entries: list[Entry]) -> pd.DataFrame:
     """The displayed table, one row per record, best first."""
     rows = []
-    labels = variants([record for _, record in entries])
-    for rank, (path, record), comparison, label in zip(
-        ranks(entries), entries, neighbour_comparisons(entries), labels, strict=True
-    ):
-        rows.append({"Rank": rank, **row_cells(path, record, gap_label(comparison), label)})
+    records = [record for _, record in entries]
+    for rank, (path, record), comparison, label, name in zip(
+        ranks(entries), entries, neighbour_comparisons(entries), variants(records), entry_labels(records),
+        strict=True,
+    ):  # fmt: skip
+        rows.append({"Rank": rank, "Entry": name, **row_cells(path, record, gap_label(comparison), label)})
     return pd.DataFrame(rows)
 
 
@@ -245,6 +263,9 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
         "Batch norm": batch_norm(record),
         "Backbone": backbone(record),
         "Training budget": training_budget(config),
+        "Profile": record["profile"],
+        "Protocol": protocol(record),
+        "Entry page": f"methods?method={quote(record['method']['name'])}",
         "Episodes hash": record["episodes_hash"].removeprefix("sha256:")[:12],
         "Record": path.name,
         **optional_cells(record),
