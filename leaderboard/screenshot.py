@@ -1,8 +1,12 @@
 """Screenshots of the running leaderboard in headless Chromium, driven over the DevTools protocol.
 
     python leaderboard/screenshot.py http://127.0.0.1:8501/ docs/leaderboard.png
+    python leaderboard/screenshot.py http://127.0.0.1:8501/ shots/ --tour
 
 Waits until the page shows the selector given with --wait-for (default: a data table), then saves a PNG.
+With --tour, visits every page of the app at 1280x800 and at 400 px wide in one browser, saves a PNG of
+each and lists what went wrong: browser console errors, uncaught script errors, Python exceptions shown on
+the page, and pages wider than the window.
 Chromium runs with a throw-away profile and its background networking switched off, so it works offline.
 Uses the `websockets` client, which Streamlit already depends on.
 """
@@ -15,6 +19,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -32,6 +37,21 @@ FLAGS = (
     "--remote-debugging-port=0", "--remote-allow-origins=*",
 )  # fmt: skip
 TABLE = '[data-testid="stDataFrame"]'
+CHART = '[data-testid="stVegaLiteChart"]'
+# Each page of the app (its URL path) and what it shows once its script has run on the shipped records.
+PAGES = {
+    "": TABLE,
+    "significance": TABLE,
+    "curves": CHART,
+    "optimizers": CHART,
+    "inner_loop": CHART,
+    "methods": '[data-testid="stExpander"]',
+    "submit": '[data-testid="stFileUploader"]',
+}
+SIZES = {"desktop": (1280, 800), "narrow": (400, 800)}
+# Opened at a page's own URL, Streamlit's front end first asks for its health and host config under that
+# path, to learn whether the app is served below a base path; the 404s it expects there are not errors.
+BASE_PATH_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
 
 
 def find_chromium() -> str | None:
@@ -44,13 +64,16 @@ class DevTools:
 
     def __init__(self, connection):
         self.connection, self.ids = connection, itertools.count(1)
+        self.events: list[dict] = []  # notifications that arrived while waiting for replies
 
     def call(self, method: str, **params) -> dict:
         call_id = next(self.ids)
         self.connection.send(json.dumps({"id": call_id, "method": method, "params": params}))
         while True:
             reply = json.loads(self.connection.recv(timeout=60))
-            if reply.get("id") == call_id:
+            if "id" not in reply:
+                self.events.append(reply)
+            elif reply.get("id") == call_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
                 return reply.get("result", {})
@@ -91,10 +114,12 @@ def _capture(
     )
     session.call("Page.navigate", url=url)
     deadline = time.monotonic() + timeout
-    while session.count(wait_for) == 0:
+    while session.count(f'{wait_for}, [data-testid="stException"]') == 0:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} showed no {wait_for} within {timeout:.0f} s")
         time.sleep(0.25)
+    while session.count('[data-testid="stStatusWidget"]') and time.monotonic() < deadline:
+        time.sleep(0.25)  # the script is still running: later elements may yet appear
     time.sleep(settle)  # let the data grid paint its canvas and charts draw
     shot = session.call("Page.captureScreenshot", format="png")
     out.write_bytes(base64.b64decode(shot["data"]))
@@ -122,10 +147,67 @@ def screenshot(
         FileNotFoundError: when no Chromium is installed.
         TimeoutError: when the page or the element does not appear in time.
     """
+    out = Path(out)
+    with browser(timeout) as session:
+        _capture(session, url, out, wait_for, size, timeout, settle)
+    return out
+
+
+def tour(base_url: str, out_dir: str | Path, timeout: float = 60, settle: float = 1.5) -> list[str]:
+    """Visits every page (`PAGES`) at every size (`SIZES`) in one browser, saves `<page>-<size>.png` in
+    `out_dir`, and returns the problems found, one line each (empty when there are none)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    problems = []
+    with browser(timeout) as session:
+        session.call("Runtime.enable")
+        session.call("Log.enable")
+        for size_name, size in SIZES.items():
+            for path, wait_for in PAGES.items():
+                name = f"{path or 'few_shot'}-{size_name}"
+                session.events.clear()
+                try:
+                    _capture(
+                        session, base_url + path, out_dir / f"{name}.png", wait_for, size, timeout, settle
+                    )
+                except TimeoutError as error:
+                    problems.append(f"{name}: {error}")
+                    continue
+                problems += [f"{name}: {problem}" for problem in _page_problems(session, size[0])]
+    return problems
+
+
+def _page_problems(session: DevTools, width: int) -> list[str]:
+    found = []
+    exceptions = session.count('[data-testid="stException"]')
+    if exceptions:
+        found.append(f"{exceptions} Python exception(s) shown on the page")
+    overflow = session.call(
+        "Runtime.evaluate", expression="document.documentElement.scrollWidth", returnByValue=True
+    )["result"].get("value", 0)
+    if overflow > width + 1:
+        found.append(f"the page is {overflow} px wide in a {width} px window")
+    for event in session.events:
+        params = event.get("params", {})
+        if event.get("method") == "Runtime.exceptionThrown":
+            found.append(f"script error: {params['exceptionDetails'].get('text', '')}")
+        elif event.get("method") == "Runtime.consoleAPICalled" and params.get("type") == "error":
+            text = " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))
+            found.append(f"console error: {text[:300]}")
+        elif event.get("method") == "Log.entryAdded" and params["entry"].get("level") == "error":
+            entry = params["entry"]
+            if BASE_PATH_PROBE.search(entry.get("url", "")):
+                continue
+            found.append(f"console error: {entry.get('text', '')[:300]} {entry.get('url', '')}")
+    return found
+
+
+@contextlib.contextmanager
+def browser(timeout: float = 60):
+    """A DevTools session on a headless Chromium page, the browser stopped afterwards."""
     binary = find_chromium()
     if binary is None:
         raise FileNotFoundError("no Chromium on PATH (Debian: apt-get install chromium)")
-    out = Path(out)
     # Chromium's helper processes can still write to the profile for a moment after the browser exits;
     # a leftover throw-away profile must not fail a finished screenshot.
     with tempfile.TemporaryDirectory(prefix="tfmeta-chromium-", ignore_cleanup_errors=True) as profile:
@@ -138,12 +220,11 @@ def screenshot(
         try:
             port = _debugging_port(Path(profile), time.monotonic() + timeout)
             with connect(_page_socket(port), max_size=256 * 2**20, open_timeout=30) as connection:
-                _capture(DevTools(connection), url, out, wait_for, size, timeout, settle)
+                yield DevTools(connection)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=10)
-    return out
 
 
 def main() -> None:
@@ -153,7 +234,12 @@ def main() -> None:
     parser.add_argument("--wait-for", default=TABLE, help=f"CSS selector to wait for (default: {TABLE})")
     parser.add_argument("--width", type=int, default=1600)
     parser.add_argument("--height", type=int, default=1000)
+    parser.add_argument("--tour", action="store_true", help="every page at 1280x800 and 400 px into OUT/")
     args = parser.parse_args()
+    if args.tour:
+        problems = tour(args.url, args.out)
+        print("\n".join(problems) or f"every page rendered cleanly; screenshots in {args.out}")
+        raise SystemExit(1 if problems else 0)
     print(screenshot(args.url, args.out, args.wait_for, (args.width, args.height)))
 
 

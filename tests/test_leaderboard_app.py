@@ -138,6 +138,8 @@ def test_learning_curves_against_episodes_and_wall_clock(board, monkeypatch):
     app.radio[1].set_value("wall-clock").run()
     app.radio[0].set_value("val_loss").run()
     assert not app.exception and len(app.get("vega_lite_chart")) == 1
+    app.toggle[0].set_value(True).run()  # log x axis
+    assert not app.exception and len(app.get("vega_lite_chart")) == 1
 
 
 def test_method_pages_show_paper_and_reproduce_command(board, monkeypatch):
@@ -162,7 +164,9 @@ def test_inner_loop_curves_overlay_every_optimizer_from_the_same_start(smoke_run
     assert len(app.get("vega_lite_chart")) == 1
     rows = table_rows(app, "Wilcoxon p")
     assert {row["against"] for row in rows} == set(record["analysis"]["baseline_curves"])
-    assert shown(app.subheader[0].value) == "omniglot 5-way 1-shot (smoke)"
+    assert app.selectbox[0].value == "omniglot 5-way 1-shot (smoke)"
+    app.toggle[0].set_value(False).run()  # linear step axis
+    assert not app.exception and len(app.get("vega_lite_chart")) == 1
 
 
 def test_optimizer_track_explains_its_empty_state(board, monkeypatch):

@@ -1,5 +1,6 @@
-"""The leaderboard in a real browser: start `tfmeta leaderboard`, load it in headless Chromium, wait for
-the table and save a screenshot.
+"""The leaderboard in a real browser: start `tfmeta leaderboard` on the shipped records, open every page in
+headless Chromium at 1280x800 and at 400 px wide, save a screenshot of each, and fail on any browser
+console error, uncaught script error, Python exception on the page, or page wider than its window.
 
 Skipped when Chromium is not installed (Debian: `apt-get install chromium`).
 """
@@ -17,7 +18,7 @@ import urllib.request
 
 import pytest
 
-from tests.records import REPO, make_record, write_json
+from tests.records import REPO
 
 _spec = importlib.util.spec_from_file_location(
     "leaderboard_screenshot", REPO / "leaderboard" / "screenshot.py"
@@ -52,11 +53,9 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> No
 
 
 @pytest.fixture
-def served(tmp_path):
-    """`tfmeta leaderboard` serving two records on a free localhost port; stopped afterwards."""
-    results = tmp_path / "results"
-    write_json(results, "a.json", make_record("first", [0.9] * 20))
-    write_json(results, "b.json", make_record("second", [0.7 + 0.01 * (i % 5) for i in range(20)]))
+def served(tmp_path, monkeypatch):
+    """`tfmeta leaderboard` serving the shipped records on a free localhost port; stopped afterwards."""
+    monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
     port = free_port()
     command = [
         sys.executable,
@@ -64,7 +63,7 @@ def served(tmp_path):
         "tfmeta.cli",
         "leaderboard",
         "--results-dir",
-        str(results),
+        str(tmp_path / "mine"),
         "--port",
         str(port),
     ]
@@ -80,7 +79,34 @@ def served(tmp_path):
         process.wait(timeout=20)
 
 
-def test_the_table_renders_in_chromium(served, tmp_path):
-    out = screenshot.screenshot(served, tmp_path / "leaderboard.png", timeout=90)
-    data = out.read_bytes()
-    assert data.startswith(b"\x89PNG") and len(data) > 20_000  # a blank page is a few kB
+def test_every_page_renders_cleanly_at_desktop_and_phone_widths(served, tmp_path):
+    shots = tmp_path / "screenshots"
+    problems = screenshot.tour(served, shots, timeout=90)
+    assert not problems, "\n".join(problems)
+    pngs = sorted(shots.glob("*.png"))
+    assert len(pngs) == len(screenshot.PAGES) * len(screenshot.SIZES)
+    for png in pngs:
+        data = png.read_bytes()
+        assert data.startswith(b"\x89PNG") and len(data) > 20_000, png.name  # a blank page is a few kB
+
+
+def test_the_tour_reports_a_python_exception_on_a_page(tmp_path, monkeypatch):
+    """The check itself can fail: a page that raises is reported, not screenshotted as fine."""
+    page = tmp_path / "broken.py"
+    page.write_text("import streamlit as st\nst.title('broken')\nraise ValueError('on purpose')\n")
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(page), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_healthy(url, process)
+        monkeypatch.setattr(screenshot, "PAGES", {"": screenshot.TABLE})
+        monkeypatch.setattr(screenshot, "SIZES", {"desktop": (1280, 800)})
+        problems = screenshot.tour(url, tmp_path / "shots", timeout=60)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    assert problems == ["few_shot-desktop: 1 Python exception(s) shown on the page"]

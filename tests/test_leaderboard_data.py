@@ -340,6 +340,13 @@ def test_inner_loop_frames_label_each_rule_and_its_start():
     assert frame[frame["label"] == "meta_lstm: its own update"]["accuracy"].tolist() == pytest.approx(
         [20, 90, 95]
     )
+    assert set(frame["entry"]) == {"meta_lstm", "finetune"}
+    longer = {
+        **learned,
+        "config": {**learned["config"], "train": {**learned["config"]["train"], "episodes": 90}},
+    }
+    panels = inner_loop.curve_frame([*entries, (Path("c.json"), longer)])
+    assert set(panels["entry"]) == {"meta_lstm (60 episodes)", "meta_lstm (90 episodes)", "finetune"}
     (row,) = inner_loop.paired_frame(entries).to_dict("records")
     assert row["against"] == "sgd" and row["own - optimizer (points)"] == pytest.approx(
         100 * (0.75 * 0.3 + 0.25 * 0.1)

@@ -12,14 +12,24 @@ X_AXES = {
 }
 
 
-def chart(bands, x: str, x_title: str, y_title: str) -> alt.Chart:
+def chart(bands, x: str, x_title: str, y_title: str, log_x: bool = False) -> alt.Chart:
+    scale = alt.Scale(type="log") if log_x else alt.Scale()
+    colour = alt.Scale(scheme="tableau20")  # 20 distinct hues: one per entry without repeats
     base = alt.Chart(bands).encode(
-        x=alt.X(f"{x}:Q", title=x_title),
-        color=alt.Color("method:N", title="method", scale=alt.Scale(scheme="category10")),
+        x=alt.X(f"{x}:Q", title=x_title + (" (log)" if log_x else ""), scale=scale)
     )
-    band = base.mark_area(opacity=0.2).encode(y="lower:Q", y2="upper:Q")
-    line = base.mark_line(point=True).encode(
+    # The band takes no legend of its own, so the legend's swatches are the lines' solid colours.
+    band = base.mark_area(opacity=0.2).encode(
+        y="lower:Q", y2="upper:Q", color=alt.Color("method:N", scale=colour, legend=None)
+    )
+    line = base.mark_line(point=alt.OverlayMarkDef(filled=True)).encode(
         y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color(
+            "method:N",
+            title="entry",
+            scale=colour,
+            legend=alt.Legend(symbolType="circle", symbolOpacity=1, symbolSize=120, labelLimit=320),
+        ),
         tooltip=[
             "method",
             "episode",
@@ -43,9 +53,10 @@ def run() -> None:
         return
     trainings = sorted({(b, p) for b, p in zip(points["benchmark"], points["profile"], strict=True)})
     benchmark, profile = st.selectbox("Benchmark and profile", trainings, format_func=" · ".join)
-    left, right = st.columns(2)
+    left, middle, right = st.columns([2, 2, 1])
     metric = left.radio("Metric", list(METRICS), format_func=METRICS.get, horizontal=True)
-    axis = right.radio("Against", list(X_AXES), horizontal=True)
+    axis = middle.radio("Against", list(X_AXES), horizontal=True)
+    log_x = right.toggle("Log x axis")
     chosen = points[
         (points["benchmark"] == benchmark) & (points["profile"] == profile) & (points["metric"] == metric)
     ]
@@ -53,7 +64,9 @@ def run() -> None:
         st.info(f"No {METRICS[metric]} recorded for {plain(benchmark)} · {plain(profile)}.")
         return
     bands = curve_bands(chosen)
-    st.altair_chart(chart(bands, *X_AXES[axis], METRICS[metric]), width="stretch")
+    if log_x:  # a log axis has no place for episode or second 0
+        bands = bands[bands[X_AXES[axis][0]] > 0]
+    st.altair_chart(chart(bands, *X_AXES[axis], METRICS[metric], log_x), width="stretch")
     st.caption(
         "One line per entry (method and variant; its budget where a method has several). Where an entry "
         "has several training seeds the line is their mean and the band a 95% t-interval across them; one "

@@ -1,17 +1,42 @@
-"""Inner-loop curves: does a learned update rule (or initialisation) beat SGD and Adam from the same start?"""
+"""Inner-loop curves: does a learned update rule (or initialisation) beat SGD and Adam from the same start?
+
+Small multiples: one panel per entry, its own update in black against the six standard optimizers from the
+same start, each optimizer the same colour in every panel.
+"""
 
 import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note, plain
 
 from tfmeta.records.frames.inner_loop import curve_frame, paired_frame
+from tfmeta.records.optimizer import BASELINES
+
+# The own update in black, the optimizers in Okabe & Ito's colour-blind-safe hues.
+RULES = ["own", *BASELINES]
+RULE_SCALE = alt.Scale(
+    domain=RULES, range=["#000000", "#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00"]
+)
+RULE_COLOUR = alt.Color(
+    "rule:N",
+    title="update rule",
+    scale=RULE_SCALE,
+    legend=alt.Legend(orient="bottom", columns=4, symbolType="square", symbolOpacity=1),
+)
+PANELS_PER_ROW = 2
 
 
-def chart(frame) -> alt.Chart:
-    base = alt.Chart(frame).encode(x=alt.X("step:Q", title="inner step on the support set"), color="label:N")
-    band = base.mark_area(opacity=0.15).encode(y="lower:Q", y2="upper:Q")
-    line = base.mark_line(point=True).encode(
+def panel(frame, log_x: bool) -> alt.LayerChart:
+    """One entry: query accuracy against inner step for its own rule and each optimizer."""
+    scale = alt.Scale(type="symlog") if log_x else alt.Scale()
+    x = alt.X("step:Q", title="inner step on the support set" + (" (log)" if log_x else ""), scale=scale)
+    base = alt.Chart(frame).encode(x=x)
+    band = base.mark_area(opacity=0.12).encode(
+        y="lower:Q", y2="upper:Q", color=alt.Color("rule:N", scale=RULE_SCALE, legend=None)
+    )
+    line = base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         y=alt.Y("accuracy:Q", title="query accuracy (%)", scale=alt.Scale(zero=False)),
+        color=RULE_COLOUR,
+        strokeWidth=alt.condition(alt.datum.rule == "own", alt.value(3), alt.value(1.5)),
         tooltip=[
             "label",
             "step",
@@ -20,11 +45,11 @@ def chart(frame) -> alt.Chart:
         ],
     )
     horizon = (
-        alt.Chart(frame.drop_duplicates(["method", "trained_steps"]))
+        alt.Chart(frame.drop_duplicates(["trained_steps"]))
         .mark_rule(strokeDash=[4, 4], opacity=0.5)
-        .encode(x="trained_steps:Q", tooltip=["method", "trained_steps"])
+        .encode(x="trained_steps:Q", tooltip=["trained_steps"])
     )
-    return (band + line + horizon).properties(height=380)
+    return (band + line + horizon).properties(height=260)
 
 
 def run() -> None:
@@ -40,26 +65,28 @@ def run() -> None:
         )
         return
     st.caption(
-        "Query accuracy after each adaptation step on the support set, mean and 95% band over the first test "
-        "episodes; the dashed line marks the steps each method was trained or tested with (later steps show "
-        "what happens when a rule runs longer). Standard optimizers start from the method's own start, their "
-        "learning rates tuned on validation episodes of the same setting."
+        "One panel per entry: query accuracy after each adaptation step on the support set, mean and 95% "
+        "band over the first test episodes. Black is the entry's own update (for fine-tuning: its tuned "
+        "optimizer); the coloured lines are standard optimizers from the same start, learning rates tuned on "
+        "validation episodes. The dashed line marks the steps the entry was trained or tested with."
     )
+    settings = sorted(frame["setting"].unique())
+    left, right = st.columns([3, 1])
+    setting = left.selectbox("Setting", settings)
+    log_x = right.toggle("Log step axis", value=True, help="symmetric log, so step 0 stays on the axis")
+    mine = frame[frame["setting"] == setting]
+    names = list(dict.fromkeys(mine.sort_values("method")["entry"]))
+    for start in range(0, len(names), PANELS_PER_ROW):
+        for column, name in zip(
+            st.columns(PANELS_PER_ROW), names[start : start + PANELS_PER_ROW], strict=False
+        ):
+            column.markdown(f"**{plain(name)}**")
+            column.altair_chart(panel(mine[mine["entry"] == name], log_x), width="stretch")
     paired = paired_frame(entries)
-    for setting in sorted(frame["setting"].unique()):
-        st.subheader(plain(setting))
-        mine = frame[frame["setting"] == setting]
-        methods = sorted(mine["method"].unique())
-        chosen = st.multiselect("Methods", methods, default=methods, key=f"methods-{setting}")
-        st.altair_chart(chart(mine[mine["method"].isin(chosen)]), width="stretch")
-        rows = (
-            paired[(paired["setting"] == setting) & paired["method"].isin(chosen)]
-            if not paired.empty
-            else paired
-        )
-        if not rows.empty:
-            st.markdown("Own update against each optimizer from the same start, at the trained horizon:")
-            st.dataframe(rows.drop(columns="setting"), hide_index=True, width="stretch")
+    rows = paired[paired["setting"] == setting] if not paired.empty else paired
+    if not rows.empty:
+        st.markdown("Own update against each optimizer from the same start, at the trained horizon:")
+        st.dataframe(rows.drop(columns="setting"), hide_index=True, width="stretch")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from tfmeta.records.frames.tables import entry_key, entry_labels
+
 Entry = tuple[Path, dict]
 
 
@@ -29,16 +31,18 @@ def curve_records(entries: Iterable[Entry]) -> list[Entry]:
 
 
 def curve_frame(entries: Iterable[Entry]) -> pd.DataFrame:
-    """Long frame, one row per (record, rule, step): setting, method, start, rule, label, step,
-    accuracy / lower / upper (%), loss, trained_steps, record. `rule` is the method's own update or a
-    standard optimizer's name with its learning rate; `start` is the method whose initialisation it
-    started from. One record per (setting, method): the newest."""
-    rows, seen = [], set()
+    """Long frame, one row per (entry, rule, step): setting, method, entry, start, rule, label, step,
+    accuracy / lower / upper (%), loss, trained_steps, record. `entry` names the method and what sets its
+    configuration or budget apart (`tables.entry_labels`), so two trainings never share a panel; `rule` is
+    the method's own update ("own") or a standard optimizer's name, `label` adds its learning rate; `start`
+    is the method whose initialisation it started from. One record per (setting, entry): the newest."""
+    newest: dict[tuple, Entry] = {}
     for path, record in curve_records(entries):
+        newest.setdefault((setting_label(record), entry_key(record)), (path, record))
+    kept = list(newest.values())
+    rows = []
+    for (path, record), entry in zip(kept, entry_labels([r for _, r in kept]), strict=True):
         setting, method = setting_label(record), record["method"]["name"]
-        if (setting, method) in seen:
-            continue
-        seen.add((setting, method))
         analysis = record["analysis"]
         curves = {"own": analysis["inner_curve"], **analysis.get("baseline_curves", {})}
         tuning = analysis.get("fine_tuning")
@@ -59,7 +63,8 @@ def curve_frame(entries: Iterable[Entry]) -> pd.DataFrame:
                 strict=True,
             ):
                 rows.append({
-                    "setting": setting, "method": method, "start": method, "rule": rule, "label": label,
+                    "setting": setting, "method": method, "entry": entry, "start": method, "rule": rule,
+                    "label": label,
                     "step": step, "accuracy": 100 * mean, "lower": 100 * (mean - ci),
                     "upper": 100 * (mean + ci), "loss": loss, "trained_steps": curve["trained_steps"],
                     "episodes": curve["episodes"], "record": path.name,
