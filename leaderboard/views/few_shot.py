@@ -84,6 +84,7 @@ def compute_chart(table: Table) -> alt.LayerChart | None:
         color=alt.Color(
             "pareto:N",
             title="Pareto front",
+            legend=alt.Legend(labelExpr="datum.label == 'true' ? 'on the front' : 'dominated'"),
             scale=alt.Scale(domain=[True, False], range=["#0072B2", "#999999"]),
         ),
         tooltip=tooltip,
