@@ -174,6 +174,35 @@ def test_provenance_summary_is_flat_text():
     assert summary["git commit"] == "unknown" and summary["hardware"] == "test"
 
 
+def test_learned_optimizer_wins_ties_and_losses_come_from_paired_tests():
+    def record(optimizer, finals, task="t"):
+        return {
+            "task": task,
+            "profile": "standard",
+            "optimizer": optimizer,
+            "per_task": [[9.0, f] for f in finals],
+        }
+
+    base = [1.0 + 0.1 * i for i in range(12)]
+    records = [
+        record("lstm", [f - 0.5 for f in base]),
+        record("adam", base),
+        record("sgd", [f - 0.5 + 0.01 * (-1) ** i for i, f in enumerate(base)]),  # tied: signs alternate
+        record("lstm", [None] + base[1:], task="u"),  # diverged on one problem
+        record("adam", base, task="u"),
+    ]
+    outcomes = optimizers.outcomes_frame(records).set_index(["task", "baseline"])
+    assert outcomes.loc[("t", "adam"), "outcome"] == "wins"
+    assert outcomes.loc[("t", "sgd"), "outcome"] == "ties"
+    assert outcomes.loc[("u", "adam"), "outcome"] == "loses"
+    assert outcomes.loc[("t", "adam"), "vs tuned adam"] == pytest.approx(
+        sum(base[i] - 0.5 for i in range(12)) / sum(base)
+    )
+    tally = optimizers.tally_frame(optimizers.outcomes_frame(records)).set_index("baseline")
+    assert tally.loc["adam", ["wins", "ties", "losses", "tasks"]].tolist() == [1, 0, 1, 2]
+    assert tally.loc["sgd", ["wins", "ties", "losses", "tasks"]].tolist() == [0, 1, 0, 1]
+
+
 def test_optimizer_track_bands_over_seeds():
     assert optimizers.optimizer_records([entry("a", GOOD)]) == []
     runs = [

@@ -120,10 +120,13 @@ def test_every_committed_task_draws_a_non_empty_chart_on_a_scale_defined_at_zero
     app = AppTest.from_file(str(locations.app_dir() / "app.py"), default_timeout=60).run()
     app.switch_page("views/optimizers.py").run()
     assert not app.exception, app.exception
-    tasks = [shown(s.value) for s in app.subheader if shown(s.value) != "Meta-training"]
+    tasks = [shown(s.value) for s in app.subheader if shown(s.value) not in ("Meta-training", "Across tasks")]
     assert "quadratic@2x" in tasks
     charts = app.get("vega_lite_chart")[: len(tasks)]
     assert len(charts) == len(tasks)
     for task, chart in zip(tasks, charts, strict=True):
         assert '"symlog"' in chart.proto.spec, task
         assert any(dataset.data.data for dataset in chart.proto.datasets), task
+    (tally,) = [frame.value for frame in app.dataframe if "wins" in frame.value]
+    assert (tally["wins"] + tally["ties"] + tally["losses"] == tally["tasks"]).all()
+    assert set(tally["baseline"]) == {"sgd", "momentum", "nag", "adam", "rmsprop", "adagrad"}

@@ -8,7 +8,9 @@ from tfmeta.records.frames.optimizers import (
     loss_bands,
     meta_training_curves,
     optimizer_records,
+    outcomes_frame,
     summary_frame,
+    tally_frame,
 )
 from tfmeta.records.optimizer import BASELINES, KIND
 
@@ -41,6 +43,22 @@ def meta_training_chart(training) -> alt.Chart:
     return smooth.properties(height=260)
 
 
+def show_tally(records) -> None:
+    """Across tasks: the learned optimizer's wins, ties and losses against each tuned baseline."""
+    outcomes = outcomes_frame(records)
+    if outcomes.empty:
+        return
+    st.subheader("Across tasks")
+    st.caption(
+        "Each learned optimizer against each tuned baseline, task by task: a paired Wilcoxon test on the "
+        "final losses of the same held-out problems; 'wins' / 'loses' where p < 0.05, 'ties' otherwise. "
+        "`vs tuned adam` is its mean final loss over tuned Adam's (below 1: better than Adam)."
+    )
+    st.dataframe(tally_frame(outcomes), hide_index=True, width="stretch")
+    with st.expander("Task by task"):
+        st.dataframe(outcomes, hide_index=True, width="stretch")
+
+
 def run() -> None:
     st.title("Optimizer track")
     records = optimizer_records(load_optimizer_entries())
@@ -60,6 +78,7 @@ def run() -> None:
         "optimizer is tuned Adam: each row's steps-to-reference counts the steps it needs to reach Adam's "
         "final loss. The loss axis is symmetric-log, so a band reaching zero still draws."
     )
+    show_tally(records)
     bands, table = loss_bands(records), summary_frame(records)
     training = meta_training_curves(records)
     for task in sorted(bands["task"].unique()):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfmeta.records.optimizer import KIND
+from tfmeta.records.optimizer import BASELINES, KIND
 from tfmeta.records.stats import mean_ci95, paired_comparison
 
 
@@ -121,3 +121,64 @@ def meta_training_curves(records: list[dict]) -> pd.DataFrame:
         for point in training["curve"]:
             rows.append({"optimizer": record["optimizer"], **point})
     return pd.DataFrame(rows, columns=["optimizer", "iteration", "meta_loss", "seconds"])
+
+
+def outcomes_frame(records: list[dict], alpha: float = 0.05) -> pd.DataFrame:
+    """Each learned optimizer against each tuned baseline on each task: a paired test (Wilcoxon) on the
+    final losses of the same held-out problems. `outcome` is "wins" / "loses" where p < alpha, else
+    "ties"; an optimizer that diverged on any problem (no final loss) loses to one that did not. The
+    `vs tuned adam` column is the learned optimizer's mean final loss over tuned Adam's, the normalised
+    score learned_optimization reports (below 1: better than Adam)."""
+    groups: dict[tuple, dict[str, dict]] = {}
+    for record in records:
+        if "per_task" in record:
+            groups.setdefault((record["task"], record.get("profile")), {})[record["optimizer"]] = record
+    rows = []
+    for (task, profile), by_name in sorted(groups.items(), key=lambda item: str(item[0])):
+        learned = [name for name in by_name if name not in BASELINES]
+        adam = _finals(by_name["adam"]) if "adam" in by_name else None
+        for name in sorted(learned):
+            mine = _finals(by_name[name])
+            for baseline in [b for b in BASELINES if b in by_name]:
+                theirs = _finals(by_name[baseline])
+                rows.append({
+                    "task": task, "profile": profile, "learned": name, "baseline": baseline,
+                    **_outcome(mine, theirs, alpha),
+                    "vs tuned adam": _normalised(mine, adam),
+                })  # fmt: skip
+    columns = ["task", "profile", "learned", "baseline", "outcome", "difference", "p", "vs tuned adam"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _normalised(mine: list[float] | None, adam: list[float] | None) -> float | None:
+    if not mine or not adam or len(mine) != len(adam) or sum(adam) <= 0:
+        return None
+    return sum(mine) / sum(adam)
+
+
+def _outcome(mine: list[float] | None, theirs: list[float] | None, alpha: float) -> dict:
+    if mine is None or theirs is None or len(mine) != len(theirs):
+        outcome = "ties" if mine is None and theirs is None else ("loses" if mine is None else "wins")
+        return {"outcome": outcome, "difference": None, "p": None}
+    c = paired_comparison(mine, theirs)
+    outcome = "ties" if c.wilcoxon_p >= alpha else ("wins" if c.mean_difference < 0 else "loses")
+    return {"outcome": outcome, "difference": c.mean_difference, "p": c.wilcoxon_p}
+
+
+def tally_frame(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Wins / ties / losses of each learned optimizer against each baseline, summed over tasks."""
+    if outcomes.empty:
+        return pd.DataFrame(columns=["learned", "baseline", "wins", "ties", "losses", "tasks"])
+    counts = outcomes.pivot_table(
+        index=["learned", "baseline"], columns="outcome", values="task", aggfunc="count", fill_value=0
+    )
+    counts = counts.reindex(columns=["wins", "ties", "loses"], fill_value=0).rename(
+        columns={"loses": "losses"}
+    )
+    counts["tasks"] = counts.sum(axis=1)
+    order = {name: i for i, name in enumerate(BASELINES)}
+    frame = counts.reset_index()
+    frame.columns.name = None
+    return frame.sort_values(
+        ["learned", "baseline"], key=lambda c: c.map(order) if c.name == "baseline" else c
+    )
