@@ -129,6 +129,53 @@ def test_interrupted_training_resumes_from_its_last_epoch(class_sets, tmp_path):
     assert np.all(np.diff([p["seconds"] for p in curve]) > 0)
 
 
+class _InterruptAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_a_run_interrupted_between_validations_resumes_to_the_uninterrupted_weights(class_sets, tmp_path):
+    """Checkpoints come every few episodes, not every validation: stopped 4 episodes into a 6-episode
+    validation interval, the run loses nothing, goes on with episode 4 of the same stream, and ends with
+    the weights of a run that was never stopped."""
+    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+    from tfmeta.methods.protonet import PrototypicalNetwork
+
+    val = FrozenEpisodes.sample(EpisodeKey("omniglot", "vinyals", "val", 5, 1, 2, 2, 0), class_sets["val"])
+    val_data = frozen_dataset(val, class_sets["val"])
+
+    def train(run_dir, interrupt_at=None):
+        keras.utils.set_random_seed(7)
+        model = PrototypicalNetwork(filters=8)
+        model.compile(optimizer="adam", **model.compile_arguments())
+        start = training.episodes_done(run_dir, 6)
+        stream = training_dataset(class_sets["train"], 5, 1, 2, seed=[3, 0], start=start)
+        extra = (_InterruptAt(interrupt_at),) if interrupt_at is not None else ()
+        trained = training.fit(
+            model, stream, val_data, 12, 6, run_dir, {}, verbose=0, callbacks=extra, checkpoint_every=2
+        )
+        return model, trained
+
+    whole, whole_run = train(tmp_path / "whole")
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "stopped", interrupt_at=2)  # after two 2-episode checkpoints
+    assert training.episodes_done(tmp_path / "stopped", 6) == 4
+    assert training.read_curve(tmp_path / "stopped", 6) == []  # no validation yet, yet 4 episodes kept
+    resumed, resumed_run = train(tmp_path / "stopped")
+    assert resumed_run.summary["resumed_at"] == [4]
+    assert [p["episode"] for p in resumed_run.curve] == [p["episode"] for p in whole_run.curve] == [6, 12]
+    for mine, theirs in zip(resumed.get_weights(), whole.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+    assert [p["val_accuracy"] for p in resumed_run.curve] == pytest.approx(
+        [p["val_accuracy"] for p in whole_run.curve], abs=1e-6
+    )
+
+
 @pytest.mark.parametrize("name", methods.names())
 def test_every_registered_method_runs_the_smoke_profile_and_learns(name, smoke_run):
     """The shared contract: any registered method trains, evaluates and records through the harness."""

@@ -129,9 +129,9 @@ def _train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: 
     if training.is_trained(run_dir):
         print(f"Reusing the finished training in {run_dir}")
         return training.load_trained(method, run_dir, every)
-    start_epoch = len(training.read_curve(run_dir, every))
-    if start_epoch:
-        print(f"Resuming the training in {run_dir} after {start_epoch * every} episodes")
+    start = training.episodes_done(run_dir, every)
+    if start:
+        print(f"Resuming the training in {run_dir} after {start} episodes")
     block = the_plan.train
     stream = training_dataset(
         data.class_sets[block["part"]],
@@ -140,7 +140,7 @@ def _train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: 
         block["query"],
         seed=[block["seed"], 0],  # the stream of every record so far
         with_classes=method.uses_class_ids,
-        start=start_epoch * every,  # a resumed run goes on with the episodes it would have drawn
+        start=start,  # a resumed run goes on with the episodes it would have drawn
     )
     return training.fit(
         method, stream, data.validation_data, block["episodes"], every, run_dir, origin, options.verbose

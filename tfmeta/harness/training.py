@@ -2,7 +2,10 @@
 
 Everything of one training run lives in its run folder:
     backup/           BackupAndRestore state, deleted by Keras when training completes
-    curve.csv         one row per validation: losses, accuracies, cumulative wall-clock seconds
+    checkpoint.json   episodes per checkpoint: Keras epochs are that long, so an interruption loses at
+                      most that many episodes (50, or fewer to divide the validation interval)
+    curve.csv         one row per checkpoint: training loss and accuracy, cumulative wall-clock seconds,
+                      and the validation loss and accuracy where the row ends a validation interval
     tensorboard/      scalars for TensorBoard
     weights.weights.h5, training.json   written (atomically) once training has finished
 """
@@ -23,6 +26,9 @@ WEIGHTS = "weights.weights.h5"
 SUMMARY = "training.json"
 CURVE = "curve.csv"
 RESUMES = "resumes.json"  # episode counts at which the training was resumed
+CHECKPOINT = "checkpoint.json"
+CHECKPOINT_EPISODES = 50  # the most episodes an interruption may cost
+CURVE_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,57 @@ class ElapsedSeconds(keras.callbacks.Callback):
             logs["seconds"] = self.previous_seconds + time.perf_counter() - self.start
 
 
-def read_curve(run_dir: Path, episodes_per_epoch: int) -> list[dict]:
-    """The learning curve of a run: one point per validation, the last row kept for a repeated epoch."""
+class CurveLogger(keras.callbacks.Callback):
+    """Appends one row per epoch to curve.csv with fixed columns (empty where an epoch did not validate),
+    flushed at once; appends to an existing file in that file's own column order."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = {"epoch": epoch, **(logs or {})}
+        header = None
+        if self.path.exists() and self.path.stat().st_size:
+            with self.path.open(newline="") as f:
+                header = next(csv.reader(f), None)
+        with self.path.open("a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header or CURVE_COLUMNS, extrasaction="ignore")
+            if header is None:
+                writer.writeheader()
+            writer.writerow({key: logs.get(key, "") for key in writer.fieldnames})
+
+
+def checkpoint_episodes(run_dir: Path, every: int, most: int = CHECKPOINT_EPISODES) -> int:
+    """Episodes per checkpoint (per Keras epoch) of the training in `run_dir`: the largest divisor of the
+    validation interval `every` not above `most`, fixed in checkpoint.json when the training starts. A
+    folder whose training began before checkpoints were finer than validations keeps `every`."""
+    path = run_dir / CHECKPOINT
+    if path.exists():
+        return int(json.loads(path.read_text())["episodes"])
+    if (run_dir / CURVE).exists() or (run_dir / "backup").exists():
+        return every
+    chunk = max(d for d in range(1, min(most, every) + 1) if every % d == 0)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"episodes": chunk}))
+    return chunk
+
+
+def episodes_done(run_dir: Path, every: int) -> int:
+    """Training episodes an interrupted run has behind it: its last checkpoint (0 when none)."""
+    metadata = run_dir / "backup" / "training_metadata.json"
+    if not metadata.exists():
+        return 0
+    return int(json.loads(metadata.read_text())["epoch"]) * checkpoint_episodes(run_dir, every)
+
+
+def read_curve(run_dir: Path, every: int) -> list[dict]:
+    """The learning curve of a run: one point per validation (every `every` episodes), the last row kept
+    for a repeated epoch; the seconds of the last checkpoint even where it did not validate."""
     path = run_dir / CURVE
     if not path.exists():
         return []
+    chunk = checkpoint_episodes(run_dir, every)
     rows = {}
     with path.open(newline="") as f:
         for row in csv.DictReader(f):
@@ -77,11 +129,11 @@ def read_curve(run_dir: Path, episodes_per_epoch: int) -> list[dict]:
 
     def number(row, name):
         value = row.get(name)
-        return float(value) if value not in (None, "") else None
+        return float(value) if value not in (None, "", "NA") else None
 
     return [
         {
-            "episode": (epoch + 1) * episodes_per_epoch,
+            "episode": (epoch + 1) * chunk,
             "seconds": number(row, "seconds"),
             "loss": number(row, "loss"),
             "accuracy": number(row, "accuracy"),
@@ -89,7 +141,19 @@ def read_curve(run_dir: Path, episodes_per_epoch: int) -> list[dict]:
             "val_accuracy": number(row, "val_accuracy"),
         }
         for epoch, row in sorted(rows.items())
+        if number(row, "val_loss") is not None or number(row, "val_accuracy") is not None
     ]
+
+
+def _seconds_so_far(run_dir: Path) -> float:
+    """Cumulative training seconds at the last row of curve.csv (0 for a new training)."""
+    path = run_dir / CURVE
+    if not path.exists():
+        return 0.0
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    seconds = [row.get("seconds") for row in rows if row.get("seconds") not in (None, "", "NA")]
+    return float(seconds[-1]) if seconds else 0.0
 
 
 def build(model: keras.Model, data) -> None:
@@ -128,34 +192,40 @@ def fit(
     origin: dict,
     verbose="auto",
     callbacks: tuple = (),
+    checkpoint_every: int = CHECKPOINT_EPISODES,
 ) -> Trained:
     """Meta-trains `model` for `episodes` episodes, validating every `every`, resuming if interrupted.
+
+    `train_data` must go on from episode `episodes_done(run_dir, every)` of its stream, so that a resumed
+    training sees the episodes an uninterrupted one would have.
 
     Args:
         origin: provenance of the code that trains, kept in the summary for runs that reuse the training.
         callbacks: further Keras callbacks (early stopping, say).
+        checkpoint_every: the most episodes between checkpoints (see `checkpoint_episodes`).
 
     Returns:
         The finished training, its summary holding episodes, wall-clock seconds and origin.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     build(model, validation_data)  # BackupAndRestore needs weights to restore into
-    done_before = read_curve(run_dir, every)
-    previous_seconds = done_before[-1]["seconds"] if done_before else 0.0
-    resumed_at = _resumes(run_dir, len(done_before) * every if done_before else None)
+    chunk = checkpoint_episodes(run_dir, every, checkpoint_every)
+    done = episodes_done(run_dir, every)
+    resumed_at = _resumes(run_dir, done or None)
     callbacks = [
         *callbacks,
-        ElapsedSeconds(previous_seconds),
+        ElapsedSeconds(_seconds_so_far(run_dir)),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-        keras.callbacks.CSVLogger(str(run_dir / CURVE), append=True),
+        CurveLogger(run_dir / CURVE),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
     ]
     model.fit(
         train_data,
-        epochs=episodes // every,
-        steps_per_epoch=every,
+        epochs=(episodes // every) * (every // chunk),
+        steps_per_epoch=chunk,
         validation_data=validation_data,
+        validation_freq=every // chunk,
         callbacks=callbacks,
         shuffle=False,
         verbose=verbose,
