@@ -413,3 +413,13 @@ def test_records_that_differ_only_in_seed_are_one_entry():
         [(x + y + z) / 3 for x, y, z in zip(a, b, c, strict=True)]
     )
     assert [s["seed"] for s in combined["seeds"]] == [0, 1, 2]
+
+
+def test_an_argument_added_later_at_its_old_value_keeps_records_in_one_entry():
+    """Records written before `meta_batch` existed ran one task per meta-update: a new record that says
+    meta_batch=1 is the same entry (seeds combine), one with meta_batch=4 is another."""
+    old, same, other = (make_record("maml", GOOD) for _ in range(3))
+    same["seed"], same["method"]["config"]["meta_batch"] = 1, 1
+    other["method"]["config"]["meta_batch"] = 4
+    assert tables.entry_key(old) == tables.entry_key(same) != tables.entry_key(other)
+    assert tables.variants([old, same, other]) == ["meta_batch=1", "meta_batch=1", "meta_batch=4"]

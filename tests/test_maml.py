@@ -168,3 +168,29 @@ def test_analysis_curves_from_the_same_start():
     at_two = [baselines["sgd"]["accuracy_at_trained_steps"], curve["accuracy_at_trained_steps"]]
     assert len(at_two[0]) == 3 and at_two[0] == at_two[1]
     assert maml.MAML.from_config(method.get_config()).curve_baselines == {"sgd": 0.4, "adam": 0.01}
+
+
+@pytest.mark.parametrize("cls", [maml.MAML, maml.FirstOrderMAML])
+def test_a_meta_batch_takes_the_mean_of_the_per_task_meta_gradients(cls):
+    from tests.tiny_episodes import tiny_meta_batch
+
+    keras.utils.set_random_seed(3)
+    method = cls(filters=2, way=WAY, inner_steps=2, inner_learning_rate=0.5, meta_batch=3)
+    (episodes, labels), singles = tiny_meta_batch(WAY, SHOT, QUERY, tasks=3)
+    method(singles[0][0])
+    method.compile(optimizer=keras.optimizers.SGD(1.0), **method.compile_arguments())
+    loss, grads, _, logits = method.meta_gradients(episodes, labels)
+    alone = [method.meta_gradients({k: v[None] for k, v in e.items()}, y[None]) for e, y in singles]
+    assert float(loss) == pytest.approx(np.mean([float(a[0]) for a in alone]), rel=1e-6)
+    assert logits.shape == (3 * WAY * QUERY, WAY)
+    for i, grad in enumerate(grads):
+        np.testing.assert_allclose(grad, np.mean([a[1][i] for a in alone], axis=0), rtol=1e-4, atol=1e-5)
+    before = [v.numpy() for v in method.trainable_variables]
+    method.train_on_batch(episodes, labels)  # one meta-update: SGD at rate 1 subtracts the mean gradient
+    for variable, start, grad in zip(method.trainable_variables, before, grads, strict=True):
+        np.testing.assert_allclose(variable.numpy(), start - grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_meta_batch_must_be_a_positive_number_of_tasks():
+    with pytest.raises(ValueError, match="meta_batch must be a positive number of tasks per meta-update"):
+        maml.MAML(meta_batch=0)

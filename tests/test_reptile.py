@@ -83,3 +83,24 @@ def test_with_inner_batches_the_meta_update_follows_the_mini_batch_trajectory():
 def test_inner_batch_must_be_positive():
     with pytest.raises(ValueError, match="inner_batch"):
         Reptile(inner_batch=0)
+
+
+def test_a_meta_batch_moves_towards_the_mean_of_the_adapted_weights():
+    """The batched update of section 3: with SGD at rate 1, theta becomes the mean of the tasks' theta'."""
+    from tests.tiny_episodes import tiny_meta_batch
+
+    keras.utils.set_random_seed(0)
+    method = Reptile(filters=2, way=WAY, inner_steps=2, inner_learning_rate=0.05, meta_batch=2)
+    (episodes, labels), singles = tiny_meta_batch(WAY, SHOT, QUERY, tasks=2)
+    method(singles[0][0])
+    method.compile(optimizer=keras.optimizers.SGD(1.0), **method.compile_arguments())
+    adapted = []
+    for data, query_labels in singles:
+        support = tf.reshape(data["support_images"], (WAY * SHOT, 16, 16, 1))
+        images = tf.concat([support, data["query_images"]], 0)
+        task_labels = tf.concat([tf.range(WAY), query_labels], 0)
+        adapted.append(method.adapt(method.initial_params(), images, task_labels, 2)[-1])
+    method.train_on_batch(episodes, labels)
+    for i, variable in enumerate(method.learner.trainable_variables):
+        expected = np.mean([task[i].numpy() for task in adapted], axis=0)
+        np.testing.assert_allclose(variable.numpy(), expected, atol=1e-5)

@@ -142,9 +142,13 @@ def _train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: 
         with_classes=method.uses_class_ids,
         start=start,  # a resumed run goes on with the episodes it would have drawn
     )
+    meta_batch = method.meta_batch
+    if meta_batch > 1:  # tasks per meta-update arrive together; the budget still counts episodes
+        stream = stream.batch(meta_batch, drop_remainder=True)
     return training.fit(
-        method, stream, data.validation_data, block["episodes"], every, run_dir, origin, options.verbose
-    )
+        method, stream, data.validation_data, block["episodes"], every, run_dir, origin, options.verbose,
+        episodes_per_step=meta_batch,
+    )  # fmt: skip
 
 
 def _origin(the_plan: Plan) -> dict:

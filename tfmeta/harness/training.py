@@ -92,16 +92,25 @@ class CurveLogger(keras.callbacks.Callback):
             writer.writerow({key: logs.get(key, "") for key in writer.fieldnames})
 
 
-def checkpoint_episodes(run_dir: Path, every: int, most: int = CHECKPOINT_EPISODES) -> int:
+def checkpoint_episodes(
+    run_dir: Path, every: int, most: int = CHECKPOINT_EPISODES, episodes_per_step: int = 1
+) -> int:
     """Episodes per checkpoint (per Keras epoch) of the training in `run_dir`: the largest divisor of the
-    validation interval `every` not above `most`, fixed in checkpoint.json when the training starts. A
-    folder whose training began before checkpoints were finer than validations keeps `every`."""
+    validation interval `every` not above `most` (or `episodes_per_step`, if larger) that is a whole
+    number of steps, fixed in checkpoint.json when the training starts. A folder whose training began
+    before checkpoints were finer than validations keeps `every`."""
     path = run_dir / CHECKPOINT
     if path.exists():
         return int(json.loads(path.read_text())["episodes"])
     if (run_dir / CURVE).exists() or (run_dir / "backup").exists():
         return every
-    chunk = max(d for d in range(1, min(most, every) + 1) if every % d == 0)
+    if every % episodes_per_step:
+        raise ValueError(
+            f"the validation interval ({every} episodes) is not a whole number of meta-batches of "
+            f"{episodes_per_step}; make validation.every a multiple of meta_batch"
+        )
+    top = max(most, episodes_per_step)
+    chunk = max(d for d in range(episodes_per_step, top + 1, episodes_per_step) if every % d == 0)
     run_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"episodes": chunk}))
     return chunk
@@ -193,6 +202,7 @@ def fit(
     verbose="auto",
     callbacks: tuple = (),
     checkpoint_every: int = CHECKPOINT_EPISODES,
+    episodes_per_step: int = 1,
 ) -> Trained:
     """Meta-trains `model` for `episodes` episodes, validating every `every`, resuming if interrupted.
 
@@ -203,13 +213,15 @@ def fit(
         origin: provenance of the code that trains, kept in the summary for runs that reuse the training.
         callbacks: further Keras callbacks (early stopping, say).
         checkpoint_every: the most episodes between checkpoints (see `checkpoint_episodes`).
+        episodes_per_step: episodes in each element of `train_data` (a method's meta-batch); `episodes`
+            and `every` still count episodes.
 
     Returns:
         The finished training, its summary holding episodes, wall-clock seconds and origin.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     build(model, validation_data)  # BackupAndRestore needs weights to restore into
-    chunk = checkpoint_episodes(run_dir, every, checkpoint_every)
+    chunk = checkpoint_episodes(run_dir, every, checkpoint_every, episodes_per_step)
     done = episodes_done(run_dir, every)
     resumed_at = _resumes(run_dir, done or None)
     callbacks = [
@@ -223,7 +235,7 @@ def fit(
     model.fit(
         train_data,
         epochs=(episodes // every) * (every // chunk),
-        steps_per_epoch=chunk,
+        steps_per_epoch=chunk // episodes_per_step,
         validation_data=validation_data,
         validation_freq=every // chunk,
         callbacks=callbacks,

@@ -38,6 +38,9 @@ class FewShotMethod(keras.Model):
             identity so that a new analysis reuses a finished training [()].
         episodes_per_step: test episodes `predict_step` answers per call; 1 for a method whose `call`
             cannot run under `keras.ops.vectorized_map` [8].
+        meta_batch: training episodes per `train_step` (tasks per meta-update); the harness batches the
+            training stream when it is above 1, and `train_step` gets every tensor with a leading task
+            axis [1].
         embeds_images: at test time the logits depend on each image only through `embed(image)` (its
             features do not depend on the episode: inference-mode batch norm, no randomness), and
             `classify` turns features into logits. The harness then embeds each distinct image of the
@@ -49,6 +52,7 @@ class FewShotMethod(keras.Model):
     scores_pairs: bool = False
     analysis_config: tuple[str, ...] = ()
     episodes_per_step: int = 8
+    meta_batch: int = 1
     embeds_images: bool = False
 
     def call(self, episode: dict, training: bool = False):

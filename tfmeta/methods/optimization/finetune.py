@@ -55,6 +55,11 @@ class FineTuning(GradientBasedMethod):
         **kwargs,
     ):
         kwargs.pop("head", None)
+        if kwargs.get("meta_batch", 1) != 1:
+            raise ValueError(
+                "FineTuning pre-trains an ordinary classifier, one batch of images per step: meta_batch does "
+                f"not apply (got {kwargs['meta_batch']!r}); leave it at 1"
+            )
         super().__init__(
             head="zero", test_inner_steps=test_inner_steps, curve_baselines=curve_baselines, **kwargs
         )

@@ -63,6 +63,10 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         curve_steps: the inner-step curves of `analyse` run to this many steps (beyond the trained
             horizon); 0 for twice `test_inner_steps`. Defaults to 0.
         curve_episodes: test episodes used by those curves. Defaults to 100.
+        meta_batch: tasks (episodes) per meta-update: their meta-losses are averaged, so the meta-gradient
+            is the mean of the per-task meta-gradients; each task is adapted on its own (its own batch
+            statistics), at the cost of one task each. The training stream arrives in batches of this
+            many episodes (the harness batches it). Defaults to 1.
         curve_baselines: standard optimizers run by `analyse` from the same meta-learned initialisation,
             name to learning rate (names of `tfmeta.optimizers.functional`, e.g. {"sgd": 0.4, "adam":
             0.01}); a rate of None, or a list of names, means "tuned on validation episodes" over
@@ -87,9 +91,15 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         curve_steps: int = 0,
         curve_episodes: int = 100,
         curve_baselines: dict | None = None,
+        meta_batch: int = 1,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if not isinstance(meta_batch, int) or meta_batch < 1:
+            raise ValueError(
+                f"meta_batch must be a positive number of tasks per meta-update, got {meta_batch!r}"
+            )
+        self.meta_batch = meta_batch
         if backbone not in BACKBONES:
             raise ValueError(f"unknown backbone {backbone!r}; valid backbones: {', '.join(BACKBONES)}")
         if batch_norm not in BATCH_NORM_POLICIES:
@@ -180,6 +190,27 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         adapted = self.adapt(self.initial_params(way), images, labels, steps, training=bool(training))[-1]
         return self.forward(adapted, query)
 
+    def train_step(self, data):
+        if self.meta_batch == 1:
+            return super().train_step(data)  # Keras's own: the tape covers `call`, inner loop included
+        loss, grads, labels, logits = self.meta_gradients(*keras.utils.unpack_x_y_sample_weight(data)[:2])
+        self.optimizer.apply(grads, self.trainable_variables)
+        return self.record_metrics(loss, labels, logits)
+
+    def meta_gradients(self, episodes: dict, query_labels):
+        """The mean query loss of a meta-batch of tasks (every tensor with a leading task axis) after each
+        task's own adaptation, its gradient with respect to the meta-parameters, and the tasks' labels and
+        logits concatenated. The tasks run one after another in one graph: a task costs what it costs
+        alone, and each keeps its own batch statistics."""
+        tasks = query_labels.shape[0]
+        with tf.GradientTape() as tape:
+            logits = [self({k: v[t] for k, v in episodes.items()}, training=True) for t in range(tasks)]
+            losses = [self.compute_loss(y=query_labels[t], y_pred=logits[t]) for t in range(tasks)]
+            loss = tf.add_n(losses) / tasks
+        grads = tape.gradient(loss, self.trainable_variables)
+        labels = tf.reshape(query_labels, [-1])
+        return loss, grads, labels, tf.concat(logits, axis=0)
+
     def rule_trajectory(self, rule, params, images, labels, steps, training=False):
         """Like `adapt`, with a standard optimizer's functional rule (`tfmeta.optimizers.functional`)."""
         state, trajectory = rule.init(params), [params]
@@ -215,6 +246,7 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
             "curve_steps": self.curve_steps,
             "curve_episodes": self.curve_episodes,
             "curve_baselines": dict(self.curve_baselines),
+            "meta_batch": self.meta_batch,
         }
 
 

@@ -22,7 +22,8 @@ class Reptile(GradientBasedMethod):
     Each training inner step takes all the episode's images or, with `inner_batch`, the next `inner_batch`
     of a random permutation of them (the paper: mini-batches of 10 from 10 shots per class), which makes a
     training episode several times cheaper. Differences from the paper, recorded in the config: the
-    paper's inner optimizer was Adam with beta1 = 0, here gradient descent; one episode per meta-update;
+    paper's inner optimizer was Adam with beta1 = 0, here gradient descent; `meta_batch` tasks per
+    meta-update (the paper: 5), their differences averaged;
     batch norm transductive (the paper's transductive setting; see `tfmeta.methods.optimization.learner`). The
     training metrics are those of the query images after adapting on the episode (a fit, not a test);
     validation adapts on the support set only.
@@ -64,29 +65,47 @@ class Reptile(GradientBasedMethod):
             trajectory.append(params)
         return trajectory
 
-    def inner_batches(self, n: int):
+    def inner_batches(self, n: int, task: int = 0):
         """Image indices [inner_steps, inner_batch]: consecutive slices of a permutation of range(n), new
-        each meta-update (seeded by the optimizer's step, so a resumed run draws the same batches),
-        wrapping round to its start when the steps take more than n images."""
-        seed = tf.stack([tf.cast(self.optimizer.iterations, tf.int32), tf.constant(1803, tf.int32)])
+        each meta-update and task (seeded by the optimizer's step and the task's place in the meta-batch,
+        so a resumed run draws the same batches), wrapping round to its start when the steps take more
+        than n images."""
+        seed = tf.stack([tf.cast(self.optimizer.iterations, tf.int32), tf.constant(1803 + task, tf.int32)])
         order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=seed)
         positions = tf.range(self.inner_steps * self.inner_batch) % n
         return tf.reshape(tf.gather(order, positions), (self.inner_steps, self.inner_batch))
 
     def train_step(self, data):
-        episode, query_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        episodes, query_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if self.meta_batch == 1:  # a stream of single episodes: a meta-batch of one
+            episodes = {k: v[None] for k, v in episodes.items()}
+            query_labels = query_labels[None]
+        variables = self.learner.trainable_variables  # a zero head, when used, is not among them
+        differences, logits = [], []
+        for task in range(query_labels.shape[0]):
+            difference, task_logits = self.task_difference(
+                {k: v[task] for k, v in episodes.items()}, query_labels[task], task
+            )
+            differences.append(difference)
+            logits.append(task_logits)
+        # The batched update of section 3: theta <- theta + epsilon * mean_i (theta'_i - theta).
+        mean = [tf.add_n(list(d)) / len(differences) for d in zip(*differences, strict=True)]
+        self.optimizer.apply(mean, variables)
+        labels, logits = tf.reshape(query_labels, [-1]), tf.concat(logits, axis=0)
+        loss = self.compute_loss(y=labels, y_pred=logits)
+        return self.record_metrics(loss, labels, logits)
+
+    def task_difference(self, episode, query_labels, task: int = 0):
+        """theta - theta' for one task (support and query images together) and the adapted query logits."""
         support, labels, query, way = self.flat_support(episode)
         images = tf.concat([support, query], axis=0)
         params = self.initial_params(way)
-        batches = None if self.inner_batch is None else self.inner_batches(images.shape[0])
+        batches = None if self.inner_batch is None else self.inner_batches(images.shape[0], task)
         labels = tf.concat([labels, query_labels], 0)
         adapted = self.adapt(params, images, labels, self.inner_steps, batches=batches)[-1]
-        variables = self.learner.trainable_variables  # a zero head, when used, is not among them
-        difference = [p - a for p, a in zip(params[: len(variables)], adapted, strict=False)]
-        self.optimizer.apply(difference, variables)
-        logits = self.forward(adapted, query)
-        loss = self.compute_loss(x=episode, y=query_labels, y_pred=logits)
-        return self.record_metrics(loss, query_labels, logits)
+        n = len(self.learner.trainable_variables)
+        difference = [p - a for p, a in zip(params[:n], adapted[:n], strict=True)]
+        return difference, self.forward(adapted, query)
 
     def get_config(self):
         return {

@@ -22,6 +22,9 @@ from tfmeta.records.few_shot import summarize
 from tfmeta.records.stats import PairedComparison, paired_comparison, t_ci95
 
 ALPHA = 0.05
+# Constructor arguments added after records were written, with the value those records ran with: a record
+# that states it is the same entry as one written before the argument existed.
+LATER_ARGUMENTS = {"meta_batch": 1}
 PRIMARY = "inductive, train classes"  # the protocol every spec asks for; other classes rank apart
 Entry = tuple[Path, dict]
 
@@ -114,7 +117,9 @@ def entry_key(record: dict) -> tuple:
     """What makes an entry: method, constructor config (less seeds and analysis-only arguments), training
     block (less its seed) and batch-norm protocol. Records sharing it differ only in training seed."""
     config = {
-        k: v for k, v in record["method"]["config"].items() if k != "seed" and not k.startswith("curve_")
+        k: v
+        for k, v in record["method"]["config"].items()
+        if k != "seed" and not k.startswith("curve_") and LATER_ARGUMENTS.get(k, object()) != v
     }
     train = {k: v for k, v in (record["config"].get("train") or {}).items() if k != "seed"}
     return (
@@ -237,7 +242,9 @@ def variants(records: list[dict]) -> list[str]:
 
 
 def _shown(config: dict, key: str) -> str:
-    return str(config[key]) if key in config else "default"
+    if key in config:
+        return str(config[key])
+    return str(LATER_ARGUMENTS[key]) if key in LATER_ARGUMENTS else "default"
 
 
 def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dict:
