@@ -93,7 +93,19 @@ def broken_records() -> dict[str, tuple[dict | str, str]]:
     unknown_profile["profile"] = "made-up"
     short_budget = make_record()
     short_budget["config"]["train"]["episodes"] = 40
+    seed_contradiction = make_record()
+    seed_contradiction["seed"] = 2  # its training block ran seed 0
+    wrong_protocol = make_record()
+    wrong_protocol["benchmark"]["batch_norm"] = "transductive"
     return {
+        "seed_contradicts_training_block": (
+            seed_contradiction,
+            "seed is 2 but config.train.seed is 0",
+        ),
+        "batch_norm_disagrees_with_spec": (
+            wrong_protocol,
+            "benchmark.batch_norm is 'transductive' but benchmark 'omniglot' uses 'inductive'",
+        ),
         "profile_not_in_spec": (
             unknown_profile,
             "profile 'made-up' is not a profile of omniglot; valid: smoke",

@@ -48,6 +48,22 @@ def test_the_same_record_twice_is_refused(tmp_path, board, capsys):
     assert snapshot(board) == before
 
 
+def test_a_second_record_of_one_entry_and_seed_is_refused_naming_the_first(tmp_path, board, capsys):
+    """The incumbent's entry again with another result but the same training seed: refused; with
+    another seed it joins the entry."""
+    again = make_record("incumbent", per_episode=NEWCOMER_ACCURACIES)
+    path = write_json(tmp_path, "again.json", again)
+    before = snapshot(board)
+    assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 2
+    err = capsys.readouterr().err
+    assert "seed 0 of this entry" in err and "already on the leaderboard as incumbent.json" in err, err
+    assert snapshot(board) == before
+    again["seed"] = again["config"]["train"]["seed"] = 1
+    assert (
+        cli.main(["submit", str(write_json(tmp_path, "seed1.json", again)), "--results-dir", str(board)]) == 0
+    )
+
+
 @pytest.mark.parametrize("case", sorted(broken_records()))
 def test_a_broken_record_is_refused_with_its_reason_and_nothing_is_stored(case, tmp_path, board, capsys):
     content, reason = broken_records()[case]

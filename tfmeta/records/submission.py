@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
-from tfmeta.records import few_shot, specs, store
+from tfmeta.records import entries, few_shot, specs, store
 
 
 class SubmissionError(store.RecordError):
@@ -76,6 +76,7 @@ def check_protocol(record: dict, benchmark: specs.Benchmark) -> None:
         "split": data["split"],
         "part": test.get("source", test["part"]),
         "query": test["query"],
+        "batch_norm": test.get("batch_norm", "inductive"),
     }
     for field, value in expected.items():
         if b[field] != value:
@@ -83,11 +84,26 @@ def check_protocol(record: dict, benchmark: specs.Benchmark) -> None:
                 f"benchmark.{field} is {b[field]!r} but benchmark {b['name']!r} uses {value!r}"
             )
     check_budget(record, benchmark)
+    check_seed(record)
     count = record["config"].get("test_episodes")
     if test.get("source") is None and count != record["accuracy"]["n_episodes"]:
         raise SubmissionError(
             f"config.test_episodes is {count!r} but the record holds "
             f"{record['accuracy']['n_episodes']} episodes"
+        )
+
+
+def check_seed(record: dict) -> None:
+    """The training seed a record states (`seed`) is the one its training block ran with.
+
+    Raises:
+        SubmissionError: naming both fields.
+    """
+    stated, trained = record.get("seed"), (record["config"].get("train") or {}).get("seed")
+    if stated is not None and trained is not None and stated != trained:
+        raise SubmissionError(
+            f"seed is {stated} but config.train.seed is {trained}: the record contradicts itself about its "
+            "training seed"
         )
 
 
@@ -193,6 +209,13 @@ def submit(
     duplicate = _find_duplicate(Path(results_dir), digest)
     if duplicate:
         raise SubmissionError(f"this record is already on the leaderboard as {duplicate.name}")
+    sibling = _same_seed_sibling(Path(results_dir), record)
+    if sibling:
+        raise SubmissionError(
+            f"seed {entries.training_seed(record)} of this entry (same method, config, training budget and "
+            f"protocol, on the same episodes) is already on the leaderboard as {sibling.name}; one training "
+            "seed counts once: train with another --seed, or remove that record to replace it"
+        )
     try:
         return few_shot.write(record, results_dir, filename(record, digest))
     except FileExistsError as err:
@@ -228,6 +251,24 @@ def _digest(record: dict) -> str:
     only in names, notes or provenance is the same result."""
     content = {"episodes_hash": record.get("episodes_hash"), "per_episode": record.get("per_episode")}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _same_seed_sibling(directory: Path, record: dict) -> Path | None:
+    """A stored record of the same entry and training seed on the same episodes, if any."""
+    key, seed = entries.entry_key(record), entries.training_seed(record)
+    for path in sorted(directory.glob("*.json")):
+        try:
+            other = store.parse(store.read_bytes(path), path.name)
+            if (
+                other.get("kind", "few_shot") == record.get("kind", "few_shot")
+                and other.get("episodes_hash") == record["episodes_hash"]
+                and entries.training_seed(other) == seed
+                and entries.entry_key(other) == key
+            ):
+                return path
+        except (OSError, store.RecordError, KeyError, TypeError, AttributeError, ValueError):
+            continue  # not a few-shot record this check can read
+    return None
 
 
 def _find_duplicate(directory: Path, digest: str) -> Path | None:

@@ -7,7 +7,6 @@ which gaps between neighbouring ranks are real.
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -18,14 +17,11 @@ from urllib.parse import quote
 import pandas as pd
 
 from tfmeta.records import published, trust
+from tfmeta.records.entries import LATER_ARGUMENTS, PRIMARY, batch_norm, entry_key, protocol, training_seed
 from tfmeta.records.few_shot import summarize
 from tfmeta.records.stats import PairedComparison, paired_comparison, t_ci95
 
 ALPHA = 0.05
-# Constructor arguments added after records were written, with the value those records ran with: a record
-# that states it is the same entry as one written before the argument existed.
-LATER_ARGUMENTS = {"meta_batch": 1}
-PRIMARY = "inductive, train classes"  # the protocol every spec asks for; other classes rank apart
 Entry = tuple[Path, dict]
 
 
@@ -89,14 +85,6 @@ def table_key(record: dict) -> TableKey:
     )
 
 
-def protocol(record: dict) -> str:
-    """The protocol class a record ranks in: the batch-norm mode its method used at test time and the
-    classes it trained on, e.g. "transductive, trainval classes"."""
-    mode = batch_norm(record).split()[0]
-    part = (record["config"].get("train") or {}).get("part") or "unknown"
-    return f"{mode}, {part} classes"
-
-
 def group_tables(entries: Iterable[Entry]) -> list[Table]:
     """Groups records into ranked tables, ordered by benchmark, profile, way, shot, then size; within a
     table, records that differ only in training seed are one entry (`combine_seeds`)."""
@@ -105,29 +93,6 @@ def group_tables(entries: Iterable[Entry]) -> list[Table]:
         groups[table_key(record)].append((path, record))
     tables = [Table(key, sorted(combine_seeds(group), key=_ranking_key)) for key, group in groups.items()]
     return sorted(tables, key=_table_order)
-
-
-def training_seed(record: dict) -> int:
-    """The record's training seed (older records hold it in `config.train.seed` only)."""
-    train = record["config"].get("train") or {}
-    return int(record.get("seed", train.get("seed", 0)))
-
-
-def entry_key(record: dict) -> tuple:
-    """What makes an entry: method, constructor config (less seeds and analysis-only arguments), training
-    block (less its seed) and batch-norm protocol. Records sharing it differ only in training seed."""
-    config = {
-        k: v
-        for k, v in record["method"]["config"].items()
-        if k != "seed" and not k.startswith("curve_") and LATER_ARGUMENTS.get(k, object()) != v
-    }
-    train = {k: v for k, v in (record["config"].get("train") or {}).items() if k != "seed"}
-    return (
-        record["method"]["name"],
-        json.dumps(config, sort_keys=True, default=str),
-        json.dumps(train, sort_keys=True, default=str),
-        batch_norm(record),
-    )
 
 
 def combine_seeds(entries: list[Entry]) -> list[Entry]:
@@ -322,14 +287,6 @@ def optional_cells(record: dict) -> dict:
     if record.get("notes"):
         cells["Notes"] = record["notes"]
     return cells
-
-
-def batch_norm(record: dict) -> str:
-    """The batch-norm policy the method actually used: its own (`config.batch_norm`, e.g. the
-    transductive statistics of MAML and its kin) where it has one and it differs from the spec's."""
-    spec = record["benchmark"].get("batch_norm", "unknown")
-    own = record["method"]["config"].get("batch_norm")
-    return spec if own in (None, spec) else f"{own} (method; spec: {spec})"
 
 
 def entry_labels(records: list[dict]) -> list[str]:
