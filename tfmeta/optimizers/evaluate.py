@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfmeta.optimizers import grid as grid_search
 from tfmeta.tasks.base import Problems, TaskFamily
 
 
@@ -48,16 +49,16 @@ class Runner:
 
 
 def tune(runner: Runner, problems: Problems, steps: int, grid: list[float]) -> dict:
-    """Learning rate on `grid` with the lowest mean final loss on `problems` (non-finite counts as +inf).
+    """Learning rate with the lowest mean final loss on `problems` (non-finite: diverged), searched from
+    `grid` outwards and inwards until the winner is interior (`tfmeta.optimizers.grid.search`).
 
     Returns:
-        {"grid", "scores" (mean final loss per rate, None where non-finite), "winner"}.
+        {"grid" (every rate tried), "scores" (mean final loss per rate, None where non-finite), "winner",
+         "interior"}.
     """
-    scores = []
-    for rate in grid:
+
+    def mean_final_loss(rate: float) -> float | None:
         final = runner.run(problems, steps, rate)[:, -1]
-        scores.append(float(np.mean(final)) if np.all(np.isfinite(final)) else None)
-    finite = [(s, r) for s, r in zip(scores, grid, strict=True) if s is not None]
-    if not finite:
-        raise FloatingPointError(f"every learning rate of {grid} diverged")
-    return {"grid": list(grid), "scores": scores, "winner": min(finite)[1]}
+        return float(np.mean(final)) if np.all(np.isfinite(final)) else None
+
+    return grid_search.search(mean_final_loss, grid)

@@ -19,9 +19,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfmeta.optimizers import functional
+from tfmeta.optimizers import grid as grid_search
 from tfmeta.records.stats import mean_ci95, paired_comparison
 
-# Learning rates tried when a standard optimizer's rate is tuned on validation episodes (half decades).
+# Where the search for a standard optimizer's rate starts, on validation episodes (half decades).
 LEARNING_RATE_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
 
@@ -38,25 +39,30 @@ class InnerCurves:
         return sorted(name for name, rate in self.curve_baselines.items() if rate is None)
 
     def tune(self, data, labels) -> dict:
-        """Chooses each untuned baseline optimizer's learning rate: the rate of `LEARNING_RATE_GRID` with
-        the best mean query accuracy after `test_inner_steps` steps from the meta-learned initialisation,
-        on validation episodes of the test setting (the harness never passes test classes).
+        """Chooses each untuned baseline optimizer's learning rate: the rate with the best mean query
+        accuracy after `test_inner_steps` steps from the meta-learned initialisation, on validation
+        episodes of the test setting (the harness never passes test classes), searched from
+        `LEARNING_RATE_GRID` outwards and inwards until the winner is interior
+        (`tfmeta.optimizers.grid.search`).
 
         Returns:
-            {"baselines": {name: {"grid": [...], "accuracy": [...], "learning_rate": chosen}}}.
+            {"baselines": {name: {"grid": [...], "accuracy": [...], "learning_rate": chosen,
+             "interior": bool}}}.
         """
         report = {}
         for name in self.untuned():
             curve = self.curve_function(self.rule_curve(name), self.test_inner_steps)
-            accuracies = [
-                float(self.run_curves(curve, data, labels, rate)[0][:, -1].mean())
-                for rate in LEARNING_RATE_GRID
-            ]
-            self.tuned_rates[name] = LEARNING_RATE_GRID[int(np.argmax(accuracies))]
+
+            def negative_accuracy(rate, curve=curve):
+                return -float(self.run_curves(curve, data, labels, rate)[0][:, -1].mean())
+
+            found = grid_search.search(negative_accuracy, LEARNING_RATE_GRID)
+            self.tuned_rates[name] = found["winner"]
             report[name] = {
-                "grid": list(LEARNING_RATE_GRID),
-                "accuracy": accuracies,
-                "learning_rate": self.tuned_rates[name],
+                "grid": found["grid"],
+                "accuracy": [-score for score in found["scores"]],
+                "learning_rate": found["winner"],
+                "interior": found["interior"],
             }
         return {"baselines": report}
 
