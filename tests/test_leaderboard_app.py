@@ -155,6 +155,19 @@ def test_method_pages_show_paper_and_reproduce_command(board, monkeypatch):
     ]
 
 
+def test_method_pages_group_records_by_entry_with_a_curve_per_seed(monkeypatch, tmp_path):
+    """On the shipped records: ProtoNet's page has one entry whose chart draws a line per training seed."""
+    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(tmp_path))
+    monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
+    app = AppTest.from_file(str(APP), default_timeout=60)
+    app.query_params["method"] = "protonet"
+    app.run().switch_page("views/methods.py").run()
+    assert not app.exception, app.exception
+    assert any(shown(m.value).startswith("#### protonet") for m in app.markdown)
+    datasets = [d.data.data for chart in app.get("vega_lite_chart") for d in chart.proto.datasets]
+    assert any(b"seed 0" in data and b"seed 1" in data for data in datasets)  # Arrow bytes
+
+
 def test_inner_loop_curves_overlay_every_optimizer_from_the_same_start(smoke_run, tmp_path, monkeypatch):
     path, record = smoke_run("finetune")
     board = tmp_path / "board"

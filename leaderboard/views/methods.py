@@ -6,7 +6,9 @@ from loading import load_entries, no_records_note, plain
 
 from tfmeta.records.frames.methods import (
     analysis_frames,
+    by_entry,
     entries_of,
+    entry_curve,
     method_names,
     provenance_summary,
     reproduce_command,
@@ -44,7 +46,7 @@ def show_analysis(record) -> None:
                 y=alt.Y("accuracy:Q", title="accuracy (%)", scale=alt.Scale(zero=False)),
             )
         )
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart, width="stretch")
     if projection is not None:
         st.markdown("Real, hallucinated and query features of one test episode (PCA to 2-D):")
         chart = (
@@ -58,7 +60,7 @@ def show_analysis(record) -> None:
                 tooltip=["kind", "class"],
             )
         )
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart, width="stretch")
 
 
 def run() -> None:
@@ -78,8 +80,30 @@ def run() -> None:
     st.markdown(f"**Import path:** {plain(latest['import_path'])}")
     st.markdown("**Method configuration** (latest record):")
     st.json(latest["config"], expanded=True)
-    st.subheader(f"Results ({len(mine)})")
-    for path, record in sorted(mine, key=lambda entry: entry[1]["provenance"]["created"], reverse=True):
+    groups = by_entry(mine)
+    st.subheader(f"Results: {len(mine)} records in {len(groups)} entries")
+    for label, members in groups.items():
+        show_entry(label, members)
+
+
+def show_entry(label: str, members) -> None:
+    """One entry: its learning curve per training seed, then each of its records."""
+    st.markdown(f"#### {plain(label)}")
+    curve = entry_curve(members)
+    if not curve.empty:
+        chart = (
+            alt.Chart(curve)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("episode:Q", title="training episodes"),
+                y=alt.Y("accuracy:Q", title="validation accuracy (%)", scale=alt.Scale(zero=False)),
+                color=alt.Color("seed:N", title="training seed"),
+                tooltip=["seed", "episode", alt.Tooltip("accuracy:Q", format=".2f")],
+            )
+            .properties(height=220)
+        )
+        st.altair_chart(chart, width="stretch")
+    for path, record in members:
         show_record(path, record)
 
 

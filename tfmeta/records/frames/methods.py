@@ -19,6 +19,39 @@ def entries_of(entries: list[Entry], name: str) -> list[Entry]:
     return [(path, record) for path, record in entries if record["method"]["name"] == name]
 
 
+def by_entry(entries: list[Entry]) -> dict[str, list[Entry]]:
+    """A method's records grouped by entry (`tables.entry_labels`: variant, budget), newest first within
+    each, entries in order of their newest record."""
+    from tfmeta.records.frames.tables import entry_labels
+
+    newest_first = sorted(entries, key=lambda entry: entry[1]["provenance"]["created"], reverse=True)
+    groups: dict[str, list[Entry]] = {}
+    for entry, label in zip(newest_first, entry_labels([r for _, r in newest_first]), strict=True):
+        groups.setdefault(label, []).append(entry)
+    return groups
+
+
+def entry_curve(entries: list[Entry]):
+    """The validation accuracy (%) of an entry's trainings against training episodes, one line per
+    training seed (records sharing a training counted once): columns seed, episode, accuracy."""
+    import pandas as pd
+
+    from tfmeta.records.frames.tables import training_seed
+
+    rows, seen = [], set()
+    for _, record in entries:
+        seed = training_seed(record)
+        if seed in seen or not record.get("curve"):
+            continue
+        seen.add(seed)
+        rows += [
+            {"seed": f"seed {seed}", "episode": point["episode"], "accuracy": 100 * point["val_accuracy"]}
+            for point in record["curve"]
+            if point.get("val_accuracy") is not None
+        ]
+    return pd.DataFrame(rows, columns=["seed", "episode", "accuracy"])
+
+
 def reproduce_command(record: dict) -> str:
     """The `tfmeta run` command that regenerates a record from its benchmark, method and profile."""
     benchmark, method = record["benchmark"], record["method"]
