@@ -423,3 +423,28 @@ def test_an_argument_added_later_at_its_old_value_keeps_records_in_one_entry():
     other["method"]["config"]["meta_batch"] = 4
     assert tables.entry_key(old) == tables.entry_key(same) != tables.entry_key(other)
     assert tables.variants([old, same, other]) == ["meta_batch=1", "meta_batch=1", "meta_batch=4"]
+
+
+def test_readme_protonet_table_is_the_three_seed_entry_of_the_shipped_records():
+    """README's ProtoNet rows (mean, CI over episodes, spread across seeds, each seed) recomputed from the
+    records in leaderboard/results/."""
+    from tfmeta.records import few_shot
+
+    found = {}
+    for table in tables.group_tables(few_shot.load_all(REPO / "leaderboard" / "results").records):
+        for _, record in table.entries:
+            if table.key.benchmark == "omniglot" and record["method"]["name"] == "protonet":
+                found[f"{table.key.way}-way {table.key.shot}-shot"] = record
+    rows = [line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("| ")]
+    checked = 0
+    for line in rows:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if cells[0] not in found or len(cells) != 5:
+            continue
+        record = found[cells[0]]
+        accuracy = record["accuracy"]
+        assert cells[1] == f"{100 * accuracy['mean']:.2f} +- {100 * accuracy['ci95']:.2f}"
+        assert cells[2] == tables.seed_cells(record)["Across seeds (%)"].replace("±", "+-")
+        assert cells[3] == " / ".join(f"{100 * s['mean']:.2f}" for s in record["seeds"])
+        checked += 1
+    assert checked == 4
