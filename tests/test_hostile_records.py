@@ -90,3 +90,14 @@ def test_a_results_folder_that_is_a_file_is_named(tmp_path, capsys):
     assert cli.main(["submit", str(path), "--results-dir", str(not_a_folder)]) == 2
     assert "the results folder" in (err := capsys.readouterr().err) and "is a file; name a folder" in err
     assert not_a_folder.read_text() == "notes"
+
+
+def test_a_hostile_verified_table_marks_nothing_and_breaks_nothing(board):
+    """verified.json nested 1,000 deep (or not an object): every record reads as unverified, no error."""
+    from tfmeta.records import trust
+
+    record = next(board.glob("*.json"))
+    for content in ('{"a": ' * 1000 + "1" + "}" * 1000, "[1, 2]", "\x00\xff"):
+        (board / trust.VERIFIED).write_text(content)
+        trust._cached.cache_clear()
+        assert trust.load(board) == {} and trust.status(record) == "unverified"

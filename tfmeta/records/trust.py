@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,12 +19,15 @@ def record_digest(path: Path) -> str:
 
 
 def load(directory: Path) -> dict:
+    """The folder's verified table; empty when it is missing or unreadable (every record then shows as
+    unverified). Read with the records' own bounds on size, nesting and lengths."""
     path = Path(directory) / VERIFIED
-    try:
-        data = json.loads(path.read_text()) if path.is_file() and path.stat().st_size < 10_000_000 else {}
-    except (OSError, ValueError):
+    if not path.is_file():
         return {}
-    return data if isinstance(data, dict) else {}
+    try:
+        return store.parse(store.read_bytes(path), VERIFIED)
+    except (OSError, store.RecordError):
+        return {}
 
 
 def status(path: Path) -> str:
