@@ -194,3 +194,29 @@ def test_a_meta_batch_takes_the_mean_of_the_per_task_meta_gradients():
 def test_meta_batch_must_be_a_positive_number_of_tasks():
     with pytest.raises(ValueError, match="meta_batch must be a positive number of tasks per meta-update"):
         maml.MAML(meta_batch=0)
+
+
+def test_inductive_batch_norm_classifies_each_query_from_the_support_set_alone():
+    """Inductive: a query's logits are the same whatever other queries share the episode, and equal
+    those of a pass normalised by the support set; transductive: they change with the other queries."""
+    from tests.tiny_episodes import tiny_episode
+
+    def built(policy):
+        keras.utils.set_random_seed(3)  # the same initialisation for both policies
+        method = maml.FirstOrderMAML(filters=2, way=WAY, inner_steps=1, batch_norm=policy)
+        method(tiny_episode(WAY, SHOT, QUERY)[0])
+        return method
+
+    episode, _ = tiny_episode(WAY, SHOT, QUERY)
+    alone = {**episode, "query_images": episode["query_images"][:1]}
+    inductive, transductive = built("inductive"), built("transductive")
+    np.testing.assert_allclose(inductive(alone)[0], inductive(episode)[0], atol=1e-5)
+    assert np.abs(transductive(alone)[0] - transductive(episode)[0]).max() > 1e-3
+    support, labels, _, _ = inductive.flat_support(episode)
+    params = inductive.initial_params()
+    np.testing.assert_allclose(
+        inductive.query_forward(params, support, support), inductive.forward(params, support), atol=1e-5
+    )
+    assert inductive.get_config()["batch_norm"] == "inductive"
+    with pytest.raises(ValueError, match="valid: transductive, inductive"):
+        maml.MAML(batch_norm="running")

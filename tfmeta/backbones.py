@@ -3,6 +3,8 @@ the episode batch normalisation of the optimization-based learners."""
 
 from __future__ import annotations
 
+import contextlib
+
 import keras
 import tensorflow as tf
 
@@ -75,9 +77,14 @@ def relation_embedding(
 class EpisodeBatchNormalization(keras.layers.Layer):
     """Batch normalisation with the statistics of the current batch only, differentiable to any order.
 
+    Within `statistics_from_first(model, n)` the statistics come from the batch's first `n` rows only (a
+    support set placed before the queries), so each query is normalised without looking at the others.
+
     Args:
         epsilon: added to the variance. Defaults to 1e-3 (Keras's default).
     """
+
+    reference_rows: int | None = None  # read while a call is traced: see `statistics_from_first`
 
     def __init__(self, epsilon: float = 1e-3, **kwargs):
         super().__init__(**kwargs)
@@ -89,12 +96,34 @@ class EpisodeBatchNormalization(keras.layers.Layer):
 
     def call(self, inputs):
         axes = list(range(len(inputs.shape) - 1))
-        mean = tf.reduce_mean(inputs, axes)
-        variance = tf.reduce_mean(tf.square(inputs - mean), axes)
+        reference = inputs if self.reference_rows is None else inputs[: self.reference_rows]
+        mean = tf.reduce_mean(reference, axes)
+        variance = tf.reduce_mean(tf.square(reference - mean), axes)
         return self.gamma * (inputs - mean) * tf.math.rsqrt(variance + self.epsilon) + self.beta
 
     def get_config(self):
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@contextlib.contextmanager
+def statistics_from_first(model: keras.Model, rows: int):
+    """Inside the block, every `EpisodeBatchNormalization` of `model` normalises a batch with the
+    statistics of its first `rows` rows. The setting is Python state read when a call runs or is traced,
+    so the call must happen inside the block (a `tf.function` traced there keeps it)."""
+    layers = [layer for layer in _all_layers(model) if isinstance(layer, EpisodeBatchNormalization)]
+    for layer in layers:
+        layer.reference_rows = rows
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.reference_rows = None
+
+
+def _all_layers(layer):
+    yield layer
+    for inner in getattr(layer, "layers", []):
+        yield from _all_layers(inner)
 
 
 BACKBONES = {"conv4": conv4}

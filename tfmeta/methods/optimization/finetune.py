@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfmeta.backbones import statistics_from_first
 from tfmeta.methods.losses import cross_entropy
 from tfmeta.methods.optimization.learner import GradientBasedMethod, zero_head_logits
 from tfmeta.optimizers import functional
@@ -134,11 +135,16 @@ class FineTuning(GradientBasedMethod):
         kernels, biases = (tf.concat([h[None], hs], 0) for h, hs in zip(head, heads, strict=True))
         return [body + [kernels[i], biases[i]] for i in range(steps + 1)]
 
-    def query_logits(self, trajectory, query):
+    def query_logits(self, trajectory, query, support):
         if self.whole:
-            return super().query_logits(trajectory, query)
+            return super().query_logits(trajectory, query, support)
         n = len(self.learner.trainable_variables)
-        features = self.learner_outputs(trajectory[0][:n], query)  # the backbone is not fine-tuned
+        body = trajectory[0][:n]  # the backbone is not fine-tuned
+        if self.batch_norm == "transductive":
+            features = self.learner_outputs(body, query)
+        else:
+            with statistics_from_first(self.learner, support.shape[0]):
+                features = self.learner_outputs(body, tf.concat([support, query], 0))[support.shape[0] :]
         kernels = tf.stack([params[n] for params in trajectory])
         biases = tf.stack([params[n + 1] for params in trajectory])
         return tf.unstack(tf.einsum("qd,sdw->sqw", features, kernels) + biases[:, None, :])

@@ -137,7 +137,7 @@ class InnerCurves:
         steps = steps or self.curve_steps or 2 * self.test_inner_steps
         images, labels, query, way = self.flat_support(episode)
         trajectory = (trajectory or self.adapt)(self.initial_params(way), images, labels, steps, *arguments)
-        logits = tf.stack(self.query_logits(trajectory, query))  # [S + 1, queries, way]
+        logits = tf.stack(self.query_logits(trajectory, query, images))  # [S + 1, queries, way]
         query_labels = tf.cast(query_labels, tf.int32)
         hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels[None])
         per_step_labels = tf.broadcast_to(query_labels[None], tf.shape(hits))

@@ -6,10 +6,16 @@ held as a Keras model, and run functionally: `forward(params, images)` evaluates
 parameter tensors with `keras.Model.stateless_call`, so an inner loop of updates is an ordinary,
 differentiable TensorFlow computation (second order inside `tf.function`).
 
-Batch norm: the policy is `"transductive"` (the only one implemented), as in the MAML reference code:
-every forward pass normalises with the statistics of the batch it is given (the support set during
-adaptation, the episode's queries when classifying them); no running averages exist. It is in every
-method's config and therefore in every record. The layer is `EpisodeBatchNormalization`, not Keras's
+Batch norm: no running averages exist; every forward pass normalises with statistics of the episode.
+The policy, in every method's config and therefore in every record, says which:
+- `"transductive"`, as in the MAML reference code: the statistics of the batch given (the support set
+  during adaptation, all the episode's queries together when classifying them), so a query's prediction
+  depends on the other queries.
+- `"inductive"`: the support set's statistics for the queries too (support and queries pass together,
+  normalised by the support rows alone: `tfmeta.backbones.statistics_from_first`), so each query is
+  classified from the support set alone and the method ranks with the inductive methods.
+
+The layer is `EpisodeBatchNormalization`, not Keras's
 `BatchNormalization`: on the TensorFlow backend the latter computes the variance with `tf.nn.moments`,
 which stops the gradient through the mean; harmless to first order, but it makes second-order MAML's
 meta-gradient wrong (the finite-difference test in `tests/test_maml.py` catches it). It lives in
@@ -27,13 +33,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfmeta.backbones import BACKBONES, EpisodeBatchNormalization
+from tfmeta.backbones import BACKBONES, EpisodeBatchNormalization, statistics_from_first
 from tfmeta.methods.base import FewShotMethod
 from tfmeta.methods.losses import cross_entropy
 from tfmeta.methods.optimization.inner_curves import InnerCurves
 from tfmeta.optimizers import functional
 
-BATCH_NORM_POLICIES = ("transductive",)
+BATCH_NORM_POLICIES = ("transductive", "inductive")
 HEADS = ("learned", "zero")
 
 
@@ -58,8 +64,8 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
             "learned".
         inner_steps: inner updates per episode during meta-training. Defaults to 1.
         test_inner_steps: inner updates per episode at test time. Defaults to 3.
-        batch_norm: the batch-norm policy; only "transductive" (see the module docstring). Defaults to
-            "transductive".
+        batch_norm: the batch-norm policy, "transductive" or "inductive" (see the module docstring).
+            Defaults to "transductive".
         curve_steps: the inner-step curves of `analyse` run to this many steps (beyond the trained
             horizon); 0 for twice `test_inner_steps`. Defaults to 0.
         curve_episodes: test episodes used by those curves. Defaults to 100.
@@ -156,6 +162,15 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         outputs, _ = self.learner.stateless_call(params[:n], non_trainable, images, training=True)
         return outputs
 
+    def query_forward(self, params: list[tf.Tensor], support, query) -> tf.Tensor:
+        """Query logits at `params` under the batch-norm policy: the queries' own statistics
+        (transductive) or the support set's (inductive)."""
+        if self.batch_norm == "transductive":
+            return self.forward(params, query)
+        rows = support.shape[0]
+        with statistics_from_first(self.learner, rows):
+            return self.forward(params, tf.concat([support, query], axis=0))[rows:]
+
     def loss_and_gradients(self, params, images, labels, second_order: bool):
         """The loss at `params` and its gradients, themselves differentiable when `second_order`."""
         with tf.GradientTape() as tape:
@@ -188,7 +203,7 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         images, labels, query, way = self.flat_support(episode)
         steps = self.inner_steps if training else self.test_inner_steps
         adapted = self.adapt(self.initial_params(way), images, labels, steps, training=bool(training))[-1]
-        return self.forward(adapted, query)
+        return self.query_forward(adapted, images, query)
 
     def train_step(self, data):
         if self.meta_batch == 1:
@@ -229,9 +244,9 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
                 metric.update_state(labels, logits)
         return self.get_metrics_result()
 
-    def query_logits(self, trajectory, query) -> list[tf.Tensor]:
-        """The query logits at each parameter list of `trajectory`."""
-        return [self.forward(params, query) for params in trajectory]
+    def query_logits(self, trajectory, query, support) -> list[tf.Tensor]:
+        """The query logits at each parameter list of `trajectory` (adapted on `support`)."""
+        return [self.query_forward(params, support, query) for params in trajectory]
 
     def get_config(self):
         return {

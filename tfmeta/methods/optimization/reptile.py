@@ -105,7 +105,7 @@ class Reptile(GradientBasedMethod):
         adapted = self.adapt(params, images, labels, self.inner_steps, batches=batches)[-1]
         n = len(self.learner.trainable_variables)
         difference = [p - a for p, a in zip(params[:n], adapted[:n], strict=True)]
-        return difference, self.forward(adapted, query)
+        return difference, self.query_forward(adapted, support, query)
 
     def get_config(self):
         return {
