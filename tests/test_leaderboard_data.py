@@ -448,3 +448,12 @@ def test_readme_protonet_table_is_the_three_seed_entry_of_the_shipped_records():
         assert cells[3] == " / ".join(f"{100 * s['mean']:.2f}" for s in record["seeds"])
         checked += 1
     assert checked == 4
+
+
+def test_a_record_whose_budget_is_not_its_profiles_shows_as_custom():
+    short = make_record("a", GOOD)
+    short["config"]["train"]["episodes"] = 40  # the smoke profile trains 60
+    (table,) = tables.group_tables([entry("b", BAD), (Path("short.json"), short)])
+    assert dict(zip(table.frame()["Entry"], table.frame()["Profile"], strict=True)) == {
+        "a": "custom (labelled smoke)", "b": "smoke"
+    }  # fmt: skip

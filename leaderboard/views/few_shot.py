@@ -11,7 +11,8 @@ from tfmeta.records.frames.tables import ALPHA, PRIMARY, Table, group_tables
 
 SHOWN = [
     "Rank", "Entry", "Accuracy (%)", "Seeds", "Across seeds (%)", "Paper (%)", "Gap to paper", "Protocol",
-    "Training budget", "Train time", "ms / episode", "Params", "Gap to next", "Trust", "Entry page",
+    "Training budget", "Profile", "Train time", "ms / episode", "Params", "Gap to next", "Trust",
+    "Entry page",
 ]  # fmt: skip
 COLUMNS = {
     "Rank": st.column_config.NumberColumn(width="small"),

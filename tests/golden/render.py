@@ -5,7 +5,8 @@ compares against; it was taken before the records layer moved, so a refactor tha
 Retaken since only when the few-shot tables gained columns (Trust; Seeds and Across seeds; Paper and Gap
 to paper), every other cell unchanged; and when tables stopped splitting by profile and started splitting by
 protocol class (transductive entries moved to tables of their own, so their neighbours' gaps changed) and
-the overview gave each training budget its own row.
+the overview gave each training budget its own row; and when the Profile column began to say "custom"
+for a record whose budget is not its claimed profile's.
 """
 
 from __future__ import annotations

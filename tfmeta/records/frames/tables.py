@@ -7,6 +7,7 @@ which gaps between neighbouring ranks are real.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -235,13 +236,34 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
         "Batch norm": batch_norm(record),
         "Backbone": backbone(record),
         "Training budget": training_budget(config),
-        "Profile": record["profile"],
+        "Profile": profile_cell(record),
         "Protocol": protocol(record),
         "Entry page": f"methods?method={quote(record['method']['name'])}",
         "Episodes hash": record["episodes_hash"].removeprefix("sha256:")[:12],
         "Record": path.name,
         **optional_cells(record),
     }
+
+
+def profile_cell(record: dict) -> str:
+    """The record's profile where its training budget is that profile's in the spec; otherwise "custom",
+    naming the profile the record claims (records written before per-method budgets changed)."""
+    from tfmeta.records import submission
+
+    try:
+        submission.check_budget(record, _benchmark(record["benchmark"]["name"]))
+    except submission.SubmissionError:
+        return f"custom (labelled {record['profile']})"
+    except (KeyError, ValueError, OSError):  # a benchmark this installation does not ship
+        pass
+    return record["profile"]
+
+
+@functools.lru_cache(maxsize=32)
+def _benchmark(name: str):
+    from tfmeta.records import submission
+
+    return submission.find_benchmark(name)
 
 
 def paper_cells(record: dict) -> dict:
