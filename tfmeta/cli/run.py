@@ -12,7 +12,11 @@ def add_parsers(commands) -> None:
     run = commands.add_parser("run", help="train and evaluate a method on a benchmark, write a result record")
     run.add_argument("spec", help="benchmark spec: a YAML file or the name of a shipped one")
     run.add_argument("--method", required=True, help="registered name or package.module:ClassName")
-    run.add_argument("--profile", default="standard", help="a profile of the spec: smoke, standard, paper, ... (default: standard)")
+    run.add_argument(
+        "--profile",
+        default="standard",
+        help="a profile of the spec: smoke, standard, paper, ... (default: standard)",
+    )
     run.add_argument("--way", type=int, help="test way (default: the spec's first setting)")
     run.add_argument("--shot", type=int, help="test shot (default: the spec's first setting)")
     run.add_argument("--all-settings", action="store_true", help="evaluate on every setting of the spec")
