@@ -16,7 +16,9 @@ SHOWN = [
 ]  # fmt: skip
 COLUMNS = {
     "Rank": st.column_config.NumberColumn(width="small"),
-    "Entry": st.column_config.TextColumn(help="method and what sets its configuration apart"),
+    "Entry": st.column_config.TextColumn(
+        help="method and what sets its configuration apart (hover for the whole name)", width="medium"
+    ),
     "Accuracy (%)": st.column_config.TextColumn(
         help="mean over seeds ± 95% CI (1.96 std / sqrt N) over the test episodes"
     ),
