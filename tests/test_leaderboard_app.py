@@ -112,6 +112,8 @@ def test_the_few_shot_page_opens_on_one_standard_table_and_switches_protocol_cla
     (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
     assert {"protonet", "relation"} <= set(ranked["Entry"]) and "maml" not in set(ranked["Entry"])
     assert (ranked["Seeds"] >= 1).all() and ranked["Paper (%)"].notna().any()
+    assert "custom (labelled standard)" in set(ranked["Profile"])  # other budgets rank in the same table
+    assert "standard" in set(ranked["Profile"]) and len(set(ranked["Entry"])) == len(ranked)  # one row each
     app.radio[0].set_value("transductive, train classes").run()
     (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
     assert any(entry.startswith("maml") for entry in ranked["Entry"])

@@ -79,7 +79,7 @@ def run() -> None:
     st.markdown(f"**Paper:** {plain(latest.get('paper') or 'not given')}")
     st.markdown(f"**Import path:** {plain(latest['import_path'])}")
     st.markdown("**Method configuration** (latest record):")
-    st.json(latest["config"], expanded=True)
+    st.json(without_nulls(latest["config"]), expanded=True)
     groups = by_entry(mine)
     st.subheader(f"Results: {len(mine)} records in {len(groups)} entries")
     for label, members in groups.items():
