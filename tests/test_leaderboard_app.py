@@ -33,17 +33,14 @@ def tfmeta_command() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory, data_dir, cache_dir) -> Path:
-    """A leaderboard folder holding a real smoke record of ProtoNet and one of the documented example."""
-    from tfmeta.harness import pipeline, planning
-
+def board(tmp_path_factory, data_dir, cache_dir, smoke_run) -> Path:
+    """A leaderboard folder holding a real smoke record of ProtoNet (the session's one training) and one
+    of the documented example."""
     root = tmp_path_factory.mktemp("leaderboard")
     data = ["--data-dir", str(data_dir), "--cache-dir", str(cache_dir)]
-    options = planning.RunOptions(
-        spec="omniglot", method="protonet", profile="smoke", data_dir=str(data_dir), cache_dir=str(cache_dir),
-        runs_dir=root / "runs", results_dir=root / "mine", verbose=0,
-    )  # fmt: skip
-    pipeline.run(options)
+    protonet, _ = smoke_run("protonet")
+    (root / "mine").mkdir()
+    shutil.copy(protonet, root / "mine")
     example = [
         *tfmeta_command(), "run", "omniglot", "--method", "cosine_nn:CosineNearestNeighbour",
         "--profile", "smoke", "--runs-dir", str(root / "runs"), "--results-dir", str(root / "mine"), *data,
