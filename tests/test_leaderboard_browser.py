@@ -81,7 +81,7 @@ def served(tmp_path, monkeypatch):
 
 def test_every_page_renders_cleanly_at_desktop_and_phone_widths(served, tmp_path):
     shots = tmp_path / "screenshots"
-    problems = screenshot.tour(served, shots, timeout=90, settle=1.0)
+    problems = screenshot.tour(served, shots, timeout=90, settle=0.5)
     assert not problems, "\n".join(problems)
     pngs = sorted(shots.glob("*.png"))
     assert len(pngs) == len(screenshot.PAGES) * len(screenshot.SIZES)

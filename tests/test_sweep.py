@@ -95,12 +95,12 @@ def _records(folder: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
 
-def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir, cache_dir, characters):
+def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir, cache_dir, smoke_run):
     """Two smoke runs on the embedded default Ray instance, against the same two runs one after the other
-    through `tfmeta run`'s code path: the same seeds, the same accuracy to the last digit."""
+    through `tfmeta run`'s code path (the session's smoke runs, seed 0 shared with the other tests): the
+    same seeds, the same accuracy to the last digit."""
     import ray
 
-    from tfmeta.harness import pipeline, planning
     from tfmeta.harness import sweep as engine
 
     sweep = sweeps.load(write(tmp_path, SMOKE))
@@ -112,17 +112,12 @@ def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir,
     finally:
         ray.shutdown()
     assert [o.status for o in outcomes] == ["done", "done"]
-    for seed in (0, 1):
-        options = planning.RunOptions(
-            spec="omniglot", method="protonet", profile="smoke", way=5, shot=1, data_dir=str(data_dir),
-            cache_dir=str(cache_dir), runs_dir=tmp_path / "seq-runs", results_dir=tmp_path / "seq", verbose=0,
-            seed=seed,
-        )  # fmt: skip
-        pipeline.run(options)
     by_seed = {}
-    for kind in ("ray", "seq"):
-        for record in _records(tmp_path / kind):
-            by_seed.setdefault(record["seed"], {})[kind] = record
+    for record in _records(tmp_path / "ray"):
+        by_seed.setdefault(record["seed"], {})["ray"] = record
+    for seed in (0, 1):
+        _, record = smoke_run("protonet", **({"seed": seed} if seed else {}))
+        by_seed.setdefault(record["seed"], {})["seq"] = record
     assert sorted(by_seed) == [0, 1]
     for pair in by_seed.values():
         assert pair["ray"]["per_episode"] == pair["seq"]["per_episode"]
