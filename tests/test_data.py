@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 
 import numpy as np
@@ -46,6 +47,12 @@ def _copy_archives(data_dir, destination, drop_character=None, garbage_first_png
     destination.mkdir()
     garbage = None
     for name in ("images_background.zip", "images_evaluation.zip"):
+        with zipfile.ZipFile(data_dir / "omniglot" / name) as source:
+            names = source.namelist()
+        dropping = drop_character is not None and any(drop_character in m for m in names)
+        if not dropping and not (garbage_first_png and garbage is None):
+            shutil.copyfile(data_dir / "omniglot" / name, destination / name)  # nothing to change in it
+            continue
         with (
             zipfile.ZipFile(data_dir / "omniglot" / name) as source,
             zipfile.ZipFile(destination / name, "w") as out,
