@@ -97,7 +97,13 @@ def broken_records() -> dict[str, tuple[dict | str, str]]:
     seed_contradiction["seed"] = 2  # its training block ran seed 0
     wrong_protocol = make_record()
     wrong_protocol["benchmark"]["batch_norm"] = "transductive"
+    silent_protocol = make_record()
+    del silent_protocol["benchmark"]["batch_norm"]
     return {
+        "batch_norm_missing": (
+            silent_protocol,
+            "benchmark.batch_norm is None but benchmark 'omniglot' uses 'inductive'",
+        ),
         "seed_contradicts_training_block": (
             seed_contradiction,
             "seed is 2 but config.train.seed is 0",

@@ -457,3 +457,6 @@ def test_a_record_whose_budget_is_not_its_profiles_shows_as_custom():
     assert dict(zip(table.frame()["Entry"], table.frame()["Profile"], strict=True)) == {
         "a": "custom (labelled smoke)", "b": "smoke"
     }  # fmt: skip
+    elsewhere = make_record("c", GOOD)
+    elsewhere["benchmark"]["name"] = "not-shipped-here"  # no spec to check it by: its own profile stands
+    assert tables.profile_cell(elsewhere) == "smoke"

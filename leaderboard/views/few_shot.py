@@ -5,9 +5,10 @@ import streamlit as st
 from loading import load_entries, no_records_note, plain
 
 from tfmeta.records import trust
+from tfmeta.records.entries import PRIMARY
 from tfmeta.records.frames.compute import compute_frame
 from tfmeta.records.frames.overview import overview_frame, published_frame
-from tfmeta.records.frames.tables import ALPHA, PRIMARY, Table, group_tables
+from tfmeta.records.frames.tables import ALPHA, Table, group_tables
 
 SHOWN = [
     "Rank", "Entry", "Accuracy (%)", "Seeds", "Across seeds (%)", "Paper (%)", "Gap to paper", "Protocol",

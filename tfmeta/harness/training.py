@@ -27,6 +27,7 @@ SUMMARY = "training.json"
 CURVE = "curve.csv"
 RESUMES = "resumes.json"  # episode counts at which the training was resumed
 CHECKPOINT = "checkpoint.json"
+BACKUP = "backup"  # BackupAndRestore's folder
 CHECKPOINT_EPISODES = 50  # the most episodes an interruption may cost
 CURVE_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
 
@@ -102,7 +103,7 @@ def checkpoint_episodes(
     path = run_dir / CHECKPOINT
     if path.exists():
         return int(json.loads(path.read_text())["episodes"])
-    if (run_dir / CURVE).exists() or (run_dir / "backup").exists():
+    if (run_dir / CURVE).exists() or (run_dir / BACKUP).exists():
         return every
     if every % episodes_per_step:
         raise ValueError(
@@ -118,7 +119,7 @@ def checkpoint_episodes(
 
 def episodes_done(run_dir: Path, every: int) -> int:
     """Training episodes an interrupted run has behind it: its last checkpoint (0 when none)."""
-    metadata = run_dir / "backup" / "training_metadata.json"
+    metadata = run_dir / BACKUP / "training_metadata.json"
     if not metadata.exists():
         return 0
     return int(json.loads(metadata.read_text())["epoch"]) * checkpoint_episodes(run_dir, every)
@@ -135,23 +136,24 @@ def read_curve(run_dir: Path, every: int) -> list[dict]:
     with path.open(newline="") as f:
         for row in csv.DictReader(f):
             rows[int(row["epoch"])] = row
-
-    def number(row, name):
-        value = row.get(name)
-        return float(value) if value not in (None, "", "NA") else None
-
     return [
         {
             "episode": (epoch + 1) * chunk,
-            "seconds": number(row, "seconds"),
-            "loss": number(row, "loss"),
-            "accuracy": number(row, "accuracy"),
-            "val_loss": number(row, "val_loss"),
-            "val_accuracy": number(row, "val_accuracy"),
+            "seconds": _number(row, "seconds"),
+            "loss": _number(row, "loss"),
+            "accuracy": _number(row, "accuracy"),
+            "val_loss": _number(row, "val_loss"),
+            "val_accuracy": _number(row, "val_accuracy"),
         }
         for epoch, row in sorted(rows.items())
-        if number(row, "val_loss") is not None or number(row, "val_accuracy") is not None
+        if _number(row, "val_loss") is not None or _number(row, "val_accuracy") is not None
     ]
+
+
+def _number(row: dict, name: str) -> float | None:
+    """A curve.csv cell as a number; None where the epoch logged nothing (empty, or Keras's "NA")."""
+    value = row.get(name)
+    return float(value) if value not in (None, "", "NA") else None
 
 
 def _seconds_so_far(run_dir: Path) -> float:
@@ -160,9 +162,8 @@ def _seconds_so_far(run_dir: Path) -> float:
     if not path.exists():
         return 0.0
     with path.open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    seconds = [row.get("seconds") for row in rows if row.get("seconds") not in (None, "", "NA")]
-    return float(seconds[-1]) if seconds else 0.0
+        seconds = [value for row in csv.DictReader(f) if (value := _number(row, "seconds")) is not None]
+    return seconds[-1] if seconds else 0.0
 
 
 def build(model: keras.Model, data) -> None:
@@ -228,7 +229,7 @@ def fit(
         *callbacks,
         ElapsedSeconds(_seconds_so_far(run_dir)),
         keras.callbacks.TerminateOnNaN(),
-        keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        keras.callbacks.BackupAndRestore(str(run_dir / BACKUP)),
         CurveLogger(run_dir / CURVE),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), write_graph=False),
     ]

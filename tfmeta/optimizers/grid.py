@@ -2,8 +2,9 @@
 
 A baseline whose best rate sits on the edge of its grid is under-tuned: the true optimum may lie beyond.
 `search` scores the given grid, extends it by its own spacing past whichever edge wins (until the winner
-is interior or a limit is reached), then scores the two rates a quarter-decade either side of the winner,
-(or halfway to a neighbour further off) until the winner's neighbours are at most a third of a decade away.
+is interior or a limit is reached), then closes in: it scores the rate halfway (in log) to each neighbour
+more than a third of a decade away, or a quarter-decade out where there is none, until the winner's
+neighbours are at most a third of a decade away.
 """
 
 from __future__ import annotations

@@ -79,9 +79,9 @@ def check_protocol(record: dict, benchmark: specs.Benchmark) -> None:
         "batch_norm": test.get("batch_norm", "inductive"),
     }
     for field, value in expected.items():
-        if b[field] != value:
+        if b.get(field) != value:
             raise SubmissionError(
-                f"benchmark.{field} is {b[field]!r} but benchmark {b['name']!r} uses {value!r}"
+                f"benchmark.{field} is {b.get(field)!r} but benchmark {b['name']!r} uses {value!r}"
             )
     check_budget(record, benchmark)
     check_seed(record)
@@ -206,10 +206,11 @@ def submit(
     record = parse(data, name)
     verify(record, benchmarks, data_dir)
     digest = _digest(record)
-    duplicate = _find_duplicate(Path(results_dir), digest)
+    stored = _stored(Path(results_dir))  # read once for both checks
+    duplicate = next((path for path, other in stored if _digest(other) == digest), None)
     if duplicate:
         raise SubmissionError(f"this record is already on the leaderboard as {duplicate.name}")
-    sibling = _same_seed_sibling(Path(results_dir), record)
+    sibling = next((path for path, other in stored if _same_seed(other, record)), None)
     if sibling:
         raise SubmissionError(
             f"seed {entries.training_seed(record)} of this entry (same method, config, training budget and "
@@ -253,29 +254,25 @@ def _digest(record: dict) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _same_seed_sibling(directory: Path, record: dict) -> Path | None:
-    """A stored record of the same entry and training seed on the same episodes, if any."""
-    key, seed = entries.entry_key(record), entries.training_seed(record)
+def _stored(directory: Path) -> list[tuple[Path, dict]]:
+    """The readable JSON objects in a results folder (files that are not, skipped)."""
+    found = []
     for path in sorted(directory.glob("*.json")):
         try:
-            other = store.parse(store.read_bytes(path), path.name)
-            if (
-                other.get("kind", "few_shot") == record.get("kind", "few_shot")
-                and other.get("episodes_hash") == record["episodes_hash"]
-                and entries.training_seed(other) == seed
-                and entries.entry_key(other) == key
-            ):
-                return path
-        except (OSError, store.RecordError, KeyError, TypeError, AttributeError, ValueError):
-            continue  # not a few-shot record this check can read
-    return None
-
-
-def _find_duplicate(directory: Path, digest: str) -> Path | None:
-    for path in sorted(directory.glob("*.json")):
-        try:
-            if _digest(store.parse(store.read_bytes(path), path.name)) == digest:
-                return path
+            found.append((path, store.parse(store.read_bytes(path), path.name)))
         except (OSError, store.RecordError):
             continue
-    return None
+    return found
+
+
+def _same_seed(other: dict, record: dict) -> bool:
+    """Whether a stored record is of the same entry and training seed on the same episodes."""
+    try:
+        return (
+            other.get("kind", "few_shot") == record.get("kind", "few_shot")
+            and other.get("episodes_hash") == record["episodes_hash"]
+            and entries.training_seed(other) == entries.training_seed(record)
+            and entries.entry_key(other) == entries.entry_key(record)
+        )
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return False  # not a few-shot record this check can read

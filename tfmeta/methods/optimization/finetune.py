@@ -5,7 +5,6 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfmeta.backbones import statistics_from_first
 from tfmeta.methods.losses import cross_entropy
 from tfmeta.methods.optimization.learner import GradientBasedMethod, zero_head_logits
 from tfmeta.optimizers import functional
@@ -140,11 +139,7 @@ class FineTuning(GradientBasedMethod):
             return super().query_logits(trajectory, query, support)
         n = len(self.learner.trainable_variables)
         body = trajectory[0][:n]  # the backbone is not fine-tuned
-        if self.batch_norm == "transductive":
-            features = self.learner_outputs(body, query)
-        else:
-            with statistics_from_first(self.learner, support.shape[0]):
-                features = self.learner_outputs(body, tf.concat([support, query], 0))[support.shape[0] :]
+        features = self.on_queries(lambda images: self.learner_outputs(body, images), support, query)
         kernels = tf.stack([params[n] for params in trajectory])
         biases = tf.stack([params[n + 1] for params in trajectory])
         return tf.unstack(tf.einsum("qd,sdw->sqw", features, kernels) + biases[:, None, :])

@@ -163,13 +163,18 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         return outputs
 
     def query_forward(self, params: list[tf.Tensor], support, query) -> tf.Tensor:
-        """Query logits at `params` under the batch-norm policy: the queries' own statistics
-        (transductive) or the support set's (inductive)."""
+        """Query logits at `params` under the batch-norm policy (`on_queries`)."""
+        return self.on_queries(lambda images: self.forward(params, images), support, query)
+
+    def on_queries(self, function, support, query) -> tf.Tensor:
+        """`function(images)` for the queries under the batch-norm policy: on the queries alone, with
+        their own statistics (transductive), or on support and queries together, normalised by the
+        support rows and cut to the query rows (inductive)."""
         if self.batch_norm == "transductive":
-            return self.forward(params, query)
+            return function(query)
         rows = support.shape[0]
         with statistics_from_first(self.learner, rows):
-            return self.forward(params, tf.concat([support, query], axis=0))[rows:]
+            return function(tf.concat([support, query], axis=0))[rows:]
 
     def loss_and_gradients(self, params, images, labels, second_order: bool):
         """The loss at `params` and its gradients, themselves differentiable when `second_order`."""

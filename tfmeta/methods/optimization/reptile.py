@@ -23,10 +23,10 @@ class Reptile(GradientBasedMethod):
     of a random permutation of them (the paper: mini-batches of 10 from 10 shots per class), which makes a
     training episode several times cheaper. Differences from the paper, recorded in the config: the
     paper's inner optimizer was Adam with beta1 = 0, here gradient descent; `meta_batch` tasks per
-    meta-update (the paper: 5), their differences averaged;
-    batch norm transductive (the paper's transductive setting; see `tfmeta.methods.optimization.learner`). The
-    training metrics are those of the query images after adapting on the episode (a fit, not a test);
-    validation adapts on the support set only.
+    meta-update (the paper: 5), their differences averaged; batch norm transductive by default (the
+    paper's transductive setting; `batch_norm="inductive"` for the other, see
+    `tfmeta.methods.optimization.learner`). The training metrics are those of the query images after
+    adapting on the episode (a fit, not a test); validation adapts on the support set only.
 
     Args:
         inner_learning_rate: the inner step size. Defaults to 0.1.

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfmeta.records.frames.tables import entry_labels, training_seed
+from tfmeta.records.entries import training_seed
+from tfmeta.records.frames.tables import entry_labels
 from tfmeta.records.stats import t_ci95
 
 METRICS = {

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from tfmeta.records.frames.tables import entry_key, entry_labels
+from tfmeta.records.entries import entry_key
+from tfmeta.records.frames.tables import entry_labels
 
 Entry = tuple[Path, dict]
 

@@ -7,6 +7,7 @@ import shlex
 from pathlib import Path
 
 from tfmeta.records import locations
+from tfmeta.records.entries import training_seed
 
 Entry = tuple[Path, dict]
 
@@ -35,8 +36,6 @@ def entry_curve(entries: list[Entry]):
     """The validation accuracy (%) of an entry's trainings against training episodes, one line per
     training seed (records sharing a training counted once): columns seed, episode, accuracy."""
     import pandas as pd
-
-    from tfmeta.records.frames.tables import training_seed
 
     rows, seen = [], set()
     for _, record in entries:

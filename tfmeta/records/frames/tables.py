@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from tfmeta.records import published, trust
+from tfmeta.records import published, submission, trust
 from tfmeta.records.entries import LATER_ARGUMENTS, PRIMARY, batch_norm, entry_key, protocol, training_seed
 from tfmeta.records.few_shot import summarize
 from tfmeta.records.stats import PairedComparison, paired_comparison, t_ci95
@@ -247,22 +247,21 @@ def row_cells(path: Path, record: dict, gap: str = "", variant: str = "") -> dic
 
 def profile_cell(record: dict) -> str:
     """The record's profile where its training budget is that profile's in the spec; otherwise "custom",
-    naming the profile the record claims (records written before per-method budgets changed)."""
-    from tfmeta.records import submission
-
+    naming the profile the record claims (records written before per-method budgets changed). A record of
+    a benchmark this installation does not ship keeps its own profile: there is no spec to check it by."""
     try:
-        submission.check_budget(record, _benchmark(record["benchmark"]["name"]))
+        benchmark = _benchmark(record["benchmark"]["name"])
+    except (submission.SubmissionError, OSError):
+        return record["profile"]
+    try:
+        submission.check_budget(record, benchmark)
     except submission.SubmissionError:
         return f"custom (labelled {record['profile']})"
-    except (KeyError, ValueError, OSError):  # a benchmark this installation does not ship
-        pass
     return record["profile"]
 
 
 @functools.lru_cache(maxsize=32)
 def _benchmark(name: str):
-    from tfmeta.records import submission
-
     return submission.find_benchmark(name)
 
 
