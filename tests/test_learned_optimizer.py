@@ -74,8 +74,9 @@ def test_apply_gradients_matches_the_network_update():
 
 
 def test_one_call_over_all_variables_equals_each_variable_alone():
-    """The fused step (all coordinates in one LSTM call) is the coordinatewise rule, variable by variable;
-    and a step that updates only some variables leaves the others' states alone."""
+    """The fused step (all coordinates in one LSTM call, under XLA, gates computed by tanh) is the
+    coordinatewise rule (sigmoid gates), variable by variable; and a step that updates only some
+    variables leaves the others' states alone."""
     rng = np.random.default_rng(1)
     shapes = [(3, 4), (4,), (2, 2, 2)]
     values = [rng.standard_normal(shape).astype("float32") for shape in shapes]
