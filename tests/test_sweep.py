@@ -74,6 +74,50 @@ def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path
     assert "omniglot/protonet/seed1 5-way 1-shot: to run" in out and "CPU-hours" in out
 
 
+def test_an_unreproducible_record_is_run_again_and_moves_aside_for_its_successor(capsys, tmp_path):
+    """Seed 0's committed ProtoNet record names no weights: with --redo-unreproducible the dry run marks it
+    to run again, seed 1's (weights, clean tree) stays done, and when the re-run's record is written the
+    old one moves to superseded/, still on disk, no longer among the folder's records."""
+    import shutil
+
+    from tfmeta import cli
+    from tfmeta.harness import sweep as engine
+    from tfmeta.records import locations
+
+    results = locations.app_dir() / "results"
+    old = sorted(results.glob("omniglot-protonet-5w1s-standard-2*.json"))[0]
+    kept = sorted(results.glob("omniglot-protonet-5w1s-standard-seed1-*.json"))[0]
+    for path in (old, kept):
+        shutil.copy(path, tmp_path)
+    assert (
+        cli.main(["sweep", "standard", "--dry-run", "--results-dir", str(tmp_path), "--redo-unreproducible"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert f"omniglot/protonet/seed0 5-way 1-shot: to run again: {old.name} names no trained weights" in out
+    assert f"omniglot/protonet/seed1 5-way 1-shot: done  {kept.name}" in out
+
+    rerun = json.loads(old.read_text())
+    rerun["weights"] = {"sha256": "0" * 64}
+    rerun["provenance"]["git_dirty"] = False
+    rerun["provenance"]["created"] = "2026-12-02T00:00:00+00:00"
+    assert sweeps.unreproducible(rerun) is None
+    dirty = {**rerun, "provenance": {**rerun["provenance"], "git_dirty": True}}
+    assert sweeps.unreproducible(dirty) == "made from a tree with uncommitted changes"
+
+    class Finished:  # what ray.get returns for a finished task: the records, unwritten
+        @staticmethod
+        def get(ref):
+            return [rerun]
+
+    training = sweeps.load("standard").only(["protonet"], [0], ["omniglot"]).trainings[0]
+    outcome = engine._collect(Finished, None, training, tmp_path, 1.0, print, {(5, 1): tmp_path / old.name})
+    assert outcome.status == "done", outcome.error
+    assert (tmp_path / sweeps.SUPERSEDED / old.name).read_bytes() == old.read_bytes()
+    names = {p.name for p, _ in few_shot.load_all(tmp_path).records}
+    assert old.name not in names and outcome.records[0][0].name in names and kept.name in names
+
+
 def test_a_second_sweep_on_the_same_results_folder_is_refused(tmp_path):
     from tfmeta.harness import sweep
 

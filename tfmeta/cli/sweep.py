@@ -28,6 +28,12 @@ def add_parsers(commands) -> None:
     sweep.add_argument(
         "--benchmark", action="append", help="only the trainings of this benchmark (repeatable)"
     )
+    sweep.add_argument(
+        "--redo-unreproducible",
+        action="store_true",
+        help="run again the runs whose record names no trained weights or was made from a tree with "
+        "uncommitted changes; the old record moves to the results folder's superseded/ subfolder",
+    )
     data_arguments(sweep)
 
 
@@ -38,13 +44,14 @@ def cmd_sweep(args) -> int:
     results_dir = args.results_dir or locations.results_dir()
     if args.dry_run:
         records = few_shot.load_all(results_dir).records
-        print(dry_run(sweep, records, results_dir))
+        print(dry_run(sweep, records, results_dir, args.redo_unreproducible))
         return 0
     from tfmeta.harness import sweep as engine
 
     outcomes = engine.run_sweep(
-        sweep, results_dir, args.runs_dir, args.data_dir, args.cache_dir, args.address, args.max_retries
-    )
+        sweep, results_dir, args.runs_dir, args.data_dir, args.cache_dir, args.address, args.max_retries,
+        redo_unreproducible=args.redo_unreproducible,
+    )  # fmt: skip
     print(engine.summary(outcomes))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:
@@ -52,17 +59,22 @@ def cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
-def dry_run(sweep, records, results_dir) -> str:
-    """The runs of a sweep, each marked done (its record's file) or to run, and the CPU-hour estimate."""
+def dry_run(sweep, records, results_dir, redo_unreproducible: bool = False) -> str:
+    """The runs of a sweep, each marked done (its record's file), to run, or to run again (the record it
+    replaces and why), and the CPU-hour estimate."""
     from tfmeta.records import sweeps
 
-    done = sweeps.existing(sweep, records)
+    done = sweeps.existing(sweep, records, redo_unreproducible)
+    redone = sweeps.redone(sweep, records) if redo_unreproducible else {}
     lines = [f"sweep {sweep.name} ({sweep.path}), profile {sweep.profile}, results in {results_dir}:"]
     todo = []
     for index, training in enumerate(sweep.trainings):
         for setting in training.settings:
             path = done.get((index, setting))
             mark = f"done  {path.name}" if path else "to run"
+            if (index, setting) in redone:
+                old, reason = redone[(index, setting)]
+                mark = f"to run again: {old.name} {reason}"
             lines.append(f"  {training.label} {setting[0]}-way {setting[1]}-shot: {mark}")
         if any((index, s) not in done for s in training.settings):
             todo.append(index)

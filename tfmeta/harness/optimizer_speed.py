@@ -139,7 +139,9 @@ def measure(steps: int = 32, repeats: int = 5, data_dir=None, cache_dir=None) ->
                 "lstm_ms": lstm,
                 "lstm_xla_ms": lstm_xla,
                 "adam_apply_ms": apply_ms(mlp(hidden), keras.optimizers.Adam(1e-3), x, y, steps, repeats),
-                "lstm_apply_ms": apply_ms(mlp(hidden), LSTMOptimizer.from_pretrained("mlp"), x, y, steps, repeats),
+                "lstm_apply_ms": apply_ms(
+                    mlp(hidden), LSTMOptimizer.from_pretrained("mlp"), x, y, steps, repeats
+                ),
                 "lstm_state_bytes": lstm_optimizer.state_bytes_per_parameter(),
                 "adam_state_bytes": 8,
                 "floor_ms": 1000 * params * flop_per_parameter() / (rate * 1e9),
@@ -151,9 +153,9 @@ def measure(steps: int = 32, repeats: int = 5, data_dir=None, cache_dir=None) ->
 
 def table(rows: list[dict]) -> str:
     head = (
-        "| model | parameters | `fit` step, Adam (ms) | `fit` step, LSTM (ms) | `fit` step, LSTM, XLA (ms) | "
-        "optimizer step, Adam (ms) | optimizer step, LSTM (ms) | LSTM floor (ms) | LSTM optimizer step / floor | "
-        "state (bytes/parameter): LSTM, Adam |"
+        "| model | parameters | `fit` step, Adam (ms) | `fit` step, LSTM (ms) | `fit` step, LSTM, XLA (ms) "
+        "| optimizer step, Adam (ms) | optimizer step, LSTM (ms) | LSTM floor (ms) "
+        "| LSTM optimizer step / floor | state (bytes/parameter): LSTM, Adam |"
     )
     lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:

@@ -88,8 +88,9 @@ def page(methods: list[speed.MethodSpeed], compared, optimizers: list[dict] | No
             "## The LSTM optimizer against Adam",
             "",
             "MLPs on real Omniglot images (batch 128) trained by `model.fit` with each optimizer (32 steps "
-            "per `fit` call), and each optimizer's own step (`optimizer.apply` on one batch's gradients, in a "
-            "`tf.function`: no forward or backward pass, no Keras overhead), which the floor bounds. Floor: "
+            "per `fit` call), and each optimizer's own step (`optimizer.apply` on one batch's gradients, in "
+            "a `tf.function`: no forward or backward pass, no Keras overhead), which the floor bounds. "
+            "Floor: "
             f"the LSTM's matrix products, {optimizer_speed.flop_per_parameter():,} FLOPs per parameter and "
             f"step, at the {optimizers[0]['gflops']:.0f} GFLOP/s this machine reached in a 2048x2048 float32 "
             "matrix product in the same run.",

@@ -10,6 +10,10 @@ for a lost worker or node) resumes from its last checkpoint. An exception in a r
 keeps its traceback in the sweep's log, and the others go on. Running the same sweep again skips the
 runs whose records exist and resumes partial ones.
 
+With `redo_unreproducible`, a run whose record cannot be reproduced (no trained weights named, or made
+from a tree with uncommitted changes) runs again, and its new record replaces the old one, which moves to
+the results folder's `superseded/` subfolder once the new one is written.
+
 Without an address, a local Ray instance bound to 127.0.0.1 and sized to this machine runs the tasks;
 with `--address` (or RAY_ADDRESS) the driver joins an existing cluster (docs/scaling.md).
 """
@@ -23,7 +27,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfmeta.records import few_shot, locks, submission, sweeps
+from tfmeta.records import few_shot, locks, store, submission, sweeps
 
 CONNECT_TIMEOUT = 20  # seconds to reach a given cluster address before giving up
 LOCK = ".sweep.lock"
@@ -122,22 +126,27 @@ def run_sweep(
     address: str | None = None,
     max_retries: int = 3,
     log=print,
+    redo_unreproducible: bool = False,
 ) -> list[Outcome]:
-    """Runs every training of `sweep` that lacks a record; writes records as they come back.
+    """Runs every training of `sweep` that lacks a record (or, with `redo_unreproducible`, a
+    reproducible one); writes records as they come back.
 
     Raises:
         SweepError: when another sweep holds the results folder or the cluster cannot be reached.
     """
     results_dir, runs_dir = Path(results_dir), Path(runs_dir).resolve()
     with exclusive(results_dir):
-        done = sweeps.existing(sweep, few_shot.load_all(results_dir).records)
+        records = few_shot.load_all(results_dir).records
+        done = sweeps.existing(sweep, records, redo_unreproducible)
+        redone = sweeps.redone(sweep, records) if redo_unreproducible else {}
         outcomes, pending = [], {}
         todo = []
         for index, training in enumerate(sweep.trainings):
             missing = tuple(s for s in training.settings if (index, s) not in done)
             if missing:
-                todo.append(sweeps.Training(training.benchmark, training.method, training.config,
-                                            training.seed, missing))  # fmt: skip
+                replaces = {s: redone[(index, s)][0] for s in missing if (index, s) in redone}
+                todo.append((sweeps.Training(training.benchmark, training.method, training.config,
+                                             training.seed, missing), replaces))  # fmt: skip
             else:
                 outcomes.append(
                     Outcome(training, "skipped", [(done[(index, s)], {}) for s in training.settings])
@@ -156,23 +165,25 @@ def run_sweep(
             max_retries=max_retries,
         )
         started = time.monotonic()
-        for training in todo:
+        for training, replaces in todo:
             payload = {"benchmark": training.benchmark, "method": training.method, "config": training.config,
                        "seed": training.seed, "settings": list(training.settings)}  # fmt: skip
             ref = task.remote(payload, sweep.profile, str(runs_dir), data_dir, cache_dir)
-            pending[ref] = (training, time.monotonic())
+            pending[ref] = (training, replaces, time.monotonic())
         finished = total - len(todo)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)
-            training, began = pending.pop(ready[0])
-            outcome = _collect(ray, ready[0], training, results_dir, time.monotonic() - began, log)
+            training, replaces, began = pending.pop(ready[0])
+            outcome = _collect(ray, ready[0], training, results_dir, time.monotonic() - began, log, replaces)
             outcomes.append(outcome)
             finished += 1
             log(_progress(outcome, finished, total, time.monotonic() - started, total - len(todo)))
         return outcomes
 
 
-def _collect(ray, ref, training, results_dir: Path, seconds: float, log) -> Outcome:
+def _collect(ray, ref, training, results_dir: Path, seconds: float, log, replaces=None) -> Outcome:
+    """Writes a finished training's records; each replaced record (setting -> file) moves to
+    `superseded/` once its successor is written."""
     try:
         records = ray.get(ref)
     except Exception as err:  # the run's own exception, or the task lost beyond its retries
@@ -184,6 +195,10 @@ def _collect(ray, ref, training, results_dir: Path, seconds: float, log) -> Outc
         try:
             submission.verify(record)
             written.append((few_shot.write(record, results_dir, few_shot.filename(record)), record))
+            old = (replaces or {}).get((record["benchmark"]["way"], record["benchmark"]["shot"]))
+            if old is not None:
+                log(f"  {old.name} superseded by {written[-1][0].name}")
+                store.move_aside(old, sweeps.SUPERSEDED)
         except (submission.SubmissionError, FileExistsError) as err:
             _append_log(results_dir, training, f"record refused: {err}")
             return Outcome(training, "failed", written, seconds, f"record refused: {err}")

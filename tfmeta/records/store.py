@@ -161,6 +161,16 @@ def write(record: dict, directory: str | Path, filename: str, validate: Callable
     return destination
 
 
+def move_aside(path: Path, folder: str) -> Path:
+    """Moves a record into the subfolder `folder` beside it (kept on disk, no longer read with its
+    folder); never overwrites a file there."""
+    destination = path.parent / folder / path.name
+    destination.parent.mkdir(exist_ok=True)
+    os.link(path, destination)
+    path.unlink()
+    return destination
+
+
 def replace_json(data: Any, path: Path) -> None:
     """Writes JSON data atomically over `path` (a file beside the records that is rewritten, such as
     `verified.json`), with the records' mode."""

@@ -179,8 +179,24 @@ def matches(record: dict, training: Training, setting: tuple[int, int], profile:
     )
 
 
-def existing(sweep: Sweep, records: list[tuple[Path, dict]]) -> dict[tuple[int, tuple[int, int]], Path]:
-    """The records already made for runs of the sweep: (training index, setting) -> file."""
+SUPERSEDED = "superseded"  # the results subfolder where a re-run's predecessor is kept
+
+
+def unreproducible(record: dict) -> str | None:
+    """Why a record cannot be reproduced, or None: it names no trained weights (`tfmeta verify` has
+    nothing to load), or its code is not a commit (made from a tree with uncommitted changes)."""
+    if not record.get("weights"):
+        return "names no trained weights"
+    if record["provenance"].get("git_dirty") is not False:
+        return "made from a tree with uncommitted changes"
+    return None
+
+
+def existing(
+    sweep: Sweep, records: list[tuple[Path, dict]], redo_unreproducible: bool = False
+) -> dict[tuple[int, tuple[int, int]], Path]:
+    """The records already made for runs of the sweep: (training index, setting) -> file. With
+    `redo_unreproducible`, a record `unreproducible` gives a reason for does not count as made."""
     benchmarks = {name: specs.load(specs.resolve(name)) for name in {t.benchmark for t in sweep.trainings}}
     found = {}
     for index, training in enumerate(sweep.trainings):
@@ -190,9 +206,24 @@ def existing(sweep: Sweep, records: list[tuple[Path, dict]]) -> dict[tuple[int, 
                 sweep.profile, training.method, setting, training.seed
             )
             for path, record in records:
+                if redo_unreproducible and unreproducible(record):
+                    continue
                 if matches(record, training, (way, shot), sweep.profile, train):
                     found[(index, (way, shot))] = path
                     break
+    return found
+
+
+def redone(
+    sweep: Sweep, records: list[tuple[Path, dict]]
+) -> dict[tuple[int, tuple[int, int]], tuple[Path, str]]:
+    """The records a re-run of unreproducible records replaces: (training index, setting) -> (file,
+    reason), for the runs that have no reproducible record."""
+    keep = existing(sweep, records, redo_unreproducible=True)
+    found = {}
+    for key, path in existing(sweep, [(p, r) for p, r in records if unreproducible(r)]).items():
+        if key not in keep:
+            found[key] = (path, unreproducible(dict(records)[path]))
     return found
 
 
