@@ -135,3 +135,27 @@ def test_fine_tuning_curves_start_at_chance_and_learn(finetune_record):
         assert max(curve["accuracy_mean"]) > 0.35
     paired = analysis["paired_vs_baselines"]["adam"]  # the method's own rule is Adam: all ties
     assert paired["ties"] == paired["n"] and paired["mean_difference"] == 0
+
+
+def test_curves_from_a_records_trained_start(smoke_run, data_dir, cache_dir):
+    """`curve_start` names a record; the harness loads its method with the weights it names and the
+    analysis runs again from that start. Named here: the fine-tuning record itself, so the training is
+    reused (an analysis-only argument) and the curves from its start are its own curves, which shows the
+    weights were the trained ones."""
+    from tfmeta.harness import pipeline, planning
+
+    path, record = smoke_run("finetune")
+    again = pipeline.make_record(
+        planning.RunOptions(
+            spec="omniglot", method="finetune", profile="smoke", data_dir=str(data_dir),
+            cache_dir=str(cache_dir), runs_dir=path.parent.parent / "runs", verbose=0,
+            method_config={"curve_start": str(path), "curve_baselines": {"sgd": 0.1}},
+        )
+    )  # fmt: skip
+    few_shot.check(again)
+    assert again["per_episode"] == record["per_episode"]
+    start = again["analysis"]["curve_start"]
+    assert start["record"] == path.name and start["method"] == "finetune"
+    assert start["weights_sha256"] == record["weights"]["sha256"]
+    assert start["inner_curve"]["accuracy_mean"] == again["analysis"]["inner_curve"]["accuracy_mean"]
+    assert set(start["baseline_curves"]) == {"sgd"} and set(start["paired_vs_baselines"]) == {"sgd"}

@@ -180,6 +180,17 @@ def test_inner_loop_curves_overlay_every_optimizer_from_the_same_start(smoke_run
     app.toggle[0].set_value(False).run()  # linear step axis
     assert not app.exception and len(app.get("vega_lite_chart")) == 1
 
+    # The same entry's curves from another record's start: a second panel, named by that start.
+    record = json.loads(path.read_text())  # a copy: the session's smoke record serves other tests
+    analysis = record["analysis"]
+    blocks = {k: analysis[k] for k in ("inner_curve", "baseline_curves", "paired_vs_baselines")}
+    analysis["curve_start"] = {"record": "m.json", "method": "maml", "weights_sha256": "0" * 64, **blocks}
+    (board / path.name).write_text(json.dumps(record))
+    app = open_page(board, "inner_loop", monkeypatch)
+    assert not app.exception and len(app.get("vega_lite_chart")) == 2
+    assert any("from maml's start" in shown(m.value) for m in app.markdown)
+    assert {row["start"] for row in table_rows(app, "Wilcoxon p")} == {"finetune", "maml"}
+
 
 def test_optimizer_track_explains_its_empty_state(board, monkeypatch):
     app = open_page(board, "optimizers", monkeypatch)

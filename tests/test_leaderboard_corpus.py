@@ -46,6 +46,13 @@ def corpus() -> dict[str, dict]:
         "inner_curve": _curve_block([0], [0.2], 1),
         "baseline_curves": {"sgd": {**_curve_block([0], [0.2], 1), "learning_rate": 1e-300, "tuned": True}},
         "paired_vs_baselines": {},
+        "curve_start": {
+            "record": "](http://evil.example)" + "x" * 250,
+            "method": "<b>m</b>",
+            "weights_sha256": "0" * 64,
+            "inner_curve": _curve_block([0], [0.2], 1),
+            "baseline_curves": {},
+        },
         "accuracy_vs_m": [],
         "projection": [],
         "trained_m": 0,

@@ -382,6 +382,36 @@ def test_inner_loop_frames_label_each_rule_and_its_start():
     )
 
 
+def test_inner_loop_frames_add_the_curves_from_another_records_start():
+    path, learned = entry("meta_lstm", GOOD)
+    own = {
+        "inner_curve": curve([0.2, 0.9, 0.95]),
+        "baseline_curves": {"sgd": curve([0.2, 0.5, 0.6], 0.1)},
+        "paired_vs_baselines": {"sgd": vars(paired_comparison(GOOD, BAD))},
+    }
+    other = {
+        "inner_curve": curve([0.3, 0.6, 0.7]),
+        "baseline_curves": {"sgd": curve([0.3, 0.7, 0.8], 0.4)},
+        "paired_vs_baselines": {"sgd": vars(paired_comparison(BAD, GOOD))},
+    }
+    learned["analysis"] = {
+        **own,
+        "curve_start": {"record": "m.json", "method": "maml", "weights_sha256": "0" * 64, **other},
+    }
+    frame = inner_loop.curve_frame([(path, learned)])
+    assert sorted(set(zip(frame["start"], frame["label"], strict=True))) == [
+        ("maml", "maml start, sgd (0.4)"), ("maml", "meta_lstm's update from maml's start"),
+        ("meta_lstm", "meta_lstm start, sgd (0.1)"), ("meta_lstm", "meta_lstm: its own update"),
+    ]  # fmt: skip
+    mine = frame[frame["label"] == "meta_lstm's update from maml's start"]
+    assert mine["accuracy"].tolist() == pytest.approx([30, 60, 70]) and set(frame["entry"]) == {"meta_lstm"}
+    paired = inner_loop.paired_frame([(path, learned)])
+    assert paired[["start", "learning rate"]].values.tolist() == [["meta_lstm", 0.1], ["maml", 0.4]]
+    assert paired["own - optimizer (points)"].tolist()[1] == pytest.approx(
+        -paired["own - optimizer (points)"].tolist()[0]
+    )
+
+
 def _seeded(seed: int, accuracies: list[float], created: str, episodes: int = 60) -> tuple:
     record = make_record("protonet", per_episode=accuracies)
     record["seed"] = seed

@@ -139,25 +139,7 @@ def test_analysis_curves_from_the_same_start():
     """`analyse` stores the inner-step curve and, per baseline optimizer, the curve from the same
     initialisation; SGD at MAML's inner rate retraces MAML's own curve."""
     method = maml.MAML(filters=2, way=3, test_inner_steps=2, curve_baselines={"sgd": 0.4, "adam": 0.01})
-    rng = np.random.default_rng(0)
-    episodes = [
-        {
-            "support_images": rng.uniform(size=(3, 1, 16, 16, 1)).astype("float32"),
-            "query_images": rng.uniform(size=(6, 16, 16, 1)).astype("float32"),
-        }
-        for _ in range(3)
-    ]
-    labels = np.tile(np.repeat(np.arange(3), 2), (3, 1))
-    data = tf.data.Dataset.from_generator(
-        lambda: ((e, y) for e, y in zip(episodes, labels, strict=True)),
-        output_signature=(
-            {
-                "support_images": tf.TensorSpec((3, 1, 16, 16, 1), tf.float32),
-                "query_images": tf.TensorSpec((6, 16, 16, 1), tf.float32),
-            },
-            tf.TensorSpec((6,), tf.int64),
-        ),
-    )
+    data, labels = _episodes(3)
     analysis = method.analyse(data, labels)
     curve = analysis["inner_curve"]
     assert curve["steps"] == [0, 1, 2, 3, 4] and curve["episodes"] == 3 and curve["trained_steps"] == 2
@@ -168,6 +150,60 @@ def test_analysis_curves_from_the_same_start():
     at_two = [baselines["sgd"]["accuracy_at_trained_steps"], curve["accuracy_at_trained_steps"]]
     assert len(at_two[0]) == 3 and at_two[0] == at_two[1]
     assert maml.MAML.from_config(method.get_config()).curve_baselines == {"sgd": 0.4, "adam": 0.01}
+
+
+def test_curves_from_another_learners_start():
+    """With a `curve_start`, `analyse` runs the own update and the baselines again from the other
+    learner's start: SGD at MAML's inner rate retraces MAML's update from there too, and the curves differ
+    from those of the own start. A learner of other shapes is refused, naming both."""
+    method = maml.MAML(
+        filters=2, way=3, test_inner_steps=2, curve_baselines={"sgd": 0.4}, curve_start="x.json"
+    )
+    keras.utils.set_random_seed(7)
+    other = maml.MAML(filters=2, way=3)
+    episodes, labels = _episodes(3)
+    method.ensure_built((16, 16, 1))
+    other.ensure_built((16, 16, 1))
+    method.use_curve_start(other, "x.json", "maml", "ab" * 32)
+    analysis = method.analyse(episodes, labels)
+    start = analysis["curve_start"]
+    assert (start["record"], start["method"], start["weights_sha256"]) == ("x.json", "maml", "ab" * 32)
+    np.testing.assert_allclose(
+        start["baseline_curves"]["sgd"]["loss_mean"], start["inner_curve"]["loss_mean"], rtol=1e-5
+    )
+    assert start["inner_curve"]["loss_mean"] != analysis["inner_curve"]["loss_mean"]
+    assert set(start["paired_vs_baselines"]) == {"sgd"}
+
+    wider = maml.MAML(filters=3, way=3)
+    wider.ensure_built((16, 16, 1))
+    with pytest.raises(
+        ValueError, match=r"curve_start 'x.json' is a MAML whose parameters have shapes .*3\)"
+    ):
+        method.use_curve_start(wider, "x.json", "maml", "ab" * 32)
+
+
+def _episodes(n: int):
+    """`n` 3-way 1-shot 2-query episodes of 16x16 noise and their labels (the curves' arithmetic only)."""
+    rng = np.random.default_rng(0)
+    episodes = [
+        {
+            "support_images": rng.uniform(size=(3, 1, 16, 16, 1)).astype("float32"),
+            "query_images": rng.uniform(size=(6, 16, 16, 1)).astype("float32"),
+        }
+        for _ in range(n)
+    ]
+    labels = np.tile(np.repeat(np.arange(3), 2), (n, 1))
+    data = tf.data.Dataset.from_generator(
+        lambda: ((e, y) for e, y in zip(episodes, labels, strict=True)),
+        output_signature=(
+            {
+                "support_images": tf.TensorSpec((3, 1, 16, 16, 1), tf.float32),
+                "query_images": tf.TensorSpec((6, 16, 16, 1), tf.float32),
+            },
+            tf.TensorSpec((6,), tf.int64),
+        ),
+    )
+    return data, labels
 
 
 def test_a_meta_batch_takes_the_mean_of_the_per_task_meta_gradients():

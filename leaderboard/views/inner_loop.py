@@ -75,13 +75,20 @@ def run() -> None:
     setting = left.selectbox("Setting", settings)
     log_x = right.toggle("Log step axis", value=True, help="symmetric log, so step 0 stays on the axis")
     mine = frame[frame["setting"] == setting]
-    names = list(dict.fromkeys(mine.sort_values("method")["entry"]))
-    for start in range(0, len(names), PANELS_PER_ROW):
-        for column, name in zip(
-            st.columns(PANELS_PER_ROW), names[start : start + PANELS_PER_ROW], strict=False
+    # One panel per entry and start: its own, then another record's (a `curve_start`).
+    panels = list(
+        dict.fromkeys(
+            zip(mine.sort_values("method")["entry"], mine.sort_values("method")["start"], strict=True)
+        )
+    )
+    for first in range(0, len(panels), PANELS_PER_ROW):
+        for column, (name, start) in zip(
+            st.columns(PANELS_PER_ROW), panels[first : first + PANELS_PER_ROW], strict=False
         ):
-            column.markdown(f"**{plain(name)}**")
-            column.altair_chart(panel(mine[mine["entry"] == name], log_x), width="stretch")
+            rows = mine[(mine["entry"] == name) & (mine["start"] == start)]
+            own_start = (rows["start"] == rows["method"]).all()
+            column.markdown(f"**{plain(name)}**" + ("" if own_start else f" from {plain(start)}'s start"))
+            column.altair_chart(panel(rows, log_x), width="stretch")
     paired = paired_frame(entries)
     rows = paired[paired["setting"] == setting] if not paired.empty else paired
     if not rows.empty:

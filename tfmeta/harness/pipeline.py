@@ -7,6 +7,7 @@ serves every test setting of a benchmark: a second `tfmeta run` with another --w
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from tfmeta import methods
 from tfmeta.data import load_class_sets
-from tfmeta.harness import evaluation, provenance, recording
+from tfmeta.harness import evaluation, provenance, recording, reproduction
 from tfmeta.harness.planning import Plan, RunOptions, plan, training_id
 from tfmeta.records import few_shot, locks
 
@@ -49,6 +50,12 @@ def make_record(options: RunOptions) -> dict:
     method = build_method(the_plan, method_class, options.method_config, data)
     run_dir = run_folder(the_plan, options, method)
     trained = train(the_plan, options, method, data, run_dir, origin)
+    method.prepare_analysis(
+        functools.partial(
+            reproduction.load_record, directories=reproduction.weights_dirs([options.runs_dir]),
+            data_dir=options.data_dir, cache_dir=options.cache_dir,
+        )
+    )  # fmt: skip
     tuning = evaluation.tune(the_plan, method, data.class_sets)
     labels = data.test_set.query_labels()
     test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]

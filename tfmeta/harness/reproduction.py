@@ -56,16 +56,16 @@ def find_weights(sha256: str, directories: list[Path]) -> Path:
     )
 
 
-def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=None) -> Verified:
-    """Re-evaluates a record's trained weights and compares every per-episode accuracy.
+def load_trained(path: Path, directories: list[Path], data_dir=None, cache_dir=None):
+    """The trained method of a record: re-created from its import path and constructor config, with the
+    weights its sha256 names; and the run's plan and data.
 
     Raises:
-        VerificationError: when the record names no weights, they cannot be found, or an episode differs.
+        VerificationError: when the record names no weights or they cannot be found.
     """
     from tfmeta import methods
-    from tfmeta.harness import evaluation, pipeline, planning
+    from tfmeta.harness import pipeline, planning
 
-    path = Path(path)
     record = few_shot.read(path)
     sha = record.get("weights", {}).get("sha256")
     if sha is None:
@@ -75,7 +75,6 @@ def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=N
         )
     weights = find_weights(sha, directories)
     benchmark = submission.find_benchmark(record["benchmark"]["name"])
-    submission.verify(record)  # the frozen episodes it names are the benchmark's
     b, name, import_path = record["benchmark"], record["method"]["name"], record["method"]["import_path"]
     try:  # the registered name where it is one, so the profile's per-method entries apply as in the run
         method = name if methods.import_path(name) == import_path else import_path
@@ -87,10 +86,39 @@ def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=N
     )  # fmt: skip
     the_plan = planning.plan(options)
     data = pipeline.load_data(the_plan, options)
-    if data.test_set.hash != record["episodes_hash"]:
-        raise VerificationError(f"{path.name}: its profile's test episodes are not the ones it names")
     model = pipeline.build_method(the_plan, methods.get(options.method), record["method"]["config"], data)
     model.load_weights(weights)
+    return Trained(path, record, model, weights, sha, the_plan, data)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A record's trained method (`model`, with the `weights` file of sha256 `weights_sha256` loaded),
+    and the plan and data it was built with."""
+
+    path: Path
+    record: dict
+    model: object
+    weights: Path
+    weights_sha256: str
+    plan: object
+    data: object
+
+
+def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=None) -> Verified:
+    """Re-evaluates a record's trained weights and compares every per-episode accuracy.
+
+    Raises:
+        VerificationError: when the record names no weights, they cannot be found, or an episode differs.
+    """
+    from tfmeta.harness import evaluation
+
+    path = Path(path)
+    submission.verify(few_shot.read(path))  # the frozen episodes it names are the benchmark's
+    trained = load_trained(path, directories, data_dir, cache_dir)
+    the_plan, data, model, record = trained.plan, trained.data, trained.model, trained.record
+    if data.test_set.hash != record["episodes_hash"]:
+        raise VerificationError(f"{path.name}: its profile's test episodes are not the ones it names")
     evaluation.tune(the_plan, model, data.class_sets)
     labels = data.test_set.query_labels()
     test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
@@ -99,6 +127,30 @@ def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=N
         if abs(stored - now) > TOLERANCE:
             raise VerificationError(
                 f"{path.name}: episode {index} scores {now} when re-evaluated but the record says {stored} "
-                f"(weights {weights})"
+                f"(weights {trained.weights})"
             )
-    return Verified(path, len(again), weights)
+    return Verified(path, len(again), trained.weights)
+
+
+def find_record(name: str | Path) -> Path:
+    """A record by path, or by file name in the results folder or among the shipped records.
+
+    Raises:
+        VerificationError: when there is no such file, naming where it was looked for.
+    """
+    candidates = [
+        Path(name),
+        locations.results_dir() / str(name),
+        locations.app_dir() / "results" / str(name),
+    ]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise VerificationError(
+        f"no record {str(name)!r}; looked in {', '.join(str(c.parent) for c in candidates)}"
+    )
+
+
+def load_record(name: str | Path, directories: list[Path], data_dir=None, cache_dir=None) -> Trained:
+    """`load_trained` of a record named by path or file name (`find_record`)."""
+    return load_trained(find_record(name), directories, data_dir, cache_dir)

@@ -43,34 +43,46 @@ class InnerCurves:
         accuracy after `test_inner_steps` steps from the meta-learned initialisation, on validation
         episodes of the test setting (the harness never passes test classes), searched from
         `LEARNING_RATE_GRID` outwards and inwards until the winner is interior
-        (`tfmeta.optimizers.grid.search`).
+        (`tfmeta.optimizers.grid.search`); with a `curve_start`, again from that start.
 
         Returns:
             {"baselines": {name: {"grid": [...], "accuracy": [...], "learning_rate": chosen,
-             "interior": bool}}}.
+             "interior": bool}}}, and "curve_start_baselines" alike.
         """
+        report = {"baselines": self.tune_from(self.initial_params, self.tuned_rates, data, labels)}
+        if self.other_start is not None:
+            report["curve_start_baselines"] = self.tune_from(
+                self.other_start.params, self.tuned_rates_other_start, data, labels
+            )
+        return report
+
+    def tune_from(self, start, tuned: dict, data, labels) -> dict:
+        """`tune` from one start (`start(way)` gives the parameters); the chosen rates go into `tuned`."""
         report = {}
         for name in self.untuned():
-            curve = self.curve_function(self.rule_curve(name), self.test_inner_steps)
+            curve = self.curve_function(self.rule_curve(name), self.test_inner_steps, start)
 
             def negative_accuracy(rate, curve=curve):
                 return -float(self.run_curves(curve, data, labels, rate)[0][:, -1].mean())
 
             found = grid_search.search(negative_accuracy, LEARNING_RATE_GRID)
-            self.tuned_rates[name] = found["winner"]
+            tuned[name] = found["winner"]
             report[name] = {
                 "grid": found["grid"],
                 "accuracy": [-score for score in found["scores"]],
                 "learning_rate": found["winner"],
                 "interior": found["interior"],
             }
-        return {"baselines": report}
+        return report
 
-    def baseline_rate(self, name: str) -> float:
-        """The learning rate of baseline `name`: given, tuned, or (untuned) the optimizer's default."""
+    def baseline_rate(self, name: str, tuned: dict | None = None) -> float:
+        """The learning rate of baseline `name`: given, tuned (in `tuned`, by default the rates tuned from
+        the method's own start), or (untuned) the optimizer's default."""
         rate = self.curve_baselines.get(name)
         if rate is None:
-            rate = self.tuned_rates.get(name, functional.DEFAULT_LEARNING_RATES[name])
+            rate = (self.tuned_rates if tuned is None else tuned).get(
+                name, functional.DEFAULT_LEARNING_RATES[name]
+            )
         return float(rate)
 
     def rule_curve(self, name: str):
@@ -81,9 +93,12 @@ class InnerCurves:
 
         return trajectory
 
-    def curve_function(self, trajectory, steps: int):
-        """`inner_curve` along `trajectory` as one traced function of (episode, labels, *arguments)."""
-        return tf.function(functools.partial(self.inner_curve, trajectory=trajectory, steps=steps))
+    def curve_function(self, trajectory, steps: int, start=None):
+        """`inner_curve` along `trajectory` from `start` (the method's own by default) as one traced
+        function of (episode, labels, *arguments)."""
+        return tf.function(
+            functools.partial(self.inner_curve, trajectory=trajectory, steps=steps, start=start)
+        )
 
     def run_curves(self, curve, data, labels, *arguments, episodes: int | None = None):
         """Per-episode query accuracies and losses `[episodes, steps + 1]` of a `curve_function`; the
@@ -100,26 +115,36 @@ class InnerCurves:
         """Query accuracy and loss after each inner step 0..S on the first test episodes: the learned
         update's behaviour within and beyond its trained horizon (`inner_curve`) and, for each optimizer
         in `curve_baselines`, the same from the same meta-learned initialisation (`baseline_curves`), with
-        a paired comparison at the trained horizon (`paired_vs_baselines`, differences method - baseline)."""
+        a paired comparison at the trained horizon (`paired_vs_baselines`, differences method - baseline).
+        With a `curve_start`, the same three from that start (`curve_start`, with the record it came from)."""
+        analysis = self.curves_from(self.initial_params, self.tuned_rates, test_data, labels)
+        other = self.other_start
+        if other is not None:
+            analysis["curve_start"] = {
+                "record": other.record,
+                "method": other.method,
+                "weights_sha256": other.weights_sha256,
+                **self.curves_from(other.params, self.tuned_rates_other_start, test_data, labels),
+            }
+        return analysis
+
+    def curves_from(self, start, tuned: dict, test_data, labels) -> dict:
+        """`analyse` from one start (`start(way)` gives the parameters), baselines at the rates `tuned`."""
         steps = self.curve_steps or 2 * self.test_inner_steps
-        runs = {
-            "inner_curve": self.run_curves(
-                self.curve_function(self.adapt, steps), test_data, labels, episodes=self.curve_episodes
-            )
-        }
+        curve = self.curve_function(self.adapt, steps, start)
+        runs = {"inner_curve": self.run_curves(curve, test_data, labels, episodes=self.curve_episodes)}
         for name in sorted(self.curve_baselines):
-            curve = self.curve_function(self.rule_curve(name), steps)
-            runs[name] = self.run_curves(
-                curve, test_data, labels, self.baseline_rate(name), episodes=self.curve_episodes
-            )
+            curve = self.curve_function(self.rule_curve(name), steps, start)
+            rate = self.baseline_rate(name, tuned)
+            runs[name] = self.run_curves(curve, test_data, labels, rate, episodes=self.curve_episodes)
         summaries = {name: curve_summary(*run, self.test_inner_steps) for name, run in runs.items()}
         analysis = {"inner_curve": summaries.pop("inner_curve")}
         if summaries:
             analysis["baseline_curves"] = {
                 name: {
                     **summary,
-                    "learning_rate": self.baseline_rate(name),
-                    "tuned": self.curve_baselines[name] is None and name in self.tuned_rates,
+                    "learning_rate": self.baseline_rate(name, tuned),
+                    "tuned": self.curve_baselines[name] is None and name in tuned,
                 }
                 for name, summary in summaries.items()
             }
@@ -130,13 +155,14 @@ class InnerCurves:
             }
         return analysis
 
-    def inner_curve(self, episode, query_labels, *arguments, trajectory=None, steps=None):
+    def inner_curve(self, episode, query_labels, *arguments, trajectory=None, steps=None, start=None):
         """Query accuracies and losses `[S + 1]` of one episode after 0..S inner steps of `trajectory`
-        (`adapt` by default, called with the extra `arguments`); S is `steps`, by default `curve_steps`
-        or twice `test_inner_steps`."""
+        (`adapt` by default, called with the extra `arguments`) from `start(way)` (`initial_params` by
+        default); S is `steps`, by default `curve_steps` or twice `test_inner_steps`."""
         steps = steps or self.curve_steps or 2 * self.test_inner_steps
         images, labels, query, way = self.flat_support(episode)
-        trajectory = (trajectory or self.adapt)(self.initial_params(way), images, labels, steps, *arguments)
+        params = (start or self.initial_params)(way)
+        trajectory = (trajectory or self.adapt)(params, images, labels, steps, *arguments)
         logits = tf.stack(self.query_logits(trajectory, query, images))  # [S + 1, queries, way]
         query_labels = tf.cast(query_labels, tf.int32)
         hits = tf.equal(tf.argmax(logits, -1, output_type=tf.int32), query_labels[None])

@@ -30,6 +30,9 @@ Shapes: support images `[way, shot, H, W, C]` (the first index is the label), qu
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import keras
 import tensorflow as tf
 
@@ -77,10 +80,16 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
             name to learning rate (names of `tfmeta.optimizers.functional`, e.g. {"sgd": 0.4, "adam":
             0.01}); a rate of None, or a list of names, means "tuned on validation episodes" over
             `LEARNING_RATE_GRID` (see `tune`). Defaults to None, none.
+        curve_start: a record (its file name in the results folder, or a path) of another trained
+            learner with the same parameter shapes, such as MAML's or fine-tuning's, whose trained weights
+            give a second start: `analyse` then runs this method's own update and every `curve_baselines`
+            optimizer (tuned anew from that start) from it too, so a learned update is compared with the
+            standard optimizers from a start it did not learn as well as from its own. The harness loads it
+            (`prepare_analysis`). Defaults to None.
     """
 
     # Constructor arguments that change only `analyse`: a new analysis reuses a finished training.
-    analysis_config = ("curve_steps", "curve_episodes", "curve_baselines")
+    analysis_config = ("curve_steps", "curve_episodes", "curve_baselines", "curve_start")
     # Inner loops under vectorized_map change the float round-off of the adapted weights; one episode
     # per step keeps every episode's logits as computed alone.
     episodes_per_step = 1
@@ -98,9 +107,12 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         curve_episodes: int = 100,
         curve_baselines: dict | None = None,
         meta_batch: int = 1,
+        curve_start: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.curve_start = curve_start
+        self.other_start: OtherStart | None = None  # set by `use_curve_start`
         if not isinstance(meta_batch, int) or meta_batch < 1:
             raise ValueError(
                 f"meta_batch must be a positive number of tasks per meta-update, got {meta_batch!r}"
@@ -118,7 +130,8 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         if isinstance(curve_baselines, list | tuple):
             curve_baselines = dict.fromkeys(curve_baselines)
         self.curve_baselines = dict(curve_baselines or {})
-        self.tuned_rates: dict[str, float] = {}
+        self.tuned_rates: dict[str, float] = {}  # from the method's own start
+        self.tuned_rates_other_start: dict[str, float] = {}  # from `curve_start`'s
         for name in self.curve_baselines:
             functional.get(name)  # an unknown name fails here, listing the valid ones
         layers = [BACKBONES[backbone](filters, normalization=EpisodeBatchNormalization)]
@@ -146,6 +159,37 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
             features = self.learner.output_shape[-1]
             params += [tf.zeros([features, way], params[0].dtype), tf.zeros([way], params[0].dtype)]
         return params
+
+    def prepare_analysis(self, load_trained) -> None:
+        """Loads the `curve_start` record's trained method (see `FewShotMethod.prepare_analysis`)."""
+        if self.curve_start:
+            trained = load_trained(self.curve_start)
+            self.use_curve_start(
+                trained.model, trained.path.name, trained.record["method"]["name"], trained.weights_sha256
+            )
+
+    def use_curve_start(self, other, record: str, method: str, weights_sha256: str) -> None:
+        """Takes `other`'s trained start (its `initial_params`) as the second start of `tune` and
+        `analyse`; `record`, `method` (its name there) and `weights_sha256` name where it came from.
+
+        Raises:
+            ValueError: when `other` has no learned start or its parameters do not have this learner's
+                shapes, naming both.
+        """
+        if not isinstance(other, GradientBasedMethod):
+            raise ValueError(
+                f"curve_start {self.curve_start!r} is a {type(other).__name__}, which has no learned "
+                "start; name a record of a gradient-based learner (MAML, Reptile, the meta-learner LSTM, "
+                "fine-tuning)"
+            )
+        mine = [tuple(p.shape) for p in self.initial_params(self.way)]
+        theirs = [tuple(p.shape) for p in other.initial_params(self.way)]
+        if mine != theirs:
+            raise ValueError(
+                f"curve_start {self.curve_start!r} is a {type(other).__name__} whose parameters have shapes "
+                f"{theirs}; this {type(self).__name__}'s have {mine}: name a record of a learner built alike"
+            )
+        self.other_start = OtherStart(other.initial_params, record, method, weights_sha256)
 
     def forward(self, params: list[tf.Tensor], images) -> tf.Tensor:
         """Logits of the learner at `params`, batch norm with the statistics of `images`."""
@@ -267,7 +311,19 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
             "curve_episodes": self.curve_episodes,
             "curve_baselines": dict(self.curve_baselines),
             "meta_batch": self.meta_batch,
+            "curve_start": self.curve_start,
         }
+
+
+@dataclass(frozen=True)
+class OtherStart:
+    """Another trained learner's start: `params(way)` gives its initial parameters; `method` is its name
+    in its record."""
+
+    params: Callable[[int], list[tf.Tensor]]
+    record: str
+    method: str
+    weights_sha256: str
 
 
 def zero_head_logits(features, head: list[tf.Tensor]) -> tf.Tensor:

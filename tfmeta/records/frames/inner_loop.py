@@ -4,7 +4,9 @@ Records of the optimization-based learners (MAML, Reptile, the meta-learner LSTM
 `analysis.inner_curve`, the method's own adaptation, and `analysis.baseline_curves`, standard optimizers
 run from the same start on the same episodes. Laid over each other they answer "does the learned update
 rule beat SGD and Adam from the same start?"; `paired_vs_baselines` says whether the gap at the trained
-horizon is real.
+horizon is real. A record whose method config names a `curve_start` carries the same three again from that
+other record's trained start (`analysis.curve_start`), so a learned rule also meets the optimizers from a
+start it did not learn.
 """
 
 from __future__ import annotations
@@ -31,12 +33,23 @@ def curve_records(entries: Iterable[Entry]) -> list[Entry]:
     return sorted(found, key=lambda entry: entry[1]["provenance"]["created"], reverse=True)
 
 
+def starts(record: dict) -> list[tuple[str, dict]]:
+    """The starts a record's curves ran from, each with its block of curves: the method's own start
+    (named by the method) and, with a `curve_start`, that record's method's."""
+    analysis = record["analysis"]
+    found = [(record["method"]["name"], analysis)]
+    if "curve_start" in analysis:
+        found.append((analysis["curve_start"]["method"], analysis["curve_start"]))
+    return found
+
+
 def curve_frame(entries: Iterable[Entry]) -> pd.DataFrame:
-    """Long frame, one row per (entry, rule, step): setting, method, entry, start, rule, label, step,
-    accuracy / lower / upper (%), loss, trained_steps, record. `entry` names the method and what sets its
-    configuration or budget apart (`tables.entry_labels`), so two trainings never share a panel; `rule` is
-    the method's own update ("own") or a standard optimizer's name, `label` adds its learning rate; `start`
-    is the method whose initialisation it started from. One record per (setting, entry): the newest."""
+    """Long frame, one row per (entry, start, rule, step): setting, method, entry, start, rule, label,
+    step, accuracy / lower / upper (%), loss, trained_steps, record. `entry` names the method and what sets
+    its configuration or budget apart (`tables.entry_labels`), so two trainings never share a panel; `rule`
+    is the method's own update ("own") or a standard optimizer's name, `label` adds its learning rate;
+    `start` is the method whose initialisation they started from (`starts`). One record per (setting,
+    entry): the newest."""
     newest: dict[tuple, Entry] = {}
     for path, record in curve_records(entries):
         newest.setdefault((setting_label(record), entry_key(record)), (path, record))
@@ -44,47 +57,49 @@ def curve_frame(entries: Iterable[Entry]) -> pd.DataFrame:
     rows = []
     for (path, record), entry in zip(kept, entry_labels([r for _, r in kept]), strict=True):
         setting, method = setting_label(record), record["method"]["name"]
-        analysis = record["analysis"]
-        curves = {"own": analysis["inner_curve"], **analysis.get("baseline_curves", {})}
-        tuning = analysis.get("fine_tuning")
-        if tuning and curves.get(tuning["optimizer"], {}).get("learning_rate") == tuning["learning_rate"]:
-            del curves[tuning["optimizer"]]  # the method's own curve already is this optimizer's
-        for rule, curve in curves.items():
-            if rule != "own":
-                label = f"{method} start, {rule} ({curve['learning_rate']:g})"
-            elif tuning:
-                label = f"{method} start, {tuning['optimizer']} ({tuning['learning_rate']:g})"
-            else:
-                label = f"{method}: its own update"
-            for step, mean, ci, loss in zip(
-                curve["steps"],
-                curve["accuracy_mean"],
-                curve["accuracy_ci95"],
-                curve["loss_mean"],
-                strict=True,
-            ):
-                rows.append({
-                    "setting": setting, "method": method, "entry": entry, "start": method, "rule": rule,
-                    "label": label,
-                    "step": step, "accuracy": 100 * mean, "lower": 100 * (mean - ci),
-                    "upper": 100 * (mean + ci), "loss": loss, "trained_steps": curve["trained_steps"],
-                    "episodes": curve["episodes"], "record": path.name,
-                })  # fmt: skip
+        for index, (start, block) in enumerate(starts(record)):
+            curves = {"own": block["inner_curve"], **block.get("baseline_curves", {})}
+            tuning = record["analysis"].get("fine_tuning") if index == 0 else None
+            if tuning and curves.get(tuning["optimizer"], {}).get("learning_rate") == tuning["learning_rate"]:
+                del curves[tuning["optimizer"]]  # the method's own curve already is this optimizer's
+            for rule, curve in curves.items():
+                if rule != "own":
+                    label = f"{start} start, {rule} ({curve['learning_rate']:g})"
+                elif tuning:
+                    label = f"{method} start, {tuning['optimizer']} ({tuning['learning_rate']:g})"
+                elif index:
+                    label = f"{method}'s update from {start}'s start"
+                else:
+                    label = f"{method}: its own update"
+                for step, mean, ci, loss in zip(
+                    curve["steps"],
+                    curve["accuracy_mean"],
+                    curve["accuracy_ci95"],
+                    curve["loss_mean"],
+                    strict=True,
+                ):
+                    rows.append({
+                        "setting": setting, "method": method, "entry": entry, "start": start, "rule": rule,
+                        "label": label,
+                        "step": step, "accuracy": 100 * mean, "lower": 100 * (mean - ci),
+                        "upper": 100 * (mean + ci), "loss": loss, "trained_steps": curve["trained_steps"],
+                        "episodes": curve["episodes"], "record": path.name,
+                    })  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def paired_frame(entries: Iterable[Entry]) -> pd.DataFrame:
-    """Per record, the method's own rule against each standard optimizer from the same start, at the
-    trained horizon: difference in points (own - optimizer), its CI, wins / losses / ties, p-values."""
+    """Per record and start, the method's own rule against each standard optimizer from that start, at
+    the trained horizon: difference in points (own - optimizer), its CI, wins / losses / ties, p-values."""
     rows = []
     for path, record in curve_records(entries):
-        analysis = record["analysis"]
-        for rule, c in sorted(analysis.get("paired_vs_baselines", {}).items()):
-            rows.append({
-                "setting": setting_label(record), "method": record["method"]["name"], "against": rule,
-                "learning rate": analysis["baseline_curves"][rule]["learning_rate"],
-                "own - optimizer (points)": 100 * c["mean_difference"], "CI95 (points)": 100 * c["ci95"],
-                "wins / losses / ties": f"{c['wins']} / {c['losses']} / {c['ties']}",
-                "Wilcoxon p": c["wilcoxon_p"], "episodes": c["n"], "record": path.name,
-            })  # fmt: skip
+        for start, block in starts(record):
+            for rule, c in sorted(block.get("paired_vs_baselines", {}).items()):
+                rows.append({
+                    "setting": setting_label(record), "method": record["method"]["name"], "start": start,
+                    "against": rule, "learning rate": block["baseline_curves"][rule]["learning_rate"],
+                    "own - optimizer (points)": 100 * c["mean_difference"], "CI95 (points)": 100 * c["ci95"],
+                    "wins / losses / ties": f"{c['wins']} / {c['losses']} / {c['ties']}",
+                    "Wilcoxon p": c["wilcoxon_p"], "episodes": c["n"], "record": path.name,
+                })  # fmt: skip
     return pd.DataFrame(rows)
