@@ -200,3 +200,17 @@ def test_a_block_larger_than_its_part_is_named_before_any_work(class_sets, tmp_p
         match=r"train episodes of 5000-way 1-shot 5-query need 5000 classes .* has \d+ classes of 20",
     ):
         the_plan.check_fits(class_sets)
+
+
+def test_learning_rate_decay_counts_episodes_whatever_the_meta_batch():
+    """`decay_every: 8000` halves the rate after 8,000 episodes: 8,000 one-task updates, or 2,000 updates
+    of 4 tasks, so a meta-batch variant decays where the one-task entry it is compared with does."""
+    block = {"name": "adam", "learning_rate": 1e-3, "decay_every": 8000, "decay_factor": 0.5}
+    one, four = training.make_optimizer(block), training.make_optimizer(block, episodes_per_update=4)
+    assert float(one.learning_rate) == pytest.approx(1e-3)
+    assert float(one._learning_rate(7999)) == pytest.approx(1e-3) and float(
+        one._learning_rate(8000)
+    ) == pytest.approx(5e-4)
+    assert float(four._learning_rate(1999)) == pytest.approx(1e-3) and float(
+        four._learning_rate(2000)
+    ) == pytest.approx(5e-4)

@@ -57,6 +57,12 @@ def test_the_shipped_sweeps_expand():
     } <= labels  # noqa: E501
     smoke = sweeps.load("smoke")
     assert len(smoke.runs) >= 4 and {t.seed for t in smoke.trainings} == {0, 1}
+    fidelity = {t.label for t in sweeps.load("fidelity").trainings}
+    assert {
+        "omniglot/fomaml[meta_batch=4]/seed2",
+        'omniglot/reptile[batch_norm="inductive",inner_batch=10]/seed0',
+    } <= fidelity
+    assert {t.method for t in sweeps.load("protocol").trainings} == {"protonet", "relation"}
 
 
 def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path):

@@ -99,7 +99,7 @@ def build_method(the_plan: Plan, method_class: type, method_config: dict, data: 
     try:
         method = method_class(**method_config)
         method.compile(
-            optimizer=training.make_optimizer(the_plan.profile["optimizer"]),
+            optimizer=training.make_optimizer(the_plan.profile["optimizer"], method.meta_batch),
             jit_compile=the_plan.profile.get("jit_compile", False),
             **method.compile_arguments(),
         )

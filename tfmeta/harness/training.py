@@ -42,12 +42,19 @@ class Trained:
     curve: list[dict]
 
 
-def make_optimizer(config: dict) -> keras.optimizers.Optimizer:
-    """The meta-optimizer of a profile's `optimizer` block (name, learning rate, optional step decay)."""
+def make_optimizer(config: dict, episodes_per_update: int = 1) -> keras.optimizers.Optimizer:
+    """The meta-optimizer of a profile's `optimizer` block (name, learning rate, optional step decay).
+
+    `decay_every` counts training episodes, like the budget: with meta-batches of `episodes_per_update`
+    tasks the rate steps down every `decay_every / episodes_per_update` meta-updates, so a meta-batch
+    variant decays at the same point of its budget as the one-task entry it is compared with."""
     learning_rate = config["learning_rate"]
     if "decay_every" in config:
         learning_rate = keras.optimizers.schedules.ExponentialDecay(
-            learning_rate, config["decay_every"], config.get("decay_factor", 0.5), staircase=True
+            learning_rate,
+            max(1, config["decay_every"] // episodes_per_update),
+            config.get("decay_factor", 0.5),
+            staircase=True,
         )
     optimizers = {
         "adam": keras.optimizers.Adam,
