@@ -32,14 +32,14 @@ def pytorch_rows(repeats: int, episodes: int, data_dir, cache_dir) -> list[dict]
     train = load_class_sets("omniglot", "vinyals", {"train"}, data_dir, cache_dir)["train"]
     rows = []
     for way, shot, query in COMPARED:
+        ours = speed.Steps.build(
+            "protonet", "omniglot", "standard", episodes, data_dir, cache_dir, setting=(way, shot, query)
+        )
+        pytorch = torch_reference.stepper(train, way, shot, query, episodes)
         mine, theirs = [], []
-        for _ in range(repeats):  # alternate, so that both see the same state of the machine
-            ours = speed.measure_method(
-                "protonet", episodes=episodes, repeats=1, data_dir=data_dir, cache_dir=cache_dir,
-                setting=(way, shot, query), evaluate=False,
-            )  # fmt: skip
-            mine.append(ours.step.median)
-            theirs.append(torch_reference.step_ms(train, way, shot, query, episodes, repeats=1).median)
+        for _ in range(repeats):  # alternate the two built steps, so both see the same state of the machine
+            mine.append(ours.fed())
+            theirs.append(pytorch())
         rows.append({"setting": f"{way}-way {shot}-shot {query}-query", "tfmeta": Timing(tuple(mine)),
                      "pytorch": Timing(tuple(theirs))})  # fmt: skip
     return rows

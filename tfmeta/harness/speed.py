@@ -78,57 +78,86 @@ def measure_method(
         setting: (way, shot, query) of the training episodes instead of the profile's.
         evaluate: also time the evaluation of every test setting.
     """
-    import tensorflow as tf
-
-    from tfmeta import methods
-    from tfmeta.data import load_class_sets, pipelines
-    from tfmeta.harness import training
-
-    the_plan = planning.plan(planning.RunOptions(spec, method, profile))
-    cls = methods.get(method)
-    model = cls(**the_plan.benchmark.method_defaults(method, cls, the_plan.profile_name))
-    block = dict(the_plan.train)
-    if setting:
-        block.update(zip(("way", "shot", "query"), setting, strict=True))
-    data = the_plan.benchmark.data
-    sets = load_class_sets(data["dataset"], data["split"], the_plan.parts, data_dir, cache_dir)
-    model.compile(
-        optimizer=training.make_optimizer(the_plan.profile["optimizer"]),
-        jit_compile=jit_compile,
-        **model.compile_arguments(),
-    )
-    stream = pipelines.training_dataset(
-        sets[block["part"]], block["way"], block["shot"], block["query"], 0, model.uses_class_ids
-    )
-    # Same options and prefetch depth as the real stream, so the two step timings differ only in where
-    # the episodes come from.
-    cached = tf.data.Dataset.from_tensors(next(iter(stream))).repeat()
-    cached = cached.prefetch(pipelines.PREFETCH).with_options(pipelines.options())
-
-    def per_episode_ms(dataset):
-        def once() -> float:
-            start = time.perf_counter()
-            model.fit(dataset, epochs=1, steps_per_epoch=episodes, verbose=0)
-            return 1000 * (time.perf_counter() - start) / episodes
-
-        return once
-
-    def pipeline_rate() -> float:
-        start = time.perf_counter()
-        for _ in stream.take(episodes * 5):
-            pass
-        return episodes * 5 / (time.perf_counter() - start)
-
-    per_episode_ms(stream)()  # warm-up: tracing
-    pipeline = repeat(pipeline_rate, repeats)
-    step = repeat(per_episode_ms(stream), repeats)
-    bypassed = repeat(per_episode_ms(cached), repeats)
+    steps = Steps.build(method, spec, profile, episodes, data_dir, cache_dir, jit_compile, setting)
+    pipeline = repeat(steps.pipeline_rate, repeats)
+    step = repeat(steps.fed, repeats)
+    bypassed = repeat(steps.bypassed, repeats)
     rates = {}
-    for test_setting in the_plan.benchmark.data["settings"] if evaluate else ():
+    for test_setting in steps.plan.benchmark.data["settings"] if evaluate else ():
         name = f"{test_setting['way']}-way {test_setting['shot']}-shot"
-        rates[name] = _evaluation_rate(the_plan, model, sets, test_setting, eval_episodes, repeats)
-    name = f"{block['way']}-way {block['shot']}-shot {block['query']}-query"
-    return MethodSpeed(method, name, pipeline, step, bypassed, rates)
+        rates[name] = _evaluation_rate(
+            steps.plan, steps.model, steps.sets, test_setting, eval_episodes, repeats
+        )
+    return MethodSpeed(method, steps.setting, pipeline, step, bypassed, rates)
+
+
+@dataclass
+class Steps:
+    """A compiled, warmed-up method and its training stream: each call of `fed` (`bypassed`) times
+    `episodes` training episodes from the stream (from one cached episode); `pipeline_rate` times the
+    stream alone."""
+
+    model: object
+    plan: planning.Plan
+    sets: dict
+    setting: str
+    stream: object
+    cached: object
+    episodes: int
+
+    @classmethod
+    def build(
+        cls, method, spec, profile, episodes, data_dir=None, cache_dir=None, jit_compile=False, setting=None
+    ):
+        import tensorflow as tf
+
+        from tfmeta import methods
+        from tfmeta.data import load_class_sets, pipelines
+        from tfmeta.harness import training
+
+        the_plan = planning.plan(planning.RunOptions(spec, method, profile))
+        method_class = methods.get(method)
+        model = method_class(
+            **the_plan.benchmark.method_defaults(method, method_class, the_plan.profile_name)
+        )
+        block = dict(the_plan.train)
+        if setting:
+            block.update(zip(("way", "shot", "query"), setting, strict=True))
+        data = the_plan.benchmark.data
+        sets = load_class_sets(data["dataset"], data["split"], the_plan.parts, data_dir, cache_dir)
+        model.compile(
+            optimizer=training.make_optimizer(the_plan.profile["optimizer"], model.meta_batch),
+            jit_compile=jit_compile,
+            **model.compile_arguments(),
+        )
+        stream = pipelines.training_dataset(
+            sets[block["part"]], block["way"], block["shot"], block["query"], 0, model.uses_class_ids
+        )
+        # Same options and prefetch depth as the real stream, so the two step timings differ only in where
+        # the episodes come from.
+        cached = tf.data.Dataset.from_tensors(next(iter(stream))).repeat()
+        cached = cached.prefetch(pipelines.PREFETCH).with_options(pipelines.options())
+        name = f"{block['way']}-way {block['shot']}-shot {block['query']}-query"
+        steps = cls(model, the_plan, sets, name, stream, cached, episodes)
+        steps.fed()  # warm-up: tracing
+        return steps
+
+    def _per_episode_ms(self, dataset) -> float:
+        start = time.perf_counter()
+        self.model.fit(dataset, epochs=1, steps_per_epoch=self.episodes, verbose=0)
+        return 1000 * (time.perf_counter() - start) / self.episodes
+
+    def fed(self) -> float:
+        return self._per_episode_ms(self.stream)
+
+    def bypassed(self) -> float:
+        return self._per_episode_ms(self.cached)
+
+    def pipeline_rate(self) -> float:
+        start = time.perf_counter()
+        for _ in self.stream.take(self.episodes * 5):
+            pass
+        return self.episodes * 5 / (time.perf_counter() - start)
 
 
 # Seconds one evaluation repeat may take: a method slower than `eval_episodes` in that time (fine-tuning

@@ -30,6 +30,11 @@ def conv4(torch):
 
 def step_ms(class_set, way: int, shot: int, query: int, episodes: int = 20, repeats: int = 5) -> Timing:
     """Milliseconds per training episode of the PyTorch step (medians over `repeats` of `episodes`)."""
+    return repeat(stepper(class_set, way, shot, query, episodes), repeats)
+
+
+def stepper(class_set, way: int, shot: int, query: int, episodes: int = 20):
+    """A warmed-up PyTorch ProtoNet whose every call times `episodes` training episodes (ms each)."""
     import torch
 
     torch.manual_seed(0)
@@ -63,4 +68,4 @@ def step_ms(class_set, way: int, shot: int, query: int, episodes: int = 20, repe
             train_step(*episode())
         return 1000 * (time.perf_counter() - start) / episodes
 
-    return repeat(once, repeats)
+    return once
