@@ -76,11 +76,8 @@ def run() -> None:
     log_x = right.toggle("Log step axis", value=True, help="symmetric log, so step 0 stays on the axis")
     mine = frame[frame["setting"] == setting]
     # One panel per entry and start: its own, then another record's (a `curve_start`).
-    panels = list(
-        dict.fromkeys(
-            zip(mine.sort_values("method")["entry"], mine.sort_values("method")["start"], strict=True)
-        )
-    )
+    by_method = mine.sort_values("method")
+    panels = list(dict.fromkeys(zip(by_method["entry"], by_method["start"], strict=True)))
     for first in range(0, len(panels), PANELS_PER_ROW):
         for column, (name, start) in zip(
             st.columns(PANELS_PER_ROW), panels[first : first + PANELS_PER_ROW], strict=False

@@ -65,7 +65,7 @@ def dry_run(sweep, records, results_dir, redo_unreproducible: bool = False) -> s
     from tfmeta.records import sweeps
 
     done = sweeps.existing(sweep, records, redo_unreproducible)
-    redone = sweeps.redone(sweep, records) if redo_unreproducible else {}
+    redone = sweeps.redone(sweep, records, done) if redo_unreproducible else {}
     lines = [f"sweep {sweep.name} ({sweep.path}), profile {sweep.profile}, results in {results_dir}:"]
     todo = []
     for index, training in enumerate(sweep.trainings):

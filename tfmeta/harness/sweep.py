@@ -138,7 +138,7 @@ def run_sweep(
     with exclusive(results_dir):
         records = few_shot.load_all(results_dir).records
         done = sweeps.existing(sweep, records, redo_unreproducible)
-        redone = sweeps.redone(sweep, records) if redo_unreproducible else {}
+        redone = sweeps.redone(sweep, records, done) if redo_unreproducible else {}
         outcomes, pending = [], {}
         todo = []
         for index, training in enumerate(sweep.trainings):

@@ -13,7 +13,6 @@ import time
 import numpy as np
 
 from tfmeta.data.episodes import materialize, sample_indices
-from tfmeta.harness.speed import Timing, repeat
 
 
 def conv4(torch):
@@ -26,11 +25,6 @@ def conv4(torch):
             torch.nn.MaxPool2d(2),
         ]
     return torch.nn.Sequential(*blocks, torch.nn.Flatten())
-
-
-def step_ms(class_set, way: int, shot: int, query: int, episodes: int = 20, repeats: int = 5) -> Timing:
-    """Milliseconds per training episode of the PyTorch step (medians over `repeats` of `episodes`)."""
-    return repeat(stepper(class_set, way, shot, query, episodes), repeats)
 
 
 def stepper(class_set, way: int, shot: int, query: int, episodes: int = 20):

@@ -215,16 +215,15 @@ def existing(
 
 
 def redone(
-    sweep: Sweep, records: list[tuple[Path, dict]]
+    sweep: Sweep, records: list[tuple[Path, dict]], kept: dict[tuple[int, tuple[int, int]], Path]
 ) -> dict[tuple[int, tuple[int, int]], tuple[Path, str]]:
     """The records a re-run of unreproducible records replaces: (training index, setting) -> (file,
-    reason), for the runs that have no reproducible record."""
-    keep = existing(sweep, records, redo_unreproducible=True)
-    found = {}
-    for key, path in existing(sweep, [(p, r) for p, r in records if unreproducible(r)]).items():
-        if key not in keep:
-            found[key] = (path, unreproducible(dict(records)[path]))
-    return found
+    reason), for the runs without a reproducible record (`kept`: `existing` with `redo_unreproducible`)."""
+    reasons = {path: unreproducible(record) for path, record in records}
+    candidates = [(path, record) for path, record in records if reasons[path]]
+    return {
+        key: (path, reasons[path]) for key, path in existing(sweep, candidates).items() if key not in kept
+    }
 
 
 def estimate_cpu_hours(sweep: Sweep, records: list[tuple[Path, dict]], todo: list[int]) -> tuple[float, int]:
