@@ -170,6 +170,30 @@ def test_a_training_folder_in_use_is_refused_naming_its_holder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [".training.lock"]
 
 
+def test_a_dataset_cache_being_prepared_makes_the_next_preparer_wait(tmp_path):
+    """Runs of a sweep start together on a fresh cache: the second preparer waits for the first's lock
+    instead of racing it into the same folder (two concurrent Omniglot preparations failed on a rename)."""
+    import subprocess
+    import sys
+    import time
+
+    from tfmeta.records import locks
+
+    lock, log = tmp_path / ".prepare.lock", tmp_path / "log"
+    waiter = (
+        "import sys, pathlib; from tfmeta.records import locks\n"
+        "with locks.wait_for(pathlib.Path(sys.argv[1])):\n"
+        "    open(sys.argv[2], 'a').write('second\\n')\n"
+    )
+    with locks.wait_for(lock):
+        second = subprocess.Popen([sys.executable, "-c", waiter, str(lock), str(log)])
+        time.sleep(1.0)
+        assert second.poll() is None and not log.exists()  # still waiting
+        log.write_text("first\n")
+    assert second.wait(timeout=30) == 0
+    assert log.read_text() == "first\nsecond\n"
+
+
 def test_a_resumed_stream_draws_the_episodes_of_the_uninterrupted_one(class_sets):
     """Resuming after k episodes goes on with episode k of the same stream, not a reseeded one."""
     from tfmeta.data.pipelines import training_dataset

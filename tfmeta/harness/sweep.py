@@ -159,7 +159,9 @@ def run_sweep(
         if not todo:
             return outcomes
         ray = connect(address)
-        task = ray.remote(train_and_evaluate).options(
+        # A fresh worker process per training (`max_calls=1`): TensorFlow keeps a training's traced graphs
+        # until its process ends, and a reused worker grew by gigabytes over a few trainings.
+        task = ray.remote(max_calls=1)(train_and_evaluate).options(
             num_cpus=sweep.data.get("cpus_per_run", 1),
             num_gpus=sweep.data.get("gpus_per_run", 0),
             max_retries=max_retries,

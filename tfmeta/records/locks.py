@@ -1,6 +1,6 @@
 """Advisory locks on folders that one process at a time may write: a training's folder, a sweep's results
-folder. The lock file names its holder, so the refusal says who has it. Locks vanish with their process,
-so a killed run never leaves one behind."""
+folder, a dataset cache being prepared. The lock file names its holder, so the refusal says who has it.
+Locks vanish with their process, so a killed run never leaves one behind."""
 
 from __future__ import annotations
 
@@ -21,8 +21,7 @@ class LockedError(ValueError):
 @contextmanager
 def hold(path: Path, refusal: str) -> Iterator[None]:
     """Holds the lock file `path` for the block, or raises LockedError with `refusal` and the holder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+")  # noqa: SIM115 - held for the block's lifetime
+    handle = _open(path)
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError as err:
@@ -30,6 +29,27 @@ def hold(path: Path, refusal: str) -> Iterator[None]:
         holder = handle.read(300).strip() or "another process"
         handle.close()
         raise LockedError(f"{refusal} (held by {holder}: {path})") from err
+    with _held(handle):
+        yield
+
+
+@contextmanager
+def wait_for(path: Path) -> Iterator[None]:
+    """Holds the lock file `path` for the block, first waiting while another process holds it: for work
+    that one process does and the others then reuse (preparing a dataset in a shared cache)."""
+    handle = _open(path)
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    with _held(handle):
+        yield
+
+
+def _open(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return open(path, "a+")  # noqa: SIM115 - held for the block's lifetime
+
+
+@contextmanager
+def _held(handle) -> Iterator[None]:
     try:
         handle.seek(0)
         handle.truncate()

@@ -16,6 +16,7 @@ from tfmeta.data.locations import DATA_DIR_ENV, cache_dir
 from tfmeta.data.mini_imagenet.sources import MiniImagenetError, missing_message
 from tfmeta.data.mini_imagenet.split import IMAGES_PER_CLASS, PARTS, Subset, part_files
 from tfmeta.data.splits import ClassSet
+from tfmeta.records import locks
 
 SPLIT = "ravi"
 SPLIT_PARTS = (*PARTS, "trainval")
@@ -61,13 +62,22 @@ def prepare(
     Raises:
         MiniImagenetError: no form found, or the form found lacks files or classes (all of them named).
     """
-    import tensorflow_datasets as tfds
-
     from tfmeta.data.mini_imagenet.mini_imagenet import TfmetaMiniImagenet
 
-    builder = TfmetaMiniImagenet(subset=subset, data_dir=str(cache_dir(cache) / "tensorflow_datasets"))
+    prepared = cache_dir(cache) / "tensorflow_datasets"
+    builder = TfmetaMiniImagenet(subset=subset, data_dir=str(prepared))
     if builder.is_prepared():
         return builder
+    with locks.wait_for(prepared / ".tfmeta_mini_imagenet.lock"):  # one process prepares, the others wait
+        builder = TfmetaMiniImagenet(subset=subset, data_dir=str(prepared))
+        if not builder.is_prepared():
+            _prepare(builder, data_dir)
+    return builder
+
+
+def _prepare(builder, data_dir: str | os.PathLike | None) -> None:
+    import tensorflow_datasets as tfds
+
     folder = data_dir or os.environ.get(DATA_DIR_ENV)
     if not folder:
         raise MiniImagenetError(
@@ -79,7 +89,6 @@ def prepare(
         raise MiniImagenetError(missing_message(root))
     # The builder checks every expected file before writing (and names what is missing).
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(folder)))
-    return builder
 
 
 def load_class_sets(

@@ -16,6 +16,7 @@ import numpy as np
 
 from tfmeta.data.locations import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir
 from tfmeta.data.omniglot.archives import ArchiveError, find_archives
+from tfmeta.records import locks
 
 __all__ = ["ArchiveError", "DATA_DIR_ENV", "CACHE_DIR_ENV", "cache_dir", "prepare", "load_characters"]
 
@@ -31,13 +32,25 @@ def prepare(archive_dir: str | os.PathLike | None = None, cache: str | os.PathLi
     Returns:
         The prepared `TfmetaOmniglot` builder.
     """
-    from tfmeta.data.omniglot import omniglot
     from tfmeta.data.omniglot.omniglot import TfmetaOmniglot
 
     local = archive_dir or os.environ.get(DATA_DIR_ENV)
-    builder = TfmetaOmniglot(archive_dir=archive_dir, data_dir=str(cache_dir(cache) / "tensorflow_datasets"))
+    data_dir = cache_dir(cache) / "tensorflow_datasets"
+    builder = TfmetaOmniglot(archive_dir=archive_dir, data_dir=str(data_dir))
     if builder.is_prepared():
         return builder
+    # Runs of a sweep start together on a fresh cache: one prepares, the others wait and reuse it.
+    with locks.wait_for(data_dir / ".tfmeta_omniglot.lock"):
+        builder = TfmetaOmniglot(archive_dir=archive_dir, data_dir=str(data_dir))
+        if builder.is_prepared():
+            return builder
+        _prepare(builder, local)
+    return builder
+
+
+def _prepare(builder, local: str | None) -> None:
+    from tfmeta.data.omniglot import omniglot
+
     offline = (
         f"Offline, set {DATA_DIR_ENV} or pass --data-dir with a folder holding images_background.zip and "
         "images_evaluation.zip."
@@ -62,7 +75,6 @@ def prepare(archive_dir: str | os.PathLike | None = None, cache: str | os.PathLi
                 shutil.rmtree(partial, ignore_errors=True)
             else:
                 partial.unlink(missing_ok=True)
-    return builder
 
 
 def _check_reachable(url: str, advice: str, timeout: float = 5.0) -> None:
