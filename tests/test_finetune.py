@@ -125,6 +125,26 @@ def test_fine_tuning_tunes_every_optimizer_on_validation_episodes(finetune_recor
     }
 
 
+def test_verify_searches_again_only_the_rate_the_predictions_use(smoke_run, data_dir, cache_dir, monkeypatch):
+    """`tfmeta verify` re-evaluates predictions: fine-tuning's own rate (Adam's) is searched again on the
+    validation episodes, the other five optimizers' rates, which only the analysis's curves use, are not;
+    every test episode still reproduces."""
+    from tfmeta.harness import reproduction
+    from tfmeta.optimizers import grid
+
+    path, record = smoke_run("finetune")
+    searched, search = [], grid.search
+
+    def counted(objective, start, **options):
+        searched.append(start)
+        return search(objective, start, **options)
+
+    monkeypatch.setattr(grid, "search", counted)
+    done = reproduction.verify(path, [path.parents[1] / "runs"], str(data_dir), str(cache_dir))
+    assert done.episodes == len(record["per_episode"])
+    assert len(searched) == 1  # Adam's, of the six tuned when the record was made
+
+
 def test_fine_tuning_curves_start_at_chance_and_learn(finetune_record):
     """A zero head scores every class alike, so step 0 picks class 0: exactly 1/way of balanced queries."""
     analysis = finetune_record["analysis"]

@@ -467,14 +467,20 @@ def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_a
     found = {}
     for table in tables.group_tables(few_shot.load_all(REPO / "leaderboard" / "results").records):
         for _, record in table.entries:
-            if table.key.benchmark == "omniglot" and record["method"]["name"] == README_SEED_TABLES[shown_as]:
+            if (
+                table.key.benchmark == "omniglot"
+                and record["method"]["name"] == README_SEED_TABLES[shown_as]
+                and len(record["seeds"]) > 1  # the entry with seeds, not an older single-seed budget
+            ):
                 found[f"{table.key.way}-way {table.key.shot}-shot"] = record
     lines = (REPO / "README.md").read_text().splitlines()
     header = lines.index(
         next(line for line in lines if line.startswith(f"| setting | {shown_as}, standard, 3 seeds |"))
     )
     checked = 0
-    for line in lines[header + 2 : header + 6]:
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
         cells = [c.strip() for c in line.strip("|").split("|")]
         record = found[cells[0]]
         assert len(record["seeds"]) == 3
@@ -486,7 +492,7 @@ def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_a
         papers = published.for_method(README_SEED_TABLES[shown_as], "omniglot", "vinyals")
         assert float(cells[4]) in [p.accuracy.get(setting) for p in papers]
         checked += 1
-    assert checked == 4
+    assert checked == len(found) >= 2
 
 
 def test_a_record_whose_budget_is_not_its_profiles_shows_as_custom():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import time
 import weakref
 
@@ -33,10 +34,11 @@ def load_validation_set(the_plan: Plan, class_sets: dict):
     return episodes, frozen_dataset(episodes, class_set)
 
 
-def tune(the_plan: Plan, method, class_sets: dict) -> dict:
+def tune(the_plan: Plan, method, class_sets: dict, predictions_only: bool = False) -> dict:
     """Lets the method choose its test-time hyperparameters (`FewShotMethod.tune`) on frozen episodes of
     the test setting drawn from the validation classes; never on the test classes: where the spec
-    validates on its test part (Lake's runs), nothing is tuned."""
+    validates on its test part (Lake's runs), nothing is tuned. With `predictions_only`, only what the
+    method's predictions depend on (for re-evaluation)."""
     if not method.tunes:
         return {}
     validation, test = the_plan.validation, the_plan.benchmark.data["test"]
@@ -49,7 +51,12 @@ def tune(the_plan: Plan, method, class_sets: dict) -> dict:
     class_set = class_sets[validation["part"]]
     episodes = frozen_episodes(key, class_set, the_plan.benchmark.episodes_dir)
     print(f"Tuning test-time hyperparameters on {len(episodes)} validation episodes")
-    chosen = method.tune(frozen_dataset(episodes, class_set), episodes.query_labels())
+    data, labels = frozen_dataset(episodes, class_set), episodes.query_labels()
+    # A method written before `predictions_only` existed tunes everything, as it did.
+    if predictions_only and "predictions_only" in inspect.signature(method.tune).parameters:
+        chosen = method.tune(data, labels, predictions_only=True)
+    else:
+        chosen = method.tune(data, labels)
     return {"episodes": len(episodes), "episodes_hash": episodes.hash, **chosen}
 
 

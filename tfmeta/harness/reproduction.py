@@ -119,7 +119,9 @@ def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=N
     the_plan, data, model, record = trained.plan, trained.data, trained.model, trained.record
     if data.test_set.hash != record["episodes_hash"]:
         raise VerificationError(f"{path.name}: its profile's test episodes are not the ones it names")
-    evaluation.tune(the_plan, model, data.class_sets)
+    # The learning rates that only the analysis's baseline curves use are not searched again (for MAML,
+    # that search is most of a re-evaluation's time); those the predictions use are.
+    evaluation.tune(the_plan, model, data.class_sets, predictions_only=True)
     labels = data.test_set.query_labels()
     test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
     again = evaluation.evaluate(model, data.test_data, labels, 0, data.test_set, test_classes).per_episode

@@ -93,13 +93,15 @@ class FewShotMethod(keras.Model):
         testing. Defaults to False."""
         return False
 
-    def tune(self, data, labels) -> dict:
+    def tune(self, data, labels, *, predictions_only: bool = False) -> dict:
         """Chooses test-time hyperparameters (a fine-tuning learning rate, say) on validation episodes of
         the test setting; the harness never passes test classes.
 
         Args:
             data: the episodes as a tf.data dataset of (episode, query labels).
             labels: int [episodes, way * query], the query labels.
+            predictions_only: choose only what the method's own predictions depend on, not what only its
+                `analyse` uses (`tfmeta verify` re-evaluates predictions and nothing else).
 
         Returns:
             What was chosen and how, JSON-serialisable, stored as the record's `analysis.tuning`.

@@ -99,9 +99,9 @@ class FineTuning(GradientBasedMethod):
 
     # -- fine-tuning ----------------------------------------------------------------------------------
 
-    def untuned(self) -> list[str]:
-        names = set(super().untuned())
-        if self.learning_rate is None:
+    def untuned(self, predictions_only: bool = False) -> list[str]:
+        names = set(super().untuned(predictions_only))
+        if self.learning_rate is None:  # the fine-tuning rate: the predictions use it
             names.add(self.optimizer_name)
         return sorted(names)
 

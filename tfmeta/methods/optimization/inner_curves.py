@@ -34,32 +34,38 @@ class InnerCurves:
         """Whether `tune` has learning rates to choose (the harness then calls it before testing)."""
         return bool(self.untuned())
 
-    def untuned(self) -> list[str]:
-        """The standard optimizers whose learning rates `tune` chooses."""
+    def untuned(self, predictions_only: bool = False) -> list[str]:
+        """The standard optimizers whose learning rates `tune` chooses; with `predictions_only`, those the
+        method's own predictions use (none: the baselines only draw curves beside the learned update)."""
+        if predictions_only:
+            return []
         return sorted(name for name, rate in self.curve_baselines.items() if rate is None)
 
-    def tune(self, data, labels) -> dict:
+    def tune(self, data, labels, *, predictions_only: bool = False) -> dict:
         """Chooses each untuned baseline optimizer's learning rate: the rate with the best mean query
         accuracy after `test_inner_steps` steps from the meta-learned initialisation, on validation
         episodes of the test setting (the harness never passes test classes), searched from
         `LEARNING_RATE_GRID` outwards and inwards until the winner is interior
-        (`tfmeta.optimizers.grid.search`); with a `curve_start`, again from that start.
+        (`tfmeta.optimizers.grid.search`); with a `curve_start`, again from that start. With
+        `predictions_only`, only the rates of `untuned(predictions_only=True)`, from the method's own start.
 
         Returns:
             {"baselines": {name: {"grid": [...], "accuracy": [...], "learning_rate": chosen,
              "interior": bool}}}, and "curve_start_baselines" alike.
         """
-        report = {"baselines": self.tune_from(self.initial_params, self.tuned_rates, data, labels)}
-        if self.other_start is not None:
+        names = self.untuned(predictions_only)
+        report = {"baselines": self.tune_from(self.initial_params, self.tuned_rates, data, labels, names)}
+        if self.other_start is not None and not predictions_only:
             report["curve_start_baselines"] = self.tune_from(
-                self.other_start.params, self.tuned_rates_other_start, data, labels
+                self.other_start.params, self.tuned_rates_other_start, data, labels, self.untuned()
             )
         return report
 
-    def tune_from(self, start, tuned: dict, data, labels) -> dict:
-        """`tune` from one start (`start(way)` gives the parameters); the chosen rates go into `tuned`."""
+    def tune_from(self, start, tuned: dict, data, labels, names: list[str]) -> dict:
+        """`tune` of the optimizers `names` from one start (`start(way)` gives the parameters); the chosen
+        rates go into `tuned`."""
         report = {}
-        for name in self.untuned():
+        for name in names:
             curve = self.curve_function(self.rule_curve(name), self.test_inner_steps, start)
 
             def negative_accuracy(rate, curve=curve):
