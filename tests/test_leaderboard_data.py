@@ -455,7 +455,7 @@ def test_an_argument_added_later_at_its_old_value_keeps_records_in_one_entry():
     assert tables.variants([old, same, other]) == ["meta_batch=1", "meta_batch=1", "meta_batch=4"]
 
 
-README_SEED_TABLES = {"ProtoNet": "protonet", "Relation Networks": "relation"}
+README_SEED_TABLES = {"ProtoNet": "protonet", "Relation Networks": "relation", "MAML": "maml"}
 
 
 @pytest.mark.parametrize("shown_as", sorted(README_SEED_TABLES))
