@@ -68,16 +68,6 @@ def prepare(
     builder = TfmetaMiniImagenet(subset=subset, data_dir=str(prepared))
     if builder.is_prepared():
         return builder
-    with locks.wait_for(prepared / ".tfmeta_mini_imagenet.lock"):  # one process prepares, the others wait
-        builder = TfmetaMiniImagenet(subset=subset, data_dir=str(prepared))
-        if not builder.is_prepared():
-            _prepare(builder, data_dir)
-    return builder
-
-
-def _prepare(builder, data_dir: str | os.PathLike | None) -> None:
-    import tensorflow_datasets as tfds
-
     folder = data_dir or os.environ.get(DATA_DIR_ENV)
     if not folder:
         raise MiniImagenetError(
@@ -87,6 +77,16 @@ def _prepare(builder, data_dir: str | os.PathLike | None) -> None:
     root = Path(folder).expanduser()
     if not root.is_dir() or not any(root.iterdir()):
         raise MiniImagenetError(missing_message(root))
+    with locks.wait_for(prepared / ".tfmeta_mini_imagenet.lock"):  # one process prepares, the others wait
+        builder = TfmetaMiniImagenet(subset=subset, data_dir=str(prepared))
+        if not builder.is_prepared():
+            _prepare(builder, folder)
+    return builder
+
+
+def _prepare(builder, folder: str | os.PathLike) -> None:
+    import tensorflow_datasets as tfds
+
     # The builder checks every expected file before writing (and names what is missing).
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(folder)))
 

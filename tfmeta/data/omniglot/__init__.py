@@ -39,26 +39,27 @@ def prepare(archive_dir: str | os.PathLike | None = None, cache: str | os.PathLi
     builder = TfmetaOmniglot(archive_dir=archive_dir, data_dir=str(data_dir))
     if builder.is_prepared():
         return builder
+    offline = (
+        f"Offline, set {DATA_DIR_ENV} or pass --data-dir with a folder holding images_background.zip and "
+        "images_evaluation.zip."
+    )
+    # Checked before anything is written, so a refused input leaves no cache behind.
+    if local:
+        find_archives(local)  # fail early with the full message
+    else:
+        from tfmeta.data.omniglot import omniglot
+
+        _check_reachable(omniglot.URL, offline)  # seconds, instead of minutes of download retries
     # Runs of a sweep start together on a fresh cache: one prepares, the others wait and reuse it.
     with locks.wait_for(data_dir / ".tfmeta_omniglot.lock"):
         builder = TfmetaOmniglot(archive_dir=archive_dir, data_dir=str(data_dir))
         if builder.is_prepared():
             return builder
-        _prepare(builder, local)
+        _prepare(builder, local, offline)
     return builder
 
 
-def _prepare(builder, local: str | None) -> None:
-    from tfmeta.data.omniglot import omniglot
-
-    offline = (
-        f"Offline, set {DATA_DIR_ENV} or pass --data-dir with a folder holding images_background.zip and "
-        "images_evaluation.zip."
-    )
-    if local:
-        find_archives(local)  # fail early with the full message
-    else:
-        _check_reachable(omniglot.URL, offline)  # seconds, instead of minutes of download retries
+def _prepare(builder, local: str | None, offline: str) -> None:
     try:
         builder.download_and_prepare()
     except ArchiveError:
