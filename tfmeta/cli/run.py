@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value, positive_int
@@ -170,7 +171,10 @@ def cmd_speed(args) -> int:
         )
         print(optimizer_speed.table(optimizers), flush=True)
     if args.output:
-        args.output.write_text(performance.page(results, compared, optimizers, args) + "\n")
+        # Beside the page, then renamed over it: an interrupted run leaves the old page whole.
+        partial = args.output.with_name(f".{args.output.name}.partial")
+        partial.write_text(performance.page(results, compared, optimizers, args) + "\n")
+        os.replace(partial, args.output)
         print(f"wrote {args.output}")
     return 0
 
