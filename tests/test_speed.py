@@ -15,7 +15,9 @@ def test_timing_median_and_spread():
 
 def test_speed_command_writes_the_performance_page(tmp_path, data_dir, cache_dir, capsys):
     page = tmp_path / "performance.md"
-    argv = ["speed", "--method", "protonet", "--profile", "smoke", "--repeats", "2", "--episodes", "2",
+    # Reptile too: its weights exist only after a first call, which the timing must make as training does.
+    argv = ["speed", "--method", "protonet", "--method", "reptile", "--profile", "smoke", "--repeats", "2",
+            "--episodes", "2",
             "--eval-episodes", "4", "--data-dir", str(data_dir), "--cache-dir", str(cache_dir),
             "--output", str(page)]  # fmt: skip
     assert cli.main(argv) == 0
@@ -23,6 +25,7 @@ def test_speed_command_writes_the_performance_page(tmp_path, data_dir, cache_dir
     assert "input pipeline alone" in printed and "evaluation 20-way 5-shot" in printed
     text = page.read_text()
     assert "| protonet | 5-way 1-shot 5-query |" in text and "`tfmeta speed" in text
+    assert "| reptile | 5-way 1-shot" in text and "Not timed" not in text
 
 
 def test_lstm_optimizer_floor_counts_its_matrix_products():

@@ -153,12 +153,17 @@ def cmd_speed(args) -> int:
     from tfmeta import methods
     from tfmeta.harness import optimizer_speed, performance, speed
 
-    results = []
+    results, failed = [], {}
     for name in args.method or methods.names():
-        result = speed.measure_method(
-            name, args.spec, args.profile, args.episodes, args.eval_episodes, args.repeats,
-            args.data_dir, args.cache_dir, args.jit,
-        )  # fmt: skip
+        try:
+            result = speed.measure_method(
+                name, args.spec, args.profile, args.episodes, args.eval_episodes, args.repeats,
+                args.data_dir, args.cache_dir, args.jit,
+            )  # fmt: skip
+        except Exception as err:  # one method's failure must not cost the others' hour of measurements
+            failed[name] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
+            print(f"{name} FAILED: {failed[name]}", flush=True)
+            continue
         results.append(result)
         print("\n".join(speed.lines(result)), flush=True)
     compared = optimizers = None
@@ -173,10 +178,10 @@ def cmd_speed(args) -> int:
     if args.output:
         # Beside the page, then renamed over it: an interrupted run leaves the old page whole.
         partial = args.output.with_name(f".{args.output.name}.partial")
-        partial.write_text(performance.page(results, compared, optimizers, args) + "\n")
+        partial.write_text(performance.page(results, compared, optimizers, args, failed) + "\n")
         os.replace(partial, args.output)
         print(f"wrote {args.output}")
-    return 0
+    return 1 if failed else 0
 
 
 def cmd_verify(args) -> int:

@@ -58,7 +58,15 @@ def pytorch_table(rows: list[dict] | str) -> str:
     return "\n".join(lines)
 
 
-def page(methods: list[speed.MethodSpeed], compared, optimizers: list[dict] | None, args) -> str:
+def page(
+    methods: list[speed.MethodSpeed],
+    compared,
+    optimizers: list[dict] | None,
+    args,
+    failed: dict | None = None,
+) -> str:
+    """The markdown page of one `tfmeta speed` run; `failed` maps a method that could not be timed to its
+    error, listed under the table."""
     command = shlex.join(["tfmeta", *sys.argv[1:]]) if sys.argv[0].endswith("tfmeta") else "tfmeta speed"
     parts = [
         "# Performance",
@@ -81,6 +89,11 @@ def page(methods: list[speed.MethodSpeed], compared, optimizers: list[dict] | No
         speed.table(methods),
         "",
     ]
+    if failed:
+        parts += [
+            "Not timed (the run failed on them): " + "; ".join(f"{m}: {e}" for m, e in failed.items()),
+            "",
+        ]
     if compared is not None:
         parts += ["## Conv-4 ProtoNet against plain PyTorch", "", pytorch_table(compared), ""]
     if optimizers is not None:

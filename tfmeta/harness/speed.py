@@ -135,6 +135,9 @@ class Steps:
         )
         # Same options and prefetch depth as the real stream, so the two step timings differ only in where
         # the episodes come from.
+        # As the harness does before fit: a method whose weights exist only after a first call (the
+        # optimization-based learners) would otherwise build its optimizer over no variables.
+        training.build(model, stream)
         cached = tf.data.Dataset.from_tensors(next(iter(stream))).repeat()
         cached = cached.prefetch(pipelines.PREFETCH).with_options(pipelines.options())
         name = f"{block['way']}-way {block['shot']}-shot {block['query']}-query"
