@@ -50,7 +50,12 @@ def tune(the_plan: Plan, method, class_sets: dict, predictions_only: bool = Fals
     )
     class_set = class_sets[validation["part"]]
     episodes = frozen_episodes(key, class_set, the_plan.benchmark.episodes_dir)
-    print(f"Tuning test-time hyperparameters on {len(episodes)} validation episodes")
+    which = (
+        "the test-time hyperparameters the predictions use"
+        if predictions_only
+        else "test-time hyperparameters"
+    )
+    print(f"Tuning {which} on {len(episodes)} validation episodes")
     data, labels = frozen_dataset(episodes, class_set), episodes.query_labels()
     # A method written before `predictions_only` existed tunes everything, as it did.
     if predictions_only and "predictions_only" in inspect.signature(method.tune).parameters:
