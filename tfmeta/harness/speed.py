@@ -133,12 +133,13 @@ class Steps:
         stream = pipelines.training_dataset(
             sets[block["part"]], block["way"], block["shot"], block["query"], 0, model.uses_class_ids
         )
-        # Same options and prefetch depth as the real stream, so the two step timings differ only in where
-        # the episodes come from.
+        first = next(iter(stream))
         # As the harness does before fit: a method whose weights exist only after a first call (the
         # optimization-based learners) would otherwise build its optimizer over no variables.
-        training.build(model, stream)
-        cached = tf.data.Dataset.from_tensors(next(iter(stream))).repeat()
+        training.build(model, [first])
+        # Same options and prefetch depth as the real stream, so the two step timings differ only in where
+        # the episodes come from.
+        cached = tf.data.Dataset.from_tensors(first).repeat()
         cached = cached.prefetch(pipelines.PREFETCH).with_options(pipelines.options())
         name = f"{block['way']}-way {block['shot']}-shot {block['query']}-query"
         steps = cls(model, the_plan, sets, name, stream, cached, episodes)
