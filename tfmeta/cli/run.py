@@ -149,32 +149,43 @@ def cmd_list(args) -> int:
     return 0
 
 
+def _measured(label: str, failed: dict, measure):
+    """`measure()`, or None with the failure noted in `failed` and printed: one part's failure must not cost
+    the other parts' hour of measurements (the page lists what was not timed)."""
+    try:
+        return measure()
+    except Exception as err:
+        failed[label] = f"{type(err).__name__}: {(str(err).splitlines() or [''])[0][:200]}"
+        print(f"{label} FAILED: {failed[label]}", flush=True)
+        return None
+
+
 def cmd_speed(args) -> int:
     from tfmeta import methods
     from tfmeta.harness import optimizer_speed, performance, speed
 
     results, failed = [], {}
     for name in args.method or methods.names():
-        try:
-            result = speed.measure_method(
-                name, args.spec, args.profile, args.episodes, args.eval_episodes, args.repeats,
-                args.data_dir, args.cache_dir, args.jit,
-            )  # fmt: skip
-        except Exception as err:  # one method's failure must not cost the others' hour of measurements
-            failed[name] = f"{type(err).__name__}: {str(err).splitlines()[0][:200]}"
-            print(f"{name} FAILED: {failed[name]}", flush=True)
-            continue
-        results.append(result)
-        print("\n".join(speed.lines(result)), flush=True)
+        result = _measured(name, failed, lambda name=name: speed.measure_method(
+            name, args.spec, args.profile, args.episodes, args.eval_episodes, args.repeats,
+            args.data_dir, args.cache_dir, args.jit,
+        ))  # fmt: skip
+        if result is not None:
+            results.append(result)
+            print("\n".join(speed.lines(result)), flush=True)
     compared = optimizers = None
     if args.pytorch:
-        compared = performance.pytorch_rows(args.repeats, args.episodes, args.data_dir, args.cache_dir)
-        print(performance.pytorch_table(compared), flush=True)
+        compared = _measured("PyTorch comparison", failed, lambda: performance.pytorch_rows(
+            args.repeats, args.episodes, args.data_dir, args.cache_dir
+        ))  # fmt: skip
+        if compared is not None:
+            print(performance.pytorch_table(compared), flush=True)
     if args.optimizers:
-        optimizers = optimizer_speed.measure(
+        optimizers = _measured("LSTM optimizer", failed, lambda: optimizer_speed.measure(
             repeats=args.repeats, data_dir=args.data_dir, cache_dir=args.cache_dir
-        )
-        print(optimizer_speed.table(optimizers), flush=True)
+        ))  # fmt: skip
+        if optimizers is not None:
+            print(optimizer_speed.table(optimizers), flush=True)
     if args.output:
         # Beside the page, then renamed over it: an interrupted run leaves the old page whole.
         partial = args.output.with_name(f".{args.output.name}.partial")

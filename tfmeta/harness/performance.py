@@ -65,11 +65,21 @@ class _PyTorchProcess:
         self.connection, child = context.Pipe()
         self.process = context.Process(target=_pytorch_worker, args=(child, *arguments), daemon=True)
         self.process.start()
-        self.connection.recv()  # built and warmed up
+        child.close()  # the child's end lives in the child now; so its exit reaches `recv` as EOFError
+        self._receive()  # built and warmed up
 
     def __call__(self) -> float:
         self.connection.send(True)
-        return self.connection.recv()
+        return self._receive()
+
+    def _receive(self):
+        try:
+            return self.connection.recv()
+        except EOFError:
+            self.process.join()
+            raise RuntimeError(
+                f"the PyTorch process ended (exit code {self.process.exitcode}); its traceback is above"
+            ) from None
 
     def close(self) -> None:
         self.connection.send(False)
