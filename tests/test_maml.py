@@ -152,12 +152,13 @@ def test_analysis_curves_from_the_same_start():
     assert maml.MAML.from_config(method.get_config()).curve_baselines == {"sgd": 0.4, "adam": 0.01}
 
 
-def test_curves_from_another_learners_start():
-    """With a `curve_start`, `analyse` runs the own update and the baselines again from the other
-    learner's start: SGD at MAML's inner rate retraces MAML's update from there too, and the curves differ
-    from those of the own start. A learner of other shapes is refused, naming both."""
+def test_curves_from_another_learners_start(capsys):
+    """With a `curve_start`, `tune` chooses rates from both starts and `analyse` runs the own update and
+    the baselines again from the other learner's start: SGD at MAML's inner rate retraces MAML's update
+    from there too, and the curves differ from those of the own start. Each tuned rate and each set of
+    curves prints a progress line. A learner of other shapes is refused, naming both."""
     method = maml.MAML(
-        filters=2, way=3, test_inner_steps=2, curve_baselines={"sgd": 0.4}, curve_start="x.json"
+        filters=2, way=3, test_inner_steps=2, curve_baselines={"sgd": 0.4, "adam": None}, curve_start="x.json"
     )
     keras.utils.set_random_seed(7)
     other = maml.MAML(filters=2, way=3)
@@ -165,14 +166,23 @@ def test_curves_from_another_learners_start():
     method.ensure_built((16, 16, 1))
     other.ensure_built((16, 16, 1))
     method.use_curve_start(other, "x.json", "maml", "ab" * 32)
+    tuning = method.tune(episodes, labels)
+    assert set(tuning) == {"baselines", "curve_start_baselines"}
+    chosen = tuning["curve_start_baselines"]["adam"]["learning_rate"]
+    assert method.tuned_rates_other_start == {"adam": chosen}
     analysis = method.analyse(episodes, labels)
+    assert analysis["curve_start"]["baseline_curves"]["adam"]["learning_rate"] == chosen
+    printed = capsys.readouterr().out
+    assert "adam from the own start: learning rate" in printed
+    assert f"adam from the maml's start: learning rate {chosen:g}" in printed
+    assert printed.count("Inner-loop curves: the method's update and 2 optimizers") == 2
     start = analysis["curve_start"]
     assert (start["record"], start["method"], start["weights_sha256"]) == ("x.json", "maml", "ab" * 32)
     np.testing.assert_allclose(
         start["baseline_curves"]["sgd"]["loss_mean"], start["inner_curve"]["loss_mean"], rtol=1e-5
     )
     assert start["inner_curve"]["loss_mean"] != analysis["inner_curve"]["loss_mean"]
-    assert set(start["paired_vs_baselines"]) == {"sgd"}
+    assert set(start["paired_vs_baselines"]) == {"sgd", "adam"}
 
     wider = maml.MAML(filters=3, way=3)
     wider.ensure_built((16, 16, 1))

@@ -14,6 +14,7 @@ learning rates tuned on validation episodes of the test setting. These fill the 
 from __future__ import annotations
 
 import functools
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -54,18 +55,26 @@ class InnerCurves:
              "interior": bool}}}, and "curve_start_baselines" alike.
         """
         names = self.untuned(predictions_only)
-        report = {"baselines": self.tune_from(self.initial_params, self.tuned_rates, data, labels, names)}
+        report = {
+            "baselines": self.tune_from(self.initial_params, self.tuned_rates, data, labels, names, "own")
+        }
         if self.other_start is not None and not predictions_only:
             report["curve_start_baselines"] = self.tune_from(
-                self.other_start.params, self.tuned_rates_other_start, data, labels, self.untuned()
+                self.other_start.params,
+                self.tuned_rates_other_start,
+                data,
+                labels,
+                self.untuned(),
+                f"{self.other_start.method}'s",
             )
         return report
 
-    def tune_from(self, start, tuned: dict, data, labels, names: list[str]) -> dict:
-        """`tune` of the optimizers `names` from one start (`start(way)` gives the parameters); the chosen
-        rates go into `tuned`."""
+    def tune_from(self, start, tuned: dict, data, labels, names: list[str], which: str = "own") -> dict:
+        """`tune` of the optimizers `names` from one start (`start(way)` gives the parameters, `which`
+        names it in the progress lines); the chosen rates go into `tuned`."""
         report = {}
         for name in names:
+            began = time.monotonic()
             curve = self.curve_function(self.rule_curve(name), self.test_inner_steps, start)
 
             def negative_accuracy(rate, curve=curve):
@@ -79,6 +88,14 @@ class InnerCurves:
                 "learning_rate": found["winner"],
                 "interior": found["interior"],
             }
+            print(
+                f"  {name} from the {which} start: learning rate {found['winner']:g}, "
+                f"{-found['scores'][found['grid'].index(found['winner'])]:.1%} on validation, "
+                f"{len(found['grid'])} rates tried"
+                f"{'' if found['interior'] else ' (winner not interior: search limit reached)'}, "
+                f"{time.monotonic() - began:.0f} s",
+                flush=True,
+            )
         return report
 
     def baseline_rate(self, name: str, tuned: dict | None = None) -> float:
@@ -137,6 +154,11 @@ class InnerCurves:
     def curves_from(self, start, tuned: dict, test_data, labels) -> dict:
         """`analyse` from one start (`start(way)` gives the parameters), baselines at the rates `tuned`."""
         steps = self.curve_steps or 2 * self.test_inner_steps
+        print(
+            f"Inner-loop curves: the method's update and {len(self.curve_baselines)} optimizers, "
+            f"{steps} steps, {self.curve_episodes} test episodes",
+            flush=True,
+        )
         curve = self.curve_function(self.adapt, steps, start)
         runs = {"inner_curve": self.run_curves(curve, test_data, labels, episodes=self.curve_episodes)}
         for name in sorted(self.curve_baselines):
