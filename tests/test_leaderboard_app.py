@@ -101,19 +101,22 @@ def test_the_example_reaches_a_ranked_row_next_to_protonet(board, monkeypatch):
 
 def test_the_few_shot_page_opens_on_one_standard_table_and_switches_protocol_class(monkeypatch, tmp_path):
     """On the shipped records: the first setting is Omniglot 5-way 1-shot on the 1,000 standard episodes,
-    one ranked table; the transductive class is one click away and holds MAML, never beside ProtoNet."""
+    one ranked table; the transductive class is one click away and holds MAML's three-seed entry, never
+    beside ProtoNet. The inductive class holds only MAML's inductive record (one seed)."""
     monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
     app = open_page(tmp_path, "few_shot", monkeypatch)
     assert app.selectbox[0].value == "omniglot · 5-way 1-shot · 1000 episodes"
     assert app.radio[0].value == "inductive, train classes"
     (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
-    assert {"protonet", "relation"} <= set(ranked["Entry"]) and "maml" not in set(ranked["Entry"])
+    assert {"protonet", "relation"} <= set(ranked["Entry"])
+    maml = ranked[ranked["Entry"].str.startswith("maml")]
+    assert list(maml["Seeds"]) == [1]  # the inductive record; the transductive seeds rank apart
     assert (ranked["Seeds"] >= 1).all() and ranked["Paper (%)"].notna().any()
     assert "custom (labelled standard)" in set(ranked["Profile"])  # other budgets rank in the same table
     assert "standard" in set(ranked["Profile"]) and len(set(ranked["Entry"])) == len(ranked)  # one row each
     app.radio[0].set_value("transductive, train classes").run()
     (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
-    assert any(entry.startswith("maml") for entry in ranked["Entry"])
+    assert 3 in set(ranked[ranked["Entry"].str.startswith("maml")]["Seeds"])
     assert "protonet" not in set(ranked["Entry"]) and not app.exception
 
 
