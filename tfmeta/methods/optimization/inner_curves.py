@@ -69,7 +69,7 @@ class InnerCurves:
             )
         return report
 
-    def tune_from(self, start, tuned: dict, data, labels, names: list[str], which: str = "own") -> dict:
+    def tune_from(self, start, tuned: dict, data, labels, names: list[str], which: str) -> dict:
         """`tune` of the optimizers `names` from one start (`start(way)` gives the parameters, `which`
         names it in the progress lines); the chosen rates go into `tuned`."""
         report = {}
@@ -82,17 +82,17 @@ class InnerCurves:
 
             found = grid_search.search(negative_accuracy, LEARNING_RATE_GRID)
             tuned[name] = found["winner"]
-            report[name] = {
+            entry = report[name] = {
                 "grid": found["grid"],
                 "accuracy": [-score for score in found["scores"]],
                 "learning_rate": found["winner"],
                 "interior": found["interior"],
             }
             print(
-                f"  {name} from the {which} start: learning rate {found['winner']:g}, "
-                f"{-found['scores'][found['grid'].index(found['winner'])]:.1%} on validation, "
-                f"{len(found['grid'])} rates tried"
-                f"{'' if found['interior'] else ' (winner not interior: search limit reached)'}, "
+                f"  {name} from the {which} start: learning rate {entry['learning_rate']:g}, "
+                f"{entry['accuracy'][entry['grid'].index(entry['learning_rate'])]:.1%} on validation, "
+                f"{len(entry['grid'])} rates tried"
+                f"{'' if entry['interior'] else ' (winner not interior: search limit reached)'}, "
                 f"{time.monotonic() - began:.0f} s",
                 flush=True,
             )
