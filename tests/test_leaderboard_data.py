@@ -203,6 +203,37 @@ def test_learned_optimizer_wins_ties_and_losses_come_from_paired_tests():
     assert tally.loc["sgd", ["wins", "ties", "losses", "tasks"]].tolist() == [0, 1, 0, 1]
 
 
+def test_learned_optimizer_is_ranked_against_the_best_tuned_baseline_not_adam():
+    def record(optimizer, finals, task="t", rate=0.1):
+        return {
+            "task": task,
+            "profile": "standard",
+            "optimizer": optimizer,
+            "optimizer_config": {"learning_rate": rate},
+            "per_task": [[9.0, f] for f in finals],
+            "final_loss": {"mean": sum(finals) / len(finals), "ci95": 0.1},
+        }
+
+    base = [1.0 + 0.1 * i for i in range(12)]
+    records = [
+        record("lstm", [f - 0.5 for f in base]),
+        record("adam", base),  # the learned optimizer beats Adam ...
+        record(
+            "momentum", [f - 0.5 + 0.01 * (-1) ** i for i, f in enumerate(base)], rate=0.3
+        ),  # ... ties this
+        record("sgd", [f - 0.2 for f in base]),
+        record("lstm", [f - 0.1 for f in base], task="u"),
+        record("adam", base, task="u"),
+        record("sgd", [f - 0.3 for f in base], task="u"),  # and loses to the best here
+    ]
+    best = optimizers.best_baseline_frame(records).set_index("task")
+    assert best.loc["t", "best baseline"] == "momentum" and best.loc["t", "learning rate"] == 0.3
+    assert best.loc["t", "outcome"] == "ties"
+    assert best.loc["u", "best baseline"] == "sgd" and best.loc["u", "outcome"] == "loses"
+    assert best.loc["u", "difference"] == pytest.approx(0.2)
+    assert optimizers.best_baseline_frame([record("adam", base)]).empty  # no learned optimizer: no row
+
+
 def test_optimizer_track_bands_over_seeds():
     assert optimizers.optimizer_records([entry("a", GOOD)]) == []
     runs = [

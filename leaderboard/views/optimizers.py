@@ -5,6 +5,7 @@ import streamlit as st
 from loading import load_optimizer_entries, plain
 
 from tfmeta.records.frames.optimizers import (
+    best_baseline_frame,
     loss_bands,
     meta_training_curves,
     optimizer_records,
@@ -48,6 +49,13 @@ def show_tally(records) -> None:
     outcomes = outcomes_frame(records)
     if outcomes.empty:
         return
+    st.subheader("Against the best tuned baseline")
+    st.caption(
+        "Each learned optimizer against the tuned baseline with the lowest mean final loss on each task "
+        "(Wilcoxon signed-rank on the final losses of the same held-out problems; 'wins' / 'loses' where "
+        "p < 0.05, 'ties' otherwise). `difference` is learned minus baseline: negative is better."
+    )
+    st.dataframe(best_baseline_frame(records), hide_index=True, width="stretch")
     st.subheader("Across tasks")
     st.caption(
         "Each learned optimizer against each tuned baseline, task by task: a paired Wilcoxon test on the "
