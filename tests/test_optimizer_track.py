@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 from pathlib import Path
 
@@ -38,10 +40,11 @@ def smoke_records(tmp_path_factory, data_dir, cache_dir) -> Path:
     common = ["--profile", "smoke", "--runs-dir", str(root / "runs"), "--data-dir", str(data_dir)]
     common += ["--cache-dir", str(cache_dir)]
     assert cli.main(["meta-train-optimizer", SPEC, "--learned", "quadratic", *common]) == 0
-    assert (
-        cli.main(["optimizer-track", SPEC, "--weights", "runs", "--results-dir", str(root / "res"), *common])
-        == 0
-    )
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        track = ["optimizer-track", SPEC, "--weights", "runs", "--results-dir", str(root / "res"), *common]
+        assert cli.main(track) == 0
+    (root / "printed.txt").write_text(printed.getvalue())
     return root
 
 
@@ -64,6 +67,11 @@ def test_meta_training_resumes_and_track_writes_valid_records(smoke_records):
     assert (
         adam["horizon"] == 10 and len(adam["per_task"]) == 3 and adam["provenance"]["seeds"]["test"] == 1000
     )
+    # Each baseline's tuning shows progress before its family's records are written.
+    printed = (smoke_records / "printed.txt").read_text().splitlines()
+    tuned = [line for line in printed if "tuned rate" in line]
+    assert len(tuned) == 2 * 6 and tuned[0].startswith("  quadratic (horizon 10) sgd: tuned rate")
+    assert printed.index(tuned[0]) < min(i for i, line in enumerate(printed) if line.startswith("quadratic "))
 
 
 def test_tampered_records_are_rejected(smoke_records, tmp_path):
@@ -101,13 +109,15 @@ def test_leaderboard_page_shows_the_track(smoke_records, tmp_path, monkeypatch):
     app.switch_page("views/optimizers.py").run()
     assert not app.exception, app.exception
     assert [shown(s.value) for s in app.subheader] == [
-        "Across tasks", "quadratic", "quadratic@2x", "Meta-training"
+        "Against the best tuned baseline", "Across tasks", "quadratic", "quadratic@2x", "Meta-training"
     ]  # fmt: skip
     assert any("broken.json" in shown(w.value) for w in app.warning)
-    tally, outcomes = app.dataframe[0].value, app.dataframe[1].value
+    best, tally, outcomes = (frame.value for frame in app.dataframe[:3])
+    assert set(best["task"]) == {"quadratic", "quadratic@2x"} and set(best["learned"]) == {"lstm[quadratic]"}
+    assert set(best["outcome"]) <= {"wins", "ties", "loses"}
     assert set(tally["baseline"]) == {"sgd", "momentum", "nag", "adam", "rmsprop", "adagrad"}
     assert set(outcomes["task"]) == {"quadratic", "quadratic@2x"}
-    table = app.dataframe[2].value
+    table = app.dataframe[3].value
     assert set(table["optimizer"]) == {
         "sgd",
         "momentum",

@@ -67,6 +67,7 @@ def cmd_track(args) -> int:
         results_dir=args.results_dir or optimizer_track.default_results_dir(),
         data_dir=args.data_dir,
         cache_dir=args.cache_dir,
+        progress=lambda line: print(line, flush=True),
     )
     for line in optimizer_track.run_track(track, options):
         print(line)

@@ -14,7 +14,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,8 @@ class TrackOptions:
     results_dir: str | os.PathLike = field(default_factory=lambda: default_results_dir())
     data_dir: str | os.PathLike | None = None
     cache_dir: str | os.PathLike | None = None
+    # One line per optimizer as it finishes: a family's tuning runs minutes before its records are written.
+    progress: Callable[[str], None] = field(default=lambda line: None, repr=False)
 
 
 def default_results_dir() -> Path:
@@ -88,7 +90,13 @@ def _evaluate_one(family, name, make, test, tune_on, horizon, grid, track, learn
         rate = None
     else:
         optimizer = optimizers.get(name)
+        tuned = time.perf_counter()
         tuning = tune(Runner(family, optimizer, tune_on), tune_on, horizon, grid)
+        options.progress(
+            f"  {family.name} (horizon {horizon}) {name}: tuned rate {tuning['winner']:g} "
+            f"({len(tuning['grid'])} rates tried, {'interior' if tuning['interior'] else 'NOT interior'}, "
+            f"{time.perf_counter() - tuned:.0f} s)"
+        )
         optimizer, rate = optimizers.get(name), tuning["winner"]
     began = time.perf_counter()
     losses = Runner(family, optimizer, test).run(test, horizon, rate)
