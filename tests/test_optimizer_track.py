@@ -74,6 +74,27 @@ def test_meta_training_resumes_and_track_writes_valid_records(smoke_records):
     assert printed.index(tuned[0]) < min(i for i, line in enumerate(printed) if line.startswith("quadratic "))
 
 
+def test_an_interrupted_track_resumes_and_redo_supersedes(
+    smoke_records, tmp_path, data_dir, cache_dir, capsys
+):
+    res = tmp_path / "res"
+    res.mkdir()
+    for path in (smoke_records / "res").glob("*.json"):
+        if "quadratic_2x" not in path.name:  # as if stopped after the first evaluation
+            (res / path.name).write_text(path.read_text())
+    common = ["--profile", "smoke", "--runs-dir", str(smoke_records / "runs"), "--weights", "runs"]
+    common += ["--results-dir", str(res), "--data-dir", str(data_dir), "--cache-dir", str(cache_dir)]
+    assert cli.main(["optimizer-track", SPEC, *common]) == 0
+    printed = capsys.readouterr().out
+    assert "quadratic                recorded already (7 records); --redo runs it again" in printed
+    assert "quadratic (horizon 10)" not in printed and "quadratic (horizon 20) adam: tuned rate" in printed
+    assert len(list(res.glob("*.json"))) == 14
+    first = sorted(path.name for path in res.glob("*.json"))
+    assert cli.main(["optimizer-track", SPEC, *common, "--redo", "--family", "quadratic"]) == 0
+    assert sorted(path.name for path in (res / "superseded").glob("*.json")) == first
+    assert len(list(res.glob("*.json"))) == 14 and not set(first) & {p.name for p in res.glob("*.json")}
+
+
 def test_tampered_records_are_rejected(smoke_records, tmp_path):
     path = sorted((smoke_records / "res").glob("*.json"))[0]
     record = json.loads(path.read_text())

@@ -39,6 +39,12 @@ def add_parsers(commands) -> None:
     track.add_argument(
         "--results-dir", type=Path, help="default: optimizers/ in the results folder (see tfmeta run --help)"
     )
+    track.add_argument(
+        "--redo",
+        action="store_true",
+        help="run evaluations already recorded in the results folder again (by default an interrupted "
+        "track resumes, skipping them); their old records move to its superseded/ subfolder",
+    )
 
 
 def cmd_meta_train(args) -> int:
@@ -68,6 +74,7 @@ def cmd_track(args) -> int:
         data_dir=args.data_dir,
         cache_dir=args.cache_dir,
         progress=lambda line: print(line, flush=True),
+        redo=args.redo,
     )
     for line in optimizer_track.run_track(track, options):
         print(line)

@@ -22,10 +22,11 @@ import numpy as np
 
 from tfmeta.harness import provenance
 from tfmeta.harness.optimizer_track.meta_train import run_dir
-from tfmeta.records import locations
+from tfmeta.records import locations, store
 from tfmeta.records import optimizer as optimizer_records
 from tfmeta.records.optimizer_specs import OptimizerTrack
 from tfmeta.records.specs import SpecError
+from tfmeta.records.sweeps import SUPERSEDED
 
 REFERENCE = "adam"
 
@@ -41,6 +42,8 @@ class TrackOptions:
     cache_dir: str | os.PathLike | None = None
     # One line per optimizer as it finishes: a family's tuning runs minutes before its records are written.
     progress: Callable[[str], None] = field(default=lambda line: None, repr=False)
+    # Run evaluations already recorded in results_dir again; their old records move to superseded/.
+    redo: bool = False
 
 
 def default_results_dir() -> Path:
@@ -128,9 +131,26 @@ def run_evaluation(track: OptimizerTrack, evaluation: dict, options: TrackOption
             evaluation["learned"],
             options,
         )
-    label = family.name if factor == 1 else f"{family.name}@{factor}x"
+    label = task_label(evaluation)
     seeds = {"test": settings["seed"], "tuning": settings["tuning_seed"]}
     return _records(track, options, family, label, horizon, settings["horizon"], raw, seeds, evaluation)
+
+
+def task_label(evaluation: dict) -> str:
+    """The records' `task`: the family, with `@Nx` where the horizon is N times the trained one."""
+    factor = evaluation.get("horizon_factor", 1)
+    return evaluation["family"] if factor == 1 else f"{evaluation['family']}@{factor}x"
+
+
+def _recorded(track: OptimizerTrack, options: TrackOptions) -> dict[tuple[str, str], list[Path]]:
+    """Paths of this track and profile's records in the results folder, by (task, optimizer)."""
+    found: dict[tuple[str, str], list[Path]] = {}
+    if not Path(options.results_dir).is_dir():
+        return found
+    for path, record in optimizer_records.load_all(options.results_dir).records:
+        if record.get("track") == track.name and record.get("profile") == options.profile:
+            found.setdefault((record["task"], record["optimizer"]), []).append(path)
+    return found
 
 
 def _records(track, options, family, label, horizon, trained, raw, seeds, evaluation) -> dict[str, dict]:
@@ -179,8 +199,16 @@ def run_track(track: OptimizerTrack, options: TrackOptions) -> Iterator[str]:
             f"{track.path}: profile {options.profile!r} evaluates no family {', '.join(map(repr, unknown))}; "
             f"its families: {', '.join(available)}"
         )
+    recorded = _recorded(track, options)
     for evaluation in track.evaluations(options.profile):
         if options.families and evaluation["family"] not in options.families:
+            continue
+        label = task_label(evaluation)
+        names = [*track.data["baselines"], f"lstm[{evaluation['learned']}]"]
+        old = [path for name in names for path in recorded.get((label, name), [])]
+        if not options.redo and all((label, name) in recorded for name in names):
+            # An interrupted track resumes here: finished evaluations are not run twice.
+            yield f"{label:24s} recorded already ({len(old)} records); --redo runs it again"
             continue
         records = run_evaluation(track, evaluation, options)
         for record in records.values():
@@ -190,6 +218,9 @@ def run_track(track: OptimizerTrack, options: TrackOptions) -> Iterator[str]:
                 f"{record['task']:24s} {record['optimizer']:18s} final loss {_fmt(final['mean'])} +- "
                 f"{_fmt(final['ci95'])}  steps to adam's final: {record['steps_to_reference']}  ({path.name})"
             )
+        for path in old:  # only once every new record of the evaluation is written
+            moved = store.move_aside(path, SUPERSEDED)
+            yield f"{label:24s} {path.name} superseded (now in {moved.parent.name}/)"
 
 
 def _fmt(value: float | None) -> str:
