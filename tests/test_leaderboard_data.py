@@ -536,3 +536,35 @@ def test_a_record_whose_budget_is_not_its_profiles_shows_as_custom():
     elsewhere = make_record("c", GOOD)
     elsewhere["benchmark"]["name"] = "not-shipped-here"  # no spec to check it by: its own profile stands
     assert tables.profile_cell(elsewhere) == "smoke"
+
+
+def test_readme_learned_optimizer_table_is_the_comparison_with_the_best_tuned_baseline():
+    """README's learned-optimizer rows (one per task of the shipped records): the LSTM's final loss, the
+    best tuned baseline with its rate and final loss, and the paired test's outcome, recomputed from the
+    records in leaderboard/results/optimizers/."""
+    from tfmeta.records import optimizer as optimizer_store
+
+    loaded = optimizer_store.load_all(REPO / "leaderboard" / "results" / optimizer_store.SUBFOLDER)
+    records = optimizers.optimizer_records(loaded.records)
+    by_name = {(r["task"], r["optimizer"]): r for r in records}
+    best = optimizers.best_baseline_frame(records).set_index("task")
+
+    def loss(record):
+        return f"{record['final_loss']['mean']:.4g} +- {record['final_loss']['ci95']:.2g}"
+
+    lines = (REPO / "README.md").read_text().splitlines()
+    header = lines.index("| task | LSTM optimizer | best tuned baseline (rate) | outcome |")
+    shown = []
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        task, lstm, baseline, outcome = (c.strip() for c in line.strip("|").split("|"))
+        task = task.strip("`")
+        row = best.loc[task]
+        assert lstm == loss(by_name[(task, row["learned"])])
+        winner = by_name[(task, row["best baseline"])]
+        rate = winner["optimizer_config"]["learning_rate"]
+        assert baseline == f"{row['best baseline']} ({rate:.3g}): {loss(winner)}"
+        assert outcome == f"{row['outcome']} (p = {row['p']:.2g})"
+        shown.append(task)
+    assert sorted(shown) == sorted(best.index)

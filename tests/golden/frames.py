@@ -3,12 +3,19 @@
 from pathlib import Path
 
 from tfmeta.records import few_shot, locations, optimizer
-from tfmeta.records.frames.optimizers import loss_bands, summary_frame
+from tfmeta.records.frames.optimizers import best_baseline_frame, loss_bands, summary_frame
 from tfmeta.records.frames.optimizers import optimizer_records as _optimizer_records
 from tfmeta.records.frames.overview import overview_frame
 from tfmeta.records.frames.tables import group_tables, pairwise_frame
 
-__all__ = ["group_tables", "loss_bands", "overview_frame", "pairwise_frame", "summary_frame"]
+__all__ = [
+    "best_baseline_frame",
+    "group_tables",
+    "loss_bands",
+    "overview_frame",
+    "pairwise_frame",
+    "summary_frame",
+]
 
 
 # The records the snapshot was taken from: records committed later (more seeds, say) leave it unchanged.

@@ -6,7 +6,9 @@ Retaken since only when the few-shot tables gained columns (Trust; Seeds and Acr
 to paper), every other cell unchanged; and when tables stopped splitting by profile and started splitting by
 protocol class (transductive entries moved to tables of their own, so their neighbours' gaps changed) and
 the overview gave each training budget its own row; and when the Profile column began to say "custom"
-for a record whose budget is not its claimed profile's.
+for a record whose budget is not its claimed profile's; and when the optimizer track was re-run with
+learning-rate grids extended until each winner is interior (new records, the old ones superseded) and its
+comparison with the best tuned baseline of each task joined the snapshot.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def render() -> dict:
         "pairwise": [frame_data(frames.pairwise_frame(table.entries)) for table in tables],
         "optimizers": frame_data(frames.summary_frame(optimizer_records)),
         "optimizer_bands": frame_data(frames.loss_bands(optimizer_records)),
+        "optimizer_best_baseline": frame_data(frames.best_baseline_frame(optimizer_records)),
     }
 
 
