@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -152,11 +154,12 @@ def test_analysis_curves_from_the_same_start():
     assert maml.MAML.from_config(method.get_config()).curve_baselines == {"sgd": 0.4, "adam": 0.01}
 
 
-def test_curves_from_another_learners_start(capsys):
+def test_curves_from_another_learners_start(capsys, tmp_path):
     """With a `curve_start`, `tune` chooses rates from both starts and `analyse` runs the own update and
     the baselines again from the other learner's start: SGD at MAML's inner rate retraces MAML's update
     from there too, and the curves differ from those of the own start. Each tuned rate and each set of
-    curves prints a progress line. A learner of other shapes is refused, naming both."""
+    curves prints a progress line; each finished search is kept in the tuning memo, and a second `tune`
+    takes its rates from there. A learner of other shapes is refused, naming both."""
     method = maml.MAML(
         filters=2, way=3, test_inner_steps=2, curve_baselines={"sgd": 0.4, "adam": None}, curve_start="x.json"
     )
@@ -166,15 +169,29 @@ def test_curves_from_another_learners_start(capsys):
     method.ensure_built((16, 16, 1))
     other.ensure_built((16, 16, 1))
     method.use_curve_start(other, "x.json", "maml", "ab" * 32)
+    method.tuning_memo = tmp_path / "tuning.json"
     tuning = method.tune(episodes, labels)
     assert set(tuning) == {"baselines", "curve_start_baselines"}
     chosen = tuning["curve_start_baselines"]["adam"]["learning_rate"]
     assert method.tuned_rates_other_start == {"adam": chosen}
-    analysis = method.analyse(episodes, labels)
-    assert analysis["curve_start"]["baseline_curves"]["adam"]["learning_rate"] == chosen
+    memo = json.loads(method.tuning_memo.read_text())
+    assert memo == {
+        "adam from own, 2 steps": tuning["baselines"]["adam"],
+        f"adam from maml {'ab' * 32}, 2 steps": tuning["curve_start_baselines"]["adam"],
+    }
+    memo["adam from own, 2 steps"]["learning_rate"] = 0.125  # a search that was never run
+    method.tuning_memo.write_text(json.dumps(memo))
     printed = capsys.readouterr().out
     assert "adam from the own start: learning rate" in printed
     assert f"adam from the maml's start: learning rate {chosen:g}" in printed
+    again = method.tune(episodes, labels)
+    assert again["baselines"]["adam"]["learning_rate"] == 0.125 and method.tuned_rates == {"adam": 0.125}
+    assert again["curve_start_baselines"] == tuning["curve_start_baselines"]
+    assert capsys.readouterr().out.count(f"from {method.tuning_memo}") == 2
+    method.tuned_rates = {"adam": tuning["baselines"]["adam"]["learning_rate"]}
+    analysis = method.analyse(episodes, labels)
+    assert analysis["curve_start"]["baseline_curves"]["adam"]["learning_rate"] == chosen
+    printed = capsys.readouterr().out
     assert printed.count("Inner-loop curves: the method's update and 2 optimizers") == 2
     start = analysis["curve_start"]
     assert (start["record"], start["method"], start["weights_sha256"]) == ("x.json", "maml", "ab" * 32)

@@ -6,6 +6,7 @@ import dataclasses
 import inspect
 import time
 import weakref
+from pathlib import Path
 
 import numpy as np
 
@@ -34,11 +35,14 @@ def load_validation_set(the_plan: Plan, class_sets: dict):
     return episodes, frozen_dataset(episodes, class_set)
 
 
-def tune(the_plan: Plan, method, class_sets: dict, predictions_only: bool = False) -> dict:
+def tune(
+    the_plan: Plan, method, class_sets: dict, predictions_only: bool = False, run_dir: Path | None = None
+) -> dict:
     """Lets the method choose its test-time hyperparameters (`FewShotMethod.tune`) on frozen episodes of
     the test setting drawn from the validation classes; never on the test classes: where the spec
     validates on its test part (Lake's runs), nothing is tuned. With `predictions_only`, only what the
-    method's predictions depend on (for re-evaluation)."""
+    method's predictions depend on (for re-evaluation). With the training's `run_dir`, a method with a
+    `tuning_memo` keeps its finished searches there, so a stopped run resumes its tuning."""
     if not method.tunes:
         return {}
     validation, test = the_plan.validation, the_plan.benchmark.data["test"]
@@ -57,6 +61,8 @@ def tune(the_plan: Plan, method, class_sets: dict, predictions_only: bool = Fals
     )
     print(f"Tuning {which} on {len(episodes)} validation episodes")
     data, labels = frozen_dataset(episodes, class_set), episodes.query_labels()
+    if run_dir is not None and hasattr(method, "tuning_memo"):
+        method.tuning_memo = Path(run_dir) / f"tuning-{key.way}w{key.shot}s-{episodes.hash[:16]}.json"
     # A method written before `predictions_only` existed tunes everything, as it did.
     if predictions_only and "predictions_only" in inspect.signature(method.tune).parameters:
         chosen = method.tune(data, labels, predictions_only=True)

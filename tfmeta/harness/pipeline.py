@@ -56,7 +56,7 @@ def make_record(options: RunOptions) -> dict:
             data_dir=options.data_dir, cache_dir=options.cache_dir,
         )
     )  # fmt: skip
-    tuning = evaluation.tune(the_plan, method, data.class_sets)
+    tuning = evaluation.tune(the_plan, method, data.class_sets, run_dir=run_dir)
     labels = data.test_set.query_labels()
     test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
     evaluated = evaluation.evaluate(

@@ -14,7 +14,9 @@ learning rates tuned on validation episodes of the test setting. These fill the 
 from __future__ import annotations
 
 import functools
+import json
 import time
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -22,13 +24,21 @@ import tensorflow as tf
 from tfmeta.optimizers import functional
 from tfmeta.optimizers import grid as grid_search
 from tfmeta.records.stats import mean_ci95, paired_comparison
+from tfmeta.records.store import replace_json
 
 # Where the search for a standard optimizer's rate starts, on validation episodes (half decades).
 LEARNING_RATE_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
 
 class InnerCurves:
-    """Tuning (`tune`) and inner-loop analysis (`analyse`) hooks of the optimization-based learners."""
+    """Tuning (`tune`) and inner-loop analysis (`analyse`) hooks of the optimization-based learners.
+
+    `tuning_memo`, when the harness sets it (a JSON file in the run folder, one per validation draw),
+    keeps each finished rate search, so a run stopped during tuning (an hour for the meta-learner LSTM
+    with two starts) resumes with the searches still to do.
+    """
+
+    tuning_memo: Path | None = None
 
     @property
     def tunes(self) -> bool:
@@ -66,15 +76,29 @@ class InnerCurves:
                 labels,
                 self.untuned(),
                 f"{self.other_start.method}'s",
+                memo_key=f"{self.other_start.method} {self.other_start.weights_sha256}",
             )
         return report
 
-    def tune_from(self, start, tuned: dict, data, labels, names: list[str], which: str) -> dict:
+    def tune_from(
+        self, start, tuned: dict, data, labels, names: list[str], which: str, memo_key: str = "own"
+    ) -> dict:
         """`tune` of the optimizers `names` from one start (`start(way)` gives the parameters, `which`
-        names it in the progress lines); the chosen rates go into `tuned`."""
+        names it in the progress lines, `memo_key` in `tuning_memo`); the chosen rates go into `tuned`. A
+        search in `tuning_memo` for the same optimizer, start and number of steps is taken from there
+        instead of run again."""
         report = {}
+        memo = self._read_tuning_memo()
         for name in names:
             began = time.monotonic()
+            key = f"{name} from {memo_key}, {self.test_inner_steps} steps"
+            if key in memo:
+                entry = report[name] = memo[key]
+                tuned[name] = entry["learning_rate"]
+                print(
+                    f"  {name} from the {which} start: learning rate {tuned[name]:g}, from {self.tuning_memo}"
+                )
+                continue
             curve = self.curve_function(self.rule_curve(name), self.test_inner_steps, start)
 
             def negative_accuracy(rate, curve=curve):
@@ -96,7 +120,18 @@ class InnerCurves:
                 f"{time.monotonic() - began:.0f} s",
                 flush=True,
             )
+            if self.tuning_memo is not None:
+                memo[key] = entry
+                replace_json(memo, self.tuning_memo)
         return report
+
+    def _read_tuning_memo(self) -> dict:
+        if self.tuning_memo is None or not self.tuning_memo.exists():
+            return {}
+        try:
+            return json.loads(self.tuning_memo.read_text())
+        except (OSError, ValueError):  # a memo is only a shortcut: an unreadable one is searched again
+            return {}
 
     def baseline_rate(self, name: str, tuned: dict | None = None) -> float:
         """The learning rate of baseline `name`: given, tuned (in `tuned`, by default the rates tuned from
