@@ -41,8 +41,8 @@ def tune(
     """Lets the method choose its test-time hyperparameters (`FewShotMethod.tune`) on frozen episodes of
     the test setting drawn from the validation classes; never on the test classes: where the spec
     validates on its test part (Lake's runs), nothing is tuned. With `predictions_only`, only what the
-    method's predictions depend on (for re-evaluation). With the training's `run_dir`, a method with a
-    `tuning_memo` keeps its finished searches there, so a stopped run resumes its tuning."""
+    method's predictions depend on (for re-evaluation). With the training's `run_dir`, the method's
+    `tuning_memo` is a file there, so a method that keeps its finished searches resumes its tuning."""
     if not method.tunes:
         return {}
     validation, test = the_plan.validation, the_plan.benchmark.data["test"]
@@ -61,7 +61,7 @@ def tune(
     )
     print(f"Tuning {which} on {len(episodes)} validation episodes")
     data, labels = frozen_dataset(episodes, class_set), episodes.query_labels()
-    if run_dir is not None and hasattr(method, "tuning_memo"):
+    if run_dir is not None:
         method.tuning_memo = Path(run_dir) / f"tuning-{key.way}w{key.shot}s-{episodes.hash[:16]}.json"
     # A method written before `predictions_only` existed tunes everything, as it did.
     if predictions_only and "predictions_only" in inspect.signature(method.tune).parameters:

@@ -16,6 +16,7 @@ looked up, before any training starts.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import keras
 
@@ -45,6 +46,10 @@ class FewShotMethod(keras.Model):
             features do not depend on the episode: inference-mode batch norm, no randomness), and
             `classify` turns features into logits. The harness then embeds each distinct image of the
             frozen test episodes once, however many episodes share it [False].
+
+    Set by the harness:
+        tuning_memo: a JSON file in the training's run folder, one per validation draw, where `tune` may
+            keep its finished searches so that a stopped run resumes them [None].
     """
 
     paper: str = ""
@@ -54,6 +59,7 @@ class FewShotMethod(keras.Model):
     episodes_per_step: int = 8
     meta_batch: int = 1
     embeds_images: bool = False
+    tuning_memo: Path | None = None
 
     def call(self, episode: dict, training: bool = False):
         """Query logits `[way * query, way]` of one episode. Required."""

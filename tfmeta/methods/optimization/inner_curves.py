@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -33,12 +32,10 @@ LEARNING_RATE_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 class InnerCurves:
     """Tuning (`tune`) and inner-loop analysis (`analyse`) hooks of the optimization-based learners.
 
-    `tuning_memo`, when the harness sets it (a JSON file in the run folder, one per validation draw),
-    keeps each finished rate search, so a run stopped during tuning (an hour for the meta-learner LSTM
-    with two starts) resumes with the searches still to do.
+    `tuning_memo` (`FewShotMethod`'s, set by the harness) keeps each finished rate search, so a run
+    stopped during tuning (an hour for the meta-learner LSTM with two starts) resumes with the searches
+    still to do.
     """
-
-    tuning_memo: Path | None = None
 
     @property
     def tunes(self) -> bool:
