@@ -63,7 +63,7 @@ def tune(
     data, labels = frozen_dataset(episodes, class_set), episodes.query_labels()
     if run_dir is not None:
         method.tuning_memo = (
-            Path(run_dir) / f"tuning-{key.way}w{key.shot}s-{episodes.hash.split(':')[-1][:16]}.json"
+            Path(run_dir) / f"tuning-{key.way}w{key.shot}s-{episodes.hash.removeprefix('sha256:')[:16]}.json"
         )
     # A method written before `predictions_only` existed tunes everything, as it did.
     if predictions_only and "predictions_only" in inspect.signature(method.tune).parameters:

@@ -14,7 +14,6 @@ learning rates tuned on validation episodes of the test setting. These fill the 
 from __future__ import annotations
 
 import functools
-import json
 import time
 
 import numpy as np
@@ -22,8 +21,8 @@ import tensorflow as tf
 
 from tfmeta.optimizers import functional
 from tfmeta.optimizers import grid as grid_search
+from tfmeta.records import store
 from tfmeta.records.stats import mean_ci95, paired_comparison
-from tfmeta.records.store import replace_json
 
 # Where the search for a standard optimizer's rate starts, on validation episodes (half decades).
 LEARNING_RATE_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
@@ -93,7 +92,9 @@ class InnerCurves:
                 entry = report[name] = memo[key]
                 tuned[name] = entry["learning_rate"]
                 print(
-                    f"  {name} from the {which} start: learning rate {tuned[name]:g}, from {self.tuning_memo}"
+                    f"  {name} from the {which} start: learning rate {tuned[name]:g}, "
+                    f"from {self.tuning_memo}",
+                    flush=True,
                 )
                 continue
             curve = self.curve_function(self.rule_curve(name), self.test_inner_steps, start)
@@ -119,15 +120,17 @@ class InnerCurves:
             )
             if self.tuning_memo is not None:
                 memo[key] = entry
-                replace_json(memo, self.tuning_memo)
+                store.replace_json(memo, self.tuning_memo)
         return report
 
     def _read_tuning_memo(self) -> dict:
-        if self.tuning_memo is None or not self.tuning_memo.exists():
+        """The memo's searches, read with the records' bounds; a memo is only a shortcut, so a missing or
+        unreadable one gives none (they are searched again)."""
+        if self.tuning_memo is None:
             return {}
         try:
-            return json.loads(self.tuning_memo.read_text())
-        except (OSError, ValueError):  # a memo is only a shortcut: an unreadable one is searched again
+            return store.parse(store.read_bytes(self.tuning_memo), self.tuning_memo.name)
+        except (OSError, store.RecordError):
             return {}
 
     def baseline_rate(self, name: str, tuned: dict | None = None) -> float:
