@@ -77,3 +77,19 @@ def test_an_unknown_optimizer_family_lists_the_profile_s_families(tmp_path, caps
     err = capsys.readouterr().err
     assert code == 2 and "evaluates no family 'nosuch'; its families: " in err and "quadratic" in err
     assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    "command, folder",
+    [("run", "benchmarks"), ("sweep", "benchmarks/sweeps"), ("optimizer-track", "benchmarks/optimizers")],
+)
+def test_help_names_every_shipped_spec(command, folder, capsys):
+    from pathlib import Path
+
+    from tfmeta import cli
+
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    shipped = sorted(Path(__file__).parents[1].joinpath(folder).glob("*.yaml"))
+    assert shipped and all(p.stem in help_text for p in shipped), help_text

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from tfmeta.records import locations
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("spec", help="optimizer-track spec: a YAML file or the name of a shipped one")
+    parser.add_argument(
+        "spec",
+        help="optimizer-track spec: a YAML file or the name of a shipped one "
+        f"({locations.shipped_names('optimizers')})",
+    )
     parser.add_argument("--profile", default="standard", help="smoke, standard or paper (default: standard)")
     parser.add_argument(
         "--runs-dir", type=Path, default=Path("runs"), help="training folders (default: runs/)"

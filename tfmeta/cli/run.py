@@ -7,11 +7,14 @@ import os
 from pathlib import Path
 
 from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value, positive_int
+from tfmeta.records import locations
 
 
 def add_parsers(commands) -> None:
     run = commands.add_parser("run", help="train and evaluate a method on a benchmark, write a result record")
-    run.add_argument("spec", help="benchmark spec: a YAML file or the name of a shipped one")
+    run.add_argument(
+        "spec", help=f"benchmark spec: a YAML file or the name of a shipped one ({locations.shipped_names()})"
+    )
     run.add_argument("--method", required=True, help="registered name or package.module:ClassName")
     run.add_argument(
         "--profile",

@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfmeta.cli.options import RESULTS_HELP, data_arguments
+from tfmeta.records import locations
 
 
 def add_parsers(commands) -> None:
     sweep = commands.add_parser(
         "sweep", help="run a sweep file's trainings as Ray tasks (resumes; skips runs whose record exists)"
     )
-    sweep.add_argument("sweep", help="a sweep YAML file or the name of a shipped one (standard, smoke)")
+    sweep.add_argument(
+        "sweep", help=f"a sweep YAML file or the name of a shipped one ({locations.shipped_names('sweeps')})"
+    )
     sweep.add_argument("--dry-run", action="store_true", help="list the runs and the CPU-hour estimate only")
     sweep.add_argument(
         "--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else a local instance on 127.0.0.1)"

@@ -39,6 +39,11 @@ def benchmarks_dir() -> Path:
     return _shipped("benchmarks")
 
 
+def shipped_names(folder: str = "") -> str:
+    """The names of the shipped YAML files in `benchmarks/<folder>`, for help texts."""
+    return ", ".join(p.stem for p in sorted((benchmarks_dir() / folder).glob("*.yaml")))
+
+
 def app_dir() -> Path:
     """The Streamlit leaderboard app (`app.py`, `views/`)."""
     return _shipped("leaderboard")
