@@ -128,7 +128,10 @@ def test_fine_tuning_tunes_every_optimizer_on_validation_episodes(finetune_recor
 def test_verify_searches_again_only_the_rate_the_predictions_use(smoke_run, data_dir, cache_dir, monkeypatch):
     """`tfmeta verify` re-evaluates predictions: fine-tuning's own rate (Adam's) is searched again on the
     validation episodes, the other five optimizers' rates, which only the analysis's curves use, are not;
-    every test episode still reproduces."""
+    every test episode still reproduces, with no warning about the training optimizer's state in the
+    weights file."""
+    import warnings
+
     from tfmeta.harness import reproduction
     from tfmeta.optimizers import grid
 
@@ -140,7 +143,10 @@ def test_verify_searches_again_only_the_rate_the_predictions_use(smoke_run, data
         return search(objective, start, **options)
 
     monkeypatch.setattr(grid, "search", counted)
-    done = reproduction.verify(path, [path.parents[1] / "runs"], str(data_dir), str(cache_dir))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        done = reproduction.verify(path, [path.parents[1] / "runs"], str(data_dir), str(cache_dir))
+    assert not [w for w in caught if "optimizer" in str(w.message)], [str(w.message) for w in caught]
     assert done.episodes == len(record["per_episode"])
     assert len(searched) == 1  # Adam's, of the six tuned when the record was made
 

@@ -64,7 +64,7 @@ def load_trained(path: Path, directories: list[Path], data_dir=None, cache_dir=N
         VerificationError: when the record names no weights or they cannot be found.
     """
     from tfmeta import methods
-    from tfmeta.harness import pipeline, planning
+    from tfmeta.harness import pipeline, planning, training
 
     record = few_shot.read(path)
     sha = record.get("weights", {}).get("sha256")
@@ -87,7 +87,7 @@ def load_trained(path: Path, directories: list[Path], data_dir=None, cache_dir=N
     the_plan = planning.plan(options)
     data = pipeline.load_data(the_plan, options)
     model = pipeline.build_method(the_plan, methods.get(options.method), record["method"]["config"], data)
-    model.load_weights(weights)
+    training.load_weights(model, weights)
     return Trained(path, record, model, weights, sha, the_plan, data)
 
 

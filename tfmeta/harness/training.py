@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,9 +184,18 @@ def is_trained(run_dir: Path) -> bool:
     return (run_dir / SUMMARY).exists() and (run_dir / WEIGHTS).exists()
 
 
+def load_weights(model: keras.Model, path: Path) -> None:
+    """Loads a trained method's weights for testing. The file holds its training optimizer's state too,
+    which a method built for testing has not created; Keras warns that it skips it, which is expected
+    here, so that one warning is silenced."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(path)
+
+
 def load_trained(model: keras.Model, run_dir: Path, every: int) -> Trained:
     """Loads finished weights into a built model; `every` is the validation interval of its curve."""
-    model.load_weights(run_dir / WEIGHTS)
+    load_weights(model, run_dir / WEIGHTS)
     return Trained(json.loads((run_dir / SUMMARY).read_text()), True, read_curve(run_dir, every))
 
 
