@@ -194,12 +194,20 @@ class InnerCurves:
             f"{steps} steps, {self.curve_episodes} test episodes",
             flush=True,
         )
-        curve = self.curve_function(self.adapt, steps, start)
-        runs = {"inner_curve": self.run_curves(curve, test_data, labels, episodes=self.curve_episodes)}
+        rules = {"inner_curve": (self.adapt, ())}  # the method's own update, then each optimizer at its rate
         for name in sorted(self.curve_baselines):
-            curve = self.curve_function(self.rule_curve(name), steps, start)
-            rate = self.baseline_rate(name, tuned)
-            runs[name] = self.run_curves(curve, test_data, labels, rate, episodes=self.curve_episodes)
+            rules[name] = (self.rule_curve(name), (self.baseline_rate(name, tuned),))
+        runs = {}
+        for name, (trajectory, rate) in rules.items():
+            began = time.monotonic()
+            curve = self.curve_function(trajectory, steps, start)
+            runs[name] = self.run_curves(curve, test_data, labels, *rate, episodes=self.curve_episodes)
+            accuracy = runs[name][0][:, min(self.test_inner_steps, steps)].mean()
+            print(
+                f"  {'own update' if name == 'inner_curve' else name}: {accuracy:.2%} after "
+                f"{self.test_inner_steps} steps ({time.monotonic() - began:.0f} s)",
+                flush=True,
+            )
         summaries = {name: curve_summary(*run, self.test_inner_steps) for name, run in runs.items()}
         analysis = {"inner_curve": summaries.pop("inner_curve")}
         if summaries:
