@@ -77,7 +77,11 @@ def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path
     assert cli.main(["sweep", "standard", "--dry-run", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"omniglot/protonet/seed0 5-way 1-shot: done  {committed.name}" in out
-    assert "omniglot/protonet/seed1 5-way 1-shot: to run" in out and "CPU-hours" in out
+    assert "omniglot/protonet/seed1 5-way 1-shot: to run" in out and "about " in out and "CPU-hours" in out
+    # A sweep none of whose trainings has a record to go by says so instead of "about 0.0 CPU-hours".
+    assert cli.main(["sweep", "protocol", "--dry-run", "--results-dir", str(tmp_path / "none")]) == 0
+    out = capsys.readouterr().out
+    assert "no CPU-hour estimate, no record made yet to go by" in out and "0.0 CPU-hours" not in out
 
 
 def test_an_unreproducible_record_is_run_again_and_moves_aside_for_its_successor(capsys, tmp_path):

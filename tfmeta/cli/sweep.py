@@ -83,11 +83,15 @@ def dry_run(sweep, records, results_dir, redo_unreproducible: bool = False) -> s
             todo.append(index)
     hours, unknown = sweeps.estimate_cpu_hours(sweep, records, todo)
     runs = sum(len(t.settings) for t in sweep.trainings)
-    lines.append(
-        f"{runs} runs in {len(sweep.trainings)} trainings; {len(done)} runs done, {len(todo)} trainings "
-        f"to run: about {hours:.1f} CPU-hours from the training times of records already made"
-        + (f" ({unknown} trainings with no record to go by are not counted)" if unknown else "")
-    )
+    trainings, summary = len(sweep.trainings), f"{len(done)} runs done, {len(todo)} trainings to run"
+    summary = f"{runs} runs in {trainings} trainings; {summary}"
+    if unknown == len(todo) and todo:
+        summary += ": no CPU-hour estimate, no record made yet to go by"
+    elif todo:
+        summary += f": about {hours:.1f} CPU-hours from the training times of records already made" + (
+            f" ({unknown} trainings with no record to go by are not counted)" if unknown else ""
+        )
+    lines.append(summary)
     return "\n".join(lines)
 
 
