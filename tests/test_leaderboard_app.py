@@ -177,8 +177,17 @@ def test_inner_loop_curves_overlay_every_optimizer_from_the_same_start(smoke_run
     shutil.copy(path, board)
     app = open_page(board, "inner_loop", monkeypatch)
     assert len(app.get("vega_lite_chart")) == 1
-    rows = table_rows(app, "Wilcoxon p")
+    rows = table_rows(app, "against")
     assert {row["against"] for row in rows} == set(record["analysis"]["baseline_curves"])
+    (best,) = table_rows(app, "best optimizer")  # one start: the method's own
+    curves, trained = (
+        record["analysis"]["baseline_curves"],
+        record["analysis"]["inner_curve"]["trained_steps"],
+    )
+    assert best["best optimizer"] == max(
+        sorted(curves), key=lambda rule: curves[rule]["accuracy_mean"][trained]
+    )
+    assert best["outcome"] in {"beats", "ties", "loses to"}
     assert app.selectbox[0].value == "omniglot 5-way 1-shot (smoke)"
     app.toggle[0].set_value(False).run()  # linear step axis
     assert not app.exception and len(app.get("vega_lite_chart")) == 1

@@ -568,3 +568,37 @@ def test_readme_learned_optimizer_table_is_the_comparison_with_the_best_tuned_ba
         assert outcome == f"{row['outcome']} (p = {row['p']:.2g})"
         shown.append(task)
     assert sorted(shown) == sorted(best.index)
+
+
+def test_readme_meta_lstm_table_is_the_comparison_with_the_best_tuned_optimizer_of_each_start():
+    """README's meta-LSTM rows (its own start, MAML's start): the rule's accuracy, the best tuned
+    optimizer with its rate and accuracy, and the paired test's outcome, recomputed from the newest
+    shipped 5-way 1-shot record with a second start."""
+    from tfmeta.records import few_shot
+    from tfmeta.records.frames import inner_loop
+
+    entries = few_shot.load_all(REPO / "leaderboard" / "results").records
+    best = inner_loop.best_baseline_frame(entries)
+    best = best[(best["method"] == "meta_lstm") & best["setting"].str.startswith("omniglot 5-way 1-shot")]
+    record = best[best["start"] == "maml"]["record"].iloc[0]  # the newest with MAML's start
+    rows = best[best["record"] == record].set_index("start")
+    lines = (REPO / "README.md").read_text().splitlines()
+    header = lines.index(
+        "| start | meta-LSTM's rule (%) | best tuned optimizer (rate): accuracy (%) "
+        "| outcome (paired Wilcoxon) |"
+    )
+    shown = []
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        label, own, baseline, outcome = (c.strip() for c in line.strip("|").split("|"))
+        start = "meta_lstm" if label.startswith("its own") else "maml"
+        row = rows.loc[start]
+        assert own == f"{row['own (%)']:.2f}"
+        assert baseline == f"{row['best optimizer']} ({row['learning rate']:.3g}): {row['optimizer (%)']:.2f}"
+        assert outcome == (
+            f"{row['outcome']}, {row['own - optimizer (points)']:+.2f} +- {row['CI95 (points)']:.2f} "
+            f"(p = {row['Wilcoxon p']:.2g})"
+        )
+        shown.append(start)
+    assert shown == ["meta_lstm", "maml"]

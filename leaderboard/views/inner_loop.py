@@ -8,7 +8,7 @@ import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note, plain
 
-from tfmeta.records.frames.inner_loop import curve_frame, paired_frame
+from tfmeta.records.frames.inner_loop import best_baseline_frame, curve_frame, paired_frame
 from tfmeta.records.optimizer import BASELINES
 
 # The own update in black, the optimizers in Okabe & Ito's colour-blind-safe hues.
@@ -86,6 +86,14 @@ def run() -> None:
             own_start = (rows["start"] == rows["method"]).all()
             column.markdown(f"**{plain(name)}**" + ("" if own_start else f" from {plain(start)}'s start"))
             column.altair_chart(panel(rows, log_x), width="stretch")
+    best = best_baseline_frame(entries)
+    rows = best[best["setting"] == setting] if not best.empty else best
+    if not rows.empty:
+        st.markdown(
+            "Own update against the best tuned optimizer from the same start, at the trained horizon "
+            "(paired Wilcoxon test over the curve episodes; beats or loses to where p < 0.05):"
+        )
+        st.dataframe(rows.drop(columns="setting"), hide_index=True, width="stretch")
     paired = paired_frame(entries)
     rows = paired[paired["setting"] == setting] if not paired.empty else paired
     if not rows.empty:
