@@ -83,8 +83,10 @@ def dry_run(sweep, records, results_dir, redo_unreproducible: bool = False) -> s
             todo.append(index)
     hours, unknown = sweeps.estimate_cpu_hours(sweep, records, todo)
     runs = sum(len(t.settings) for t in sweep.trainings)
-    trainings, summary = len(sweep.trainings), f"{len(done)} runs done, {len(todo)} trainings to run"
-    summary = f"{runs} runs in {trainings} trainings; {summary}"
+    summary = (
+        f"{runs} runs in {len(sweep.trainings)} trainings; "
+        f"{len(done)} runs done, {len(todo)} trainings to run"
+    )
     if unknown == len(todo) and todo:
         summary += ": no CPU-hour estimate, no record made yet to go by"
     elif todo:

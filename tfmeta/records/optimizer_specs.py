@@ -66,7 +66,7 @@ def load(path: str | Path) -> OptimizerTrack:
     if not candidate.is_file():
         candidate = specs_dir() / f"{path}.yaml"
         if not candidate.is_file():
-            known = ", ".join(p.stem for p in sorted(specs_dir().glob("*.yaml")))
+            known = locations.shipped_names("optimizers")
             raise SpecError(f"no optimizer-track spec {str(path)!r}; pass a YAML file or one of: {known}")
     schema = store.schema("optimizer_track")
     schema["properties"]["baselines"]["items"] = {"enum": list(BASELINES)}  # the one list of baselines

@@ -196,7 +196,7 @@ def resolve(path: str | Path) -> Path:
     named = locations.benchmarks_dir() / f"{path}.yaml"
     if named.is_file():
         return named
-    known = ", ".join(p.stem for p in available())
+    known = locations.shipped_names()
     raise SpecError(f"no benchmark spec {str(path)!r}; pass a YAML file or one of: {known}")
 
 

@@ -86,7 +86,7 @@ def resolve(path: str | Path) -> Path:
     named = sweeps_dir() / f"{path}.yaml"
     if named.is_file():
         return named
-    known = ", ".join(p.stem for p in sorted(sweeps_dir().glob("*.yaml")))
+    known = locations.shipped_names("sweeps")
     raise specs.SpecError(f"no sweep {str(path)!r}; pass a YAML file or one of: {known}")
 
 
