@@ -36,6 +36,16 @@ def test_sign_test_exact_values():
     assert 0 < sign_test(3000, 2800) < 0.02  # large n neither overflows nor underflows
 
 
+def test_numpy_accuracies_give_the_same_exact_sign_test():
+    """Seed-averaged accuracies arrive as numpy arrays; their int64 counts must not overflow 2**n."""
+    import numpy as np
+
+    a, b = [1.0] * 600 + [0.5] * 400, [0.9] * 600 + [0.6] * 400
+    expected = paired_comparison(a, b)
+    got = paired_comparison(np.array(a), np.array(b))
+    assert got == expected and 1e-10 < got.sign_p < 1e-9 and type(got.wins) is int
+
+
 def test_wilcoxon_matches_the_normal_approximation_by_hand():
     # n = 10 distinct positive differences: W+ = 55, mean 27.5, variance 96.25, continuity 0.5.
     expected = math.erfc((27.5 - 0.5) / math.sqrt(96.25) / math.sqrt(2))
@@ -602,3 +612,41 @@ def test_readme_meta_lstm_table_is_the_comparison_with_the_best_tuned_optimizer_
         )
         shown.append(start)
     assert shown == ["meta_lstm", "maml"]
+
+
+def test_readme_protocol_table_pairs_the_trainval60_record_with_the_three_seed_standard_entry():
+    """README's ProtoNet protocol rows: the standard three-seed mean, the trainval60 record, their paired
+    difference and Wilcoxon p, and the paper's number, recomputed from the records in leaderboard/results/."""
+    from tfmeta.records import few_shot
+    from tfmeta.records.stats import paired_comparison
+
+    found: dict[str, dict] = {}
+    for table in tables.group_tables(few_shot.load_all(REPO / "leaderboard" / "results").records):
+        for _, record in table.entries:
+            if table.key.benchmark == "omniglot" and record["method"]["name"] == "protonet":
+                by_profile = found.setdefault(f"{table.key.way}-way {table.key.shot}-shot", {})
+                by_profile[(record["profile"], len(record["seeds"]))] = record
+    lines = (REPO / "README.md").read_text().splitlines()
+    header = lines.index(
+        next(line for line in lines if line.startswith("| setting | standard, 3 seeds | paper's"))
+    )
+    papers = published.for_method("protonet", "omniglot", "vinyals")
+    shown = []
+    for line in lines[header + 2 :]:
+        if not line.startswith("|"):
+            break
+        setting, standard, protocol, difference, paper = (c.strip() for c in line.strip("|").split("|"))
+        std, trainval = found[setting][("standard", 3)], found[setting][("trainval60", 1)]
+        assert trainval["config"]["train"] | {"seed": 0} == {
+            "part": "trainval", "way": 60, "shot": 1, "query": 5, "episodes": 6000, "seed": 0
+        }  # fmt: skip
+        assert std["config"]["train"]["episodes"] == trainval["config"]["train"]["episodes"]
+        assert standard == f"{100 * std['accuracy']['mean']:.2f}"
+        accuracy = trainval["accuracy"]
+        assert protocol == f"{100 * accuracy['mean']:.2f} +- {100 * accuracy['ci95']:.2f}"
+        c = paired_comparison(trainval["per_episode"], std["per_episode"])
+        assert difference == f"{100 * c.mean_difference:+.2f} +- {100 * c.ci95:.2f} (p = {c.wilcoxon_p:.2g})"
+        key = "{}w{}s".format(*setting.replace("-way", "").replace("-shot", "").split())
+        assert float(paper) in [p.accuracy.get(key) for p in papers]
+        shown.append(setting)
+    assert sorted(shown) == sorted(found) and len(shown) == 4

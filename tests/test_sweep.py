@@ -183,11 +183,11 @@ def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir,
 
 
 def test_a_worker_node_killed_mid_run_loses_no_run(tmp_path, data_dir, cache_dir, characters, monkeypatch):
-    """benchmarks/sweeps/smoke.yaml on a head and two worker nodes, all on 127.0.0.1; one worker node is
-    killed (its processes, by process id) while a training runs on it. Ray retries that training on the
-    surviving node, which resumes or restarts it; every run ends with exactly one record, no partial file.
-    (Ray's task-state API needs its dashboard, which this loopback cluster does not run; a busy node is
-    found by its free CPUs instead.)"""
+    """A two-training smoke sweep (ProtoNet, seeds 0 and 1) on a head and two worker nodes, all on
+    127.0.0.1; one worker node is killed (its processes, by process id) while a training runs on it. Ray
+    retries that training on the surviving node, which resumes or restarts it; every run ends with exactly
+    one record, no partial file. (Ray's task-state API needs its dashboard, which this loopback cluster
+    does not run; a busy node is found by its free CPUs instead.)"""
     import ray
     from ray._private.state import available_resources_per_node
     from ray.cluster_utils import Cluster
@@ -202,7 +202,7 @@ def test_a_worker_node_killed_mid_run_loses_no_run(tmp_path, data_dir, cache_dir
     try:
         cluster.wait_for_nodes()
         ray.init(address=cluster.address, log_to_driver=False, _node_ip_address="127.0.0.1")
-        sweep = sweeps.load("smoke")
+        sweep = sweeps.load(write(tmp_path, SMOKE))
         results = tmp_path / "results"
         done: dict = {}
         driver = threading.Thread(
@@ -237,3 +237,21 @@ def test_a_worker_node_killed_mid_run_loses_no_run(tmp_path, data_dir, cache_dir
     assert not [p for p in results.iterdir() if p.name.endswith(".tmp") or p.name.startswith(".tmp")]
     for record in records:
         few_shot.check(record)
+
+
+@pytest.mark.parametrize(
+    ("trainings", "node_cpus", "expected"),
+    [
+        (1, [2.0], 2),
+        (2, [2.0], 1),
+        (3, [2.0], 1),
+        (1, [0.0, 1.0, 1.0], 1),
+        (2, [0.0, 8.0, 8.0], 8),
+        (5, [16.0], 3),
+    ],
+)
+def test_trainings_share_the_clusters_cpus_unless_the_sweep_sets_them(trainings, node_cpus, expected):
+    """A lone training gets the whole machine; no training takes more than a node has, or less than 1."""
+    from tfmeta.harness import sweep as engine
+
+    assert engine.cpus_per_training(trainings, node_cpus) == expected

@@ -88,7 +88,9 @@ def paired_comparison(a: Sequence[float], b: Sequence[float]) -> PairedCompariso
     """
     if len(a) != len(b):
         raise ValueError(f"paired values need equal lengths; got {len(a)} and {len(b)}")
-    differences = [x - y for x, y in zip(a, b, strict=True)]
+    # Python floats: numpy inputs (seed-averaged episodes) would make the counts int64, and the sign test's
+    # 2**n overflow past 62 episodes.
+    differences = [float(x) - float(y) for x, y in zip(a, b, strict=True)]
     mean, ci95 = mean_ci95(differences)
     wins = sum(d > 0 for d in differences)
     losses = sum(d < 0 for d in differences)
@@ -106,6 +108,7 @@ def paired_comparison(a: Sequence[float], b: Sequence[float]) -> PairedCompariso
 
 def sign_test(wins: int, losses: int) -> float:
     """Two-sided exact binomial sign-test p-value for `wins` against `losses` (ties already removed)."""
+    wins, losses = int(wins), int(losses)
     n = wins + losses
     if n == 0:
         return 1.0
