@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 import threading
@@ -126,6 +127,35 @@ def test_an_unreproducible_record_is_run_again_and_moves_aside_for_its_successor
     assert (tmp_path / sweeps.SUPERSEDED / old.name).read_bytes() == old.read_bytes()
     names = {p.name for p, _ in few_shot.load_all(tmp_path).records}
     assert old.name not in names and outcome.records[0][0].name in names and kept.name in names
+
+
+def test_a_record_of_another_variant_does_not_count_as_the_runs():
+    """The standard sweep's MAML seed 0 (default transductive batch norm) is not done by the fidelity
+    sweep's inductive record of seed 0, nor first-order MAML by a meta_batch=4 record; analysis-only
+    arguments (the meta-LSTM's second start) and a default stated by the sweep (siamese `loss: bce`) do
+    not make another variant."""
+    from tfmeta.records import locations
+
+    results = locations.app_dir() / "results"
+
+    def record(pattern):
+        return (path := sorted(results.glob(pattern))[0]), json.loads(path.read_text())
+
+    standard = sweeps.load("standard")
+
+    def done(pattern, method, seed, setting=(5, 1), config=None):
+        (training,) = [
+            t for t in standard.only([method], [seed], ["omniglot"]).trainings if config in (None, t.config)
+        ]
+        return bool(sweeps.existing(dataclasses.replace(standard, trainings=(training,)), [record(pattern)]))
+
+    inductive = "omniglot-maml-5w1s-standard-seed0-20261202T232727Z.json"
+    assert record(inductive)[1]["config"]["method_config"]["batch_norm"] == "inductive"
+    assert not done(inductive, "maml", 0)
+    assert done("omniglot-maml-5w1s-standard-20261127T041536Z.json", "maml", 0)  # the same variant
+    assert not done("omniglot-fomaml-5w1s-standard-seed0-20261203T082321Z.json", "fomaml", 0)
+    assert done("omniglot-meta_lstm-5w1s-standard-seed1-*.json", "meta_lstm", 1)  # given curve_start
+    assert done("omniglot-siamese-5w1s-standard-20261127T065042Z.json", "siamese", 0, config={"loss": "bce"})
 
 
 def test_a_second_sweep_on_the_same_results_folder_is_refused(tmp_path):

@@ -20,14 +20,20 @@ def training_seed(record: dict) -> int:
     return int(record.get("seed", train.get("seed", 0)))
 
 
+def defining(config: dict) -> dict:
+    """The constructor arguments of `config` that make a variant: less the seed, the analysis-only
+    arguments (`curve_*`) and arguments added later at the value older records ran with."""
+    return {
+        k: v
+        for k, v in config.items()
+        if k != "seed" and not k.startswith("curve_") and LATER_ARGUMENTS.get(k, object()) != v
+    }
+
+
 def entry_key(record: dict) -> tuple:
     """What makes an entry: method, constructor config (less seeds and analysis-only arguments), training
     block (less its seed) and batch-norm protocol. Records sharing it differ only in training seed."""
-    config = {
-        k: v
-        for k, v in record["method"]["config"].items()
-        if k != "seed" and not k.startswith("curve_") and LATER_ARGUMENTS.get(k, object()) != v
-    }
+    config = defining(record["method"]["config"])
     train = {k: v for k, v in (record["config"].get("train") or {}).items() if k != "seed"}
     return (
         record["method"]["name"],

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tfmeta import methods
-from tfmeta.records import locations, specs, store
+from tfmeta.records import entries, locations, specs, store
 
 
 @dataclass(frozen=True)
@@ -165,17 +165,21 @@ def _lines(path: Path) -> dict[tuple, int]:
 
 def matches(record: dict, training: Training, setting: tuple[int, int], profile: str, train: dict) -> bool:
     """Whether `record` is the result of this run: same benchmark, method, setting and profile, the same
-    training block (budget and seed: `train`, as the spec gives it now), and the variant's constructor
-    arguments among the run's."""
+    training block (budget and seed: `train`, as the spec gives it now), and the same variant: the
+    record's constructor arguments hold the sweep's, and it was given no argument the sweep does not give
+    (analysis-only ones aside). A record given more (`batch_norm: inductive`, `meta_batch: 4`) is another
+    entry's, not this run's."""
     b = record["benchmark"]
-    given = {**record["method"].get("config", {}), **record["config"].get("method_config", {})}
+    used = {**record["method"].get("config", {}), **record["config"].get("method_config", {})}
+    given = entries.defining(record["config"].get("method_config") or {})
     return (
         b["name"] == training.benchmark
         and record["method"]["name"] == training.method.rpartition(":")[2]
         and (b["way"], b["shot"]) == setting
         and record["profile"] == profile
         and record["config"].get("train") == train
-        and all(given.get(k) == v for k, v in training.config.items())
+        and all(used.get(k) == v for k, v in training.config.items())
+        and set(given) <= set(training.config)
     )
 
 
