@@ -1,7 +1,16 @@
-"""Shared fixtures: the real Omniglot archives, prepared once per test session into a private cache."""
+"""Shared fixtures: the real Omniglot archives, prepared once per test session into a private cache, and
+each method's smoke run, trained once per session.
+
+The suite runs on pytest-xdist workers (`-n 2 --dist loadfile` in pyproject.toml: a file's tests, and so
+its module fixtures, stay on one worker). The session's cache and smoke runs live in a folder all workers
+of the session share, behind file locks: the first worker to need a dataset or a method's smoke run makes
+it, the others wait for it and read it.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -21,9 +30,19 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory) -> Path:
-    """A cache private to this test session, so tests exercise preparation from the archives."""
-    return tmp_path_factory.mktemp("tfmeta-cache")
+def session_dir(tmp_path_factory) -> Path:
+    """A folder shared by every worker of this test session (the parent of the workers' own folders)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def cache_dir(session_dir) -> Path:
+    """A cache private to this test session, so tests exercise preparation from the archives; the
+    preparation's own lock makes one worker prepare and the others wait."""
+    path = session_dir / "tfmeta-cache"
+    path.mkdir(exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="session")
@@ -41,30 +60,40 @@ def class_sets(characters):
 
 
 @pytest.fixture(scope="session")
-def smoke_run(data_dir, cache_dir, tmp_path_factory):
+def smoke_run(data_dir, cache_dir, session_dir):
     """Runs a method's smoke profile through the harness once per session: smoke_run(method, **options)
-    returns (record path, record). Runs share one runs folder, so later settings reuse the training."""
+    returns (record path, record), the record as written. Runs share one runs folder, so later settings
+    reuse the training; one lock per method and spec keeps two workers out of one training folder."""
     from tfmeta.harness import pipeline, planning
+    from tfmeta.records import locks
 
-    root = tmp_path_factory.mktemp("smoke")
+    root = session_dir / "smoke"
     done = {}
 
     def run(method: str, spec: str = "omniglot", **options):
         key = (method, spec, tuple(sorted(options.items())))
         if key not in done:
-            done[key] = pipeline.run(
-                planning.RunOptions(
-                    spec=spec,
-                    method=method,
-                    profile="smoke",
-                    data_dir=str(data_dir),
-                    cache_dir=str(cache_dir),
-                    runs_dir=root / "runs",
-                    results_dir=root / "results",
-                    verbose=0,
-                    **options,
-                )
-            )
+            made = root / "made" / f"{hashlib.sha256(repr(key).encode()).hexdigest()[:16]}.txt"
+            training = hashlib.sha256(repr((method, spec)).encode()).hexdigest()[:16]
+            with locks.wait_for(root / "locks" / f"{training}.lock"):
+                if not made.exists():
+                    path, _ = pipeline.run(
+                        planning.RunOptions(
+                            spec=spec,
+                            method=method,
+                            profile="smoke",
+                            data_dir=str(data_dir),
+                            cache_dir=str(cache_dir),
+                            runs_dir=root / "runs",
+                            results_dir=root / "results",
+                            verbose=0,
+                            **options,
+                        )
+                    )
+                    made.parent.mkdir(parents=True, exist_ok=True)
+                    made.write_text(str(path))
+            path = Path(made.read_text())
+            done[key] = (path, json.loads(path.read_text()))
         return done[key]
 
     return run

@@ -160,7 +160,7 @@ def run_sweep(
             return outcomes
         ray = connect(address)
         cpus = sweep.data.get("cpus_per_run") or cpus_per_training(len(todo), _node_cpus(ray))
-        log(f"{cpus:g} CPUs per training")
+        log(f"{cpus:g} CPU{'' if cpus == 1 else 's'} per training")
         # A fresh worker process per training (`max_calls=1`): TensorFlow keeps a training's traced graphs
         # until its process ends, and a reused worker grew by gigabytes over a few trainings.
         task = ray.remote(max_calls=1)(train_and_evaluate).options(
