@@ -56,7 +56,7 @@ def test_smoke_profile_runs_on_mini_imagenet(mini_spec, tmp_path):
 
 @pytest.mark.parametrize("method", methods.names())
 def test_every_method_trains_and_evaluates_on_mini_imagenet_images(method, mini_spec):
-    """Each method at the spec's miniImageNet widths takes training steps on 84x84 colour episodes and
+    """Each method at the spec's miniImageNet widths takes a training step on 84x84 colour episodes and
     answers the frozen test episodes through the harness's own steps (training on real data, and the
     analyses, are covered once per method on Omniglot)."""
     options = planning.RunOptions(spec=mini_spec, method=method, profile="smoke", verbose=0)
@@ -69,7 +69,7 @@ def test_every_method_trains_and_evaluates_on_mini_imagenet_images(method, mini_
     stream = training_dataset(
         data.class_sets[block["part"]], block["way"], block["shot"], block["query"], 0, model.uses_class_ids
     )
-    history = model.fit(stream, epochs=1, steps_per_epoch=2, verbose=0)
+    history = model.fit(stream, epochs=1, steps_per_epoch=1, verbose=0)
     assert all(math.isfinite(value) for value in history.history["loss"])
     labels = data.test_set.query_labels()
     test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
