@@ -650,3 +650,22 @@ def test_readme_protocol_table_pairs_the_trainval60_record_with_the_three_seed_s
         assert float(paper) in [p.accuracy.get(key) for p in papers]
         shown.append(setting)
     assert sorted(shown) == sorted(found) and len(shown) == 4
+
+
+def test_the_paper_column_never_compares_across_batch_norm_protocols():
+    """Reptile reports both protocols: each entry gets its own. MAML reports the transductive one only: an
+    inductive MAML entry gets no paper number, not a gap that counts the protocol. Relation Networks' paper
+    does not say: its number stands beside the inductive entry."""
+    inductive = make_record("reptile", GOOD)
+    transductive = make_record("reptile", GOOD)
+    transductive["method"]["config"]["batch_norm"] = "transductive"
+    for record in (inductive, transductive):
+        record["benchmark"].update(dataset="omniglot", split="vinyals", batch_norm="inductive", way=5, shot=1)
+    assert tables.paper_cells(inductive)["Paper (%)"] == 95.39
+    assert tables.paper_cells(transductive)["Paper (%)"] == 97.68
+    maml_inductive = {**inductive, "method": {**inductive["method"], "name": "maml"}}
+    assert tables.paper_cells(maml_inductive) == {"Paper (%)": None, "Gap to paper": ""}
+    maml_transductive = {**transductive, "method": {**transductive["method"], "name": "maml"}}
+    assert tables.paper_cells(maml_transductive)["Paper (%)"] == 98.7
+    relation = {**inductive, "method": {**inductive["method"], "name": "relation"}}
+    assert tables.paper_cells(relation)["Paper (%)"] == 99.6

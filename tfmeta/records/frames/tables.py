@@ -266,12 +266,14 @@ def _benchmark(name: str):
 
 
 def paper_cells(record: dict) -> dict:
-    """The paper's own number for this method and setting (`tfmeta.records.published`; the result of the
-    same batch-norm protocol where the paper reports several) and the gap to it in points."""
+    """The paper's own number for this method and setting (`tfmeta.records.published`) and the gap to it
+    in points: a result of the record's batch-norm protocol, or of a paper that does not say. None where
+    the paper reports the other protocol only (MAML's transductive number beside an inductive entry would
+    count the protocol as a gap)."""
     b = record["benchmark"]
     candidates = published.for_method(record["method"]["name"], b["dataset"], b["split"])
     mode = batch_norm(record).split()[0]  # "transductive (method; spec: inductive)" -> "transductive"
-    matching = [p for p in candidates if p.protocol["batch_norm"] == mode] or candidates
+    matching = [p for p in candidates if p.protocol["batch_norm"] in (mode, None)]
     value = next((p.at(b["way"], b["shot"]) for p in matching if p.at(b["way"], b["shot"]) is not None), None)
     if value is None:
         return {"Paper (%)": None, "Gap to paper": ""}
