@@ -499,6 +499,24 @@ def test_an_argument_added_later_at_its_old_value_keeps_records_in_one_entry():
 README_SEED_TABLES = {"ProtoNet": "protonet", "Relation Networks": "relation", "MAML": "maml"}
 
 
+def readme_rows(header: str, whole: bool = False) -> list[list[str]]:
+    """The cells of each row of the README table whose header line starts with `header` (with `whole`:
+    is `header`)."""
+    lines = (REPO / "README.md").read_text().splitlines()
+    start = lines.index(header if whole else next(line for line in lines if line.startswith(header)))
+    rows = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        rows.append([c.strip() for c in line.strip("|").split("|")])
+    return rows
+
+
+def setting_key(label: str) -> str:
+    """ "20-way 1-shot" -> "20w1s", the key of the published-numbers file."""
+    return "{}w{}s".format(*label.replace("-way", "").replace("-shot", "").split())
+
+
 @pytest.mark.parametrize("shown_as", sorted(README_SEED_TABLES))
 def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_as):
     """README's three-seed rows of a method (mean, CI over episodes, spread across seeds, each seed)
@@ -514,24 +532,16 @@ def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_a
                 and len(record["seeds"]) > 1  # the entry with seeds, not an older single-seed budget
             ):
                 found[f"{table.key.way}-way {table.key.shot}-shot"] = record
-    lines = (REPO / "README.md").read_text().splitlines()
-    header = lines.index(
-        next(line for line in lines if line.startswith(f"| setting | {shown_as}, standard, 3 seeds |"))
-    )
     checked = 0
-    for line in lines[header + 2 :]:
-        if not line.startswith("|"):
-            break
-        cells = [c.strip() for c in line.strip("|").split("|")]
+    for cells in readme_rows(f"| setting | {shown_as}, standard, 3 seeds |"):
         record = found[cells[0]]
         assert len(record["seeds"]) == 3
         accuracy = record["accuracy"]
         assert cells[1] == f"{100 * accuracy['mean']:.2f} +- {100 * accuracy['ci95']:.2f}"
         assert cells[2] == tables.seed_cells(record)["Across seeds (%)"].replace("±", "+-")
         assert cells[3] == " / ".join(f"{100 * s['mean']:.2f}" for s in record["seeds"])
-        setting = "{}w{}s".format(*cells[0].replace("-way", "").replace("-shot", "").split())
         papers = published.for_method(README_SEED_TABLES[shown_as], "omniglot", "vinyals")
-        assert float(cells[4]) in [p.accuracy.get(setting) for p in papers]
+        assert float(cells[4]) in [p.accuracy.get(setting_key(cells[0])) for p in papers]
         checked += 1
     assert checked == len(found) >= 2
 
@@ -562,13 +572,9 @@ def test_readme_learned_optimizer_table_is_the_comparison_with_the_best_tuned_ba
     def loss(record):
         return f"{record['final_loss']['mean']:.4g} +- {record['final_loss']['ci95']:.2g}"
 
-    lines = (REPO / "README.md").read_text().splitlines()
-    header = lines.index("| task | LSTM optimizer | best tuned baseline (rate) | outcome |")
     shown = []
-    for line in lines[header + 2 :]:
-        if not line.startswith("|"):
-            break
-        task, lstm, baseline, outcome = (c.strip() for c in line.strip("|").split("|"))
+    header = "| task | LSTM optimizer | best tuned baseline (rate) | outcome |"
+    for task, lstm, baseline, outcome in readme_rows(header, whole=True):
         task = task.strip("`")
         row = best.loc[task]
         assert lstm == loss(by_name[(task, row["learned"])])
@@ -592,16 +598,12 @@ def test_readme_meta_lstm_table_is_the_comparison_with_the_best_tuned_optimizer_
     best = best[(best["method"] == "meta_lstm") & best["setting"].str.startswith("omniglot 5-way 1-shot")]
     record = best[best["start"] == "maml"]["record"].iloc[0]  # the newest with MAML's start
     rows = best[best["record"] == record].set_index("start")
-    lines = (REPO / "README.md").read_text().splitlines()
-    header = lines.index(
+    header = (
         "| start | meta-LSTM's rule (%) | best tuned optimizer (rate): accuracy (%) "
         "| outcome (paired Wilcoxon) |"
     )
     shown = []
-    for line in lines[header + 2 :]:
-        if not line.startswith("|"):
-            break
-        label, own, baseline, outcome = (c.strip() for c in line.strip("|").split("|"))
+    for label, own, baseline, outcome in readme_rows(header, whole=True):
         start = "meta_lstm" if label.startswith("its own") else "maml"
         row = rows.loc[start]
         assert own == f"{row['own (%)']:.2f}"
@@ -626,16 +628,11 @@ def test_readme_protocol_table_pairs_the_trainval60_record_with_the_three_seed_s
             if table.key.benchmark == "omniglot" and record["method"]["name"] == "protonet":
                 by_profile = found.setdefault(f"{table.key.way}-way {table.key.shot}-shot", {})
                 by_profile[(record["profile"], len(record["seeds"]))] = record
-    lines = (REPO / "README.md").read_text().splitlines()
-    header = lines.index(
-        next(line for line in lines if line.startswith("| setting | standard, 3 seeds | paper's"))
-    )
     papers = published.for_method("protonet", "omniglot", "vinyals")
     shown = []
-    for line in lines[header + 2 :]:
-        if not line.startswith("|"):
-            break
-        setting, standard, protocol, difference, paper = (c.strip() for c in line.strip("|").split("|"))
+    for setting, standard, protocol, difference, paper in readme_rows(
+        "| setting | standard, 3 seeds | paper's"
+    ):
         std, trainval = found[setting][("standard", 3)], found[setting][("trainval60", 1)]
         assert trainval["config"]["train"] | {"seed": 0} == {
             "part": "trainval", "way": 60, "shot": 1, "query": 5, "episodes": 6000, "seed": 0
@@ -646,8 +643,7 @@ def test_readme_protocol_table_pairs_the_trainval60_record_with_the_three_seed_s
         assert protocol == f"{100 * accuracy['mean']:.2f} +- {100 * accuracy['ci95']:.2f}"
         c = paired_comparison(trainval["per_episode"], std["per_episode"])
         assert difference == f"{100 * c.mean_difference:+.2f} +- {100 * c.ci95:.2f} (p = {c.wilcoxon_p:.2g})"
-        key = "{}w{}s".format(*setting.replace("-way", "").replace("-shot", "").split())
-        assert float(paper) in [p.accuracy.get(key) for p in papers]
+        assert float(paper) in [p.accuracy.get(setting_key(setting)) for p in papers]
         shown.append(setting)
     assert sorted(shown) == sorted(found) and len(shown) == 4
 

@@ -143,7 +143,7 @@ def test_a_record_of_another_variant_does_not_count_as_the_runs():
 
     standard = sweeps.load("standard")
 
-    def done(pattern, method, seed, setting=(5, 1), config=None):
+    def done(pattern, method, seed, config=None):
         (training,) = [
             t for t in standard.only([method], [seed], ["omniglot"]).trainings if config in (None, t.config)
         ]
