@@ -517,10 +517,8 @@ def setting_key(label: str) -> str:
     return "{}w{}s".format(*label.replace("-way", "").replace("-shot", "").split())
 
 
-@pytest.mark.parametrize("shown_as", sorted(README_SEED_TABLES))
-def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_as):
-    """README's three-seed rows of a method (mean, CI over episodes, spread across seeds, each seed)
-    recomputed from the records in leaderboard/results/."""
+def three_seed_entries(method: str) -> dict[str, dict]:
+    """The shipped Omniglot entry with seeds of `method`, by setting ("5-way 1-shot")."""
     from tfmeta.records import few_shot
 
     found = {}
@@ -528,10 +526,18 @@ def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_a
         for _, record in table.entries:
             if (
                 table.key.benchmark == "omniglot"
-                and record["method"]["name"] == README_SEED_TABLES[shown_as]
+                and record["method"]["name"] == method
                 and len(record["seeds"]) > 1  # the entry with seeds, not an older single-seed budget
             ):
                 found[f"{table.key.way}-way {table.key.shot}-shot"] = record
+    return found
+
+
+@pytest.mark.parametrize("shown_as", sorted(README_SEED_TABLES))
+def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_as):
+    """README's three-seed rows of a method (mean, CI over episodes, spread across seeds, each seed)
+    recomputed from the records in leaderboard/results/."""
+    found = three_seed_entries(README_SEED_TABLES[shown_as])
     checked = 0
     for cells in readme_rows(f"| setting | {shown_as}, standard, 3 seeds |"):
         record = found[cells[0]]
@@ -544,6 +550,28 @@ def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_a
         assert float(cells[4]) in [p.accuracy.get(setting_key(cells[0])) for p in papers]
         checked += 1
     assert checked == len(found) >= 2
+
+
+def test_readme_relation_versus_protonet_sentence_follows_the_paired_tests():
+    """ "Relation Networks beat ProtoNet on ... and tie on ...": each quoted difference, CI and p recomputed
+    from the two three-seed entries, "beat" only where p < 0.05 and the difference is positive."""
+    import re
+
+    text = (REPO / "README.md").read_text()
+    start = text.index("Relation Networks beat ProtoNet")
+    sentence = text[start : text.index(": paired Wilcoxon", start)].replace("\n", " ")
+    relation, protonet = three_seed_entries("relation"), three_seed_entries("protonet")
+    quoted = re.compile(r"(\d+-way \d-shot) \(([+-]\d\.\d\d) \+- (\d\.\d\d)(?: points)?, p = ([^)]+)\)")
+    shown = []
+    for verb, part in zip(["beat", "tie"], sentence.split(" and tie on "), strict=True):
+        for setting, difference, ci, p in quoted.findall(part):
+            c = paired_comparison(relation[setting]["per_episode"], protonet[setting]["per_episode"])
+            assert (difference, ci, p) == (
+                f"{100 * c.mean_difference:+.2f}", f"{100 * c.ci95:.2f}", f"{c.wilcoxon_p:.2g}"
+            )  # fmt: skip
+            assert (c.wilcoxon_p < 0.05 and c.mean_difference > 0) == (verb == "beat"), setting
+            shown.append(setting)
+    assert sorted(shown) == sorted(relation) == sorted(protonet) and len(shown) == 4
 
 
 def test_a_record_whose_budget_is_not_its_profiles_shows_as_custom():
