@@ -152,7 +152,7 @@ def test_a_record_of_another_variant_does_not_count_as_the_runs():
     inductive = "omniglot-maml-5w1s-standard-seed0-20261202T232727Z.json"
     assert record(inductive)[1]["config"]["method_config"]["batch_norm"] == "inductive"
     assert not done(inductive, "maml", 0)
-    assert done("omniglot-maml-5w1s-standard-20261127T041536Z.json", "maml", 0)  # the same variant
+    assert done("omniglot-maml-5w1s-standard-seed1-20261202T080133Z.json", "maml", 1)  # the same variant
     assert not done("omniglot-fomaml-5w1s-standard-seed0-20261203T082321Z.json", "fomaml", 0)
     assert done("omniglot-meta_lstm-5w1s-standard-seed1-*.json", "meta_lstm", 1)  # given curve_start
     assert done("omniglot-siamese-5w1s-standard-20261127T065042Z.json", "siamese", 0, config={"loss": "bce"})
