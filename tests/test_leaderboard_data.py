@@ -578,7 +578,6 @@ def test_readme_relation_versus_protonet_sentence_follows_the_paired_tests():
 # `tfmeta sweep standard --redo-unreproducible --seed 0 --method ...` re-runs them from a clean tree, and
 # each leaves this list when its successor's numbers replace it in README.
 AWAITING_CLEAN_RERUNS = {
-    "omniglot-maml-5w5s-standard-20261127T043504Z.json",
     "omniglot-matching-5w1s-standard-20261127T023710Z.json",  # the paper form, 3,000 episodes
     "omniglot-matching-5w5s-standard-20261127T023727Z.json",
     "omniglot-matching-20w1s-standard-20261127T023807Z.json",

@@ -9,7 +9,8 @@ the overview gave each training budget its own row; and when the Profile column 
 for a record whose budget is not its claimed profile's; and when the optimizer track was re-run with
 learning-rate grids extended until each winner is interior (new records, the old ones superseded) and its
 comparison with the best tuned baseline of each task joined the snapshot; and when Relation Networks' seed-0
-records, made from a working tree with uncommitted changes, were superseded by a clean-tree re-run.
+records, made from a working tree with uncommitted changes, were superseded by a clean-tree re-run, and
+likewise MAML's seed-0 records.
 """
 
 from __future__ import annotations
