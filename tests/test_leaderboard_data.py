@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -555,8 +556,6 @@ def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_a
 def test_readme_relation_versus_protonet_sentence_follows_the_paired_tests():
     """ "Relation Networks beat ProtoNet on ... and tie on ...": each quoted difference, CI and p recomputed
     from the two three-seed entries, "beat" only where p < 0.05 and the difference is positive."""
-    import re
-
     text = (REPO / "README.md").read_text()
     start = text.index("Relation Networks beat ProtoNet")
     sentence = text[start : text.index(": paired Wilcoxon", start)].replace("\n", " ")
@@ -600,26 +599,26 @@ def test_readme_quotes_records_from_clean_trees_except_those_awaiting_their_reru
     """A record README quotes ("mean +- CI", a seed of a three-seed table, a Lake error rate) names a
     commit and a clean tree, so its code can be recovered; the exceptions are listed above, and a re-run
     that lands must take its predecessor off the list."""
-    import re
-
     from tfmeta.records import few_shot
 
     text = (REPO / "README.md").read_text()
     quoted_pairs = set(re.findall(r"(\d+\.\d\d) \+- (\d\.\d\d)", text))
     lake = text[text.index("On Lake's 20 original runs") :].split("\n\n")[0]
     quoted_errors = set(re.findall(r"(\d+\.\d+)%", lake))
+    shipped = {
+        path.name: record for path, record in few_shot.load_all(REPO / "leaderboard" / "results").records
+    }
     quoted = set()
-    for path, record in few_shot.load_all(REPO / "leaderboard" / "results").records:
+    for name, record in shipped.items():
         accuracy = record["accuracy"]
         if (f"{100 * accuracy['mean']:.2f}", f"{100 * accuracy['ci95']:.2f}") in quoted_pairs:
-            quoted.add(path.name)
+            quoted.add(name)
         error = 100 * (1 - accuracy["mean"])
         if record["benchmark"]["name"] == "omniglot_lake" and f"{error:.2f}" in quoted_errors:
-            quoted.add(path.name)
+            quoted.add(name)
     for method in README_SEED_TABLES.values():
         quoted |= {s["record"] for entry in three_seed_entries(method).values() for s in entry["seeds"]}
-    records = {name: json.loads((REPO / "leaderboard" / "results" / name).read_text()) for name in quoted}
-    dirty = {name for name, record in records.items() if record["provenance"].get("git_dirty") is not False}
+    dirty = {name for name in quoted if shipped[name]["provenance"].get("git_dirty") is not False}
     assert len(quoted) > 40
     assert dirty == AWAITING_CLEAN_RERUNS
 
