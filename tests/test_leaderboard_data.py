@@ -590,8 +590,6 @@ AWAITING_CLEAN_RERUNS = {
     "omniglot-siamese-5w5s-standard-20261127T065105Z.json",  # BCE
     "omniglot-siamese-20w1s-standard-20261127T065233Z.json",
     "omniglot-siamese-20w5s-standard-20261127T065402Z.json",
-    "omniglot_lake-protonet-20w1s-standard-20261127T011011Z.json",
-    "omniglot_lake-siamese-20w1s-standard-20261127T024531Z.json",
 }
 
 
