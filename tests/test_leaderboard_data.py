@@ -625,6 +625,25 @@ def test_readme_and_docs_quote_records_from_clean_trees_except_those_awaiting_th
     assert dirty == AWAITING_CLEAN_RERUNS
 
 
+def test_readme_and_docs_quote_no_superseded_record():
+    """A "mean +- CI" in README or docs/ that only a record in results/superseded/ has is a number the
+    leaderboard no longer shows: the text must move to the record that replaced it."""
+    from tfmeta.records import few_shot
+
+    def pairs(folder):
+        return {
+            (f"{100 * r['accuracy']['mean']:.2f}", f"{100 * r['accuracy']['ci95']:.2f}")
+            for _, r in few_shot.load_all(folder).records
+        }
+
+    results = REPO / "leaderboard" / "results"
+    superseded = pairs(results / "superseded")
+    assert len(superseded) >= 5
+    texts = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    quoted = {pair for path in texts for pair in re.findall(r"(\d+\.\d\d) \+- (\d\.\d\d)", path.read_text())}
+    assert (quoted & superseded) - pairs(results) == set()
+
+
 def test_a_record_whose_budget_is_not_its_profiles_shows_as_custom():
     short = make_record("a", GOOD)
     short["config"]["train"]["episodes"] = 40  # the smoke profile trains 60
