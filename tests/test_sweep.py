@@ -129,6 +129,39 @@ def test_an_unreproducible_record_is_run_again_and_moves_aside_for_its_successor
     assert old.name not in names and outcome.records[0][0].name in names and kept.name in names
 
 
+def test_two_variants_whose_records_share_a_name_both_land_with_every_setting(tmp_path):
+    """Two variants of one method whose trainings start in the same second give their first setting's
+    records the same name: the second is written as `...-2.json`, and its other settings still land (a
+    refused record once dropped every record of its training after it)."""
+    from tfmeta.harness import sweep as engine
+
+    results = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
+    shipped = sorted(results.glob("omniglot-relation-*-standard-seed1-*.json"))
+    records = [json.loads(path.read_text()) for path in shipped]
+    assert len(records) == 4
+    for record in records:
+        record["provenance"]["created"] = "2026-12-04T00:00:00+00:00"  # one second for every setting
+    variant = [{**r, "config": {**r["config"], "method_config": {"scale": 10}}} for r in records]
+    training = sweeps.load("standard").only(["relation"], [1], ["omniglot"]).trainings[0]
+
+    def collect(batch):
+        class Finished:
+            @staticmethod
+            def get(ref):
+                return batch
+
+        return engine._collect(Finished, None, training, tmp_path, 1.0, print)
+
+    first, second = collect(records), collect(variant)
+    assert first.status == second.status == "done", second.error
+    assert len(first.records) == len(second.records) == 4
+    names = sorted(path.name for path, _ in second.records)
+    assert all(name.endswith("T000000Z-2.json") for name in names), names
+    written = {path.name: record for path, record in few_shot.load_all(tmp_path).records}
+    assert len(written) == 8
+    assert sum(r["config"]["method_config"] == {"scale": 10} for r in written.values()) == 4
+
+
 def test_a_record_of_another_variant_does_not_count_as_the_runs():
     """The standard sweep's MAML seed 0 (default transductive batch norm) is not done by the fidelity
     sweep's inductive record of seed 0, nor first-order MAML by a meta_batch=4 record; analysis-only

@@ -36,7 +36,7 @@ class RunData:
 def run(options: RunOptions) -> tuple[Path, dict]:
     """Trains (or reuses a finished training), evaluates and writes one result record."""
     record = make_record(options)
-    return few_shot.write(record, options.results_dir, few_shot.filename(record)), record
+    return few_shot.write_new(record, options.results_dir), record
 
 
 def make_record(options: RunOptions) -> dict:

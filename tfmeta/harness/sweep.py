@@ -207,18 +207,20 @@ def _collect(ray, ref, training, results_dir: Path, seconds: float, log, replace
         detail = getattr(err, "traceback_str", None) or "".join(traceback.format_exception(err))
         _append_log(results_dir, training, detail)
         return Outcome(training, "failed", [], seconds, str(err).strip().splitlines()[-1][:300])
-    written = []
-    for record in records:
+    written, refused = [], []
+    for record in records:  # a refused record does not stop its siblings (other settings) being written
         try:
             submission.verify(record)
-            written.append((few_shot.write(record, results_dir, few_shot.filename(record)), record))
+            written.append((few_shot.write_new(record, results_dir), record))
             old = (replaces or {}).get((record["benchmark"]["way"], record["benchmark"]["shot"]))
             if old is not None:
                 log(f"  {old.name} superseded by {written[-1][0].name}")
                 store.move_aside(old, sweeps.SUPERSEDED)
         except (submission.SubmissionError, FileExistsError) as err:
             _append_log(results_dir, training, f"record refused: {err}")
-            return Outcome(training, "failed", written, seconds, f"record refused: {err}")
+            refused.append(f"record refused: {err}")
+    if refused:
+        return Outcome(training, "failed", written, seconds, "; ".join(refused))
     return Outcome(training, "done", written, seconds)
 
 

@@ -66,6 +66,19 @@ def write(record: dict, directory: str | Path, filename: str) -> Path:
     return store.write(record, directory, filename, check)
 
 
+def write_new(record: dict, directory: str | Path) -> Path:
+    """Writes a record under `filename(record)`, or under `...-2.json`, `...-3.json`, ... when a record
+    already holds that name: two variants of one method (matching with scale 10 and scale 1, say) whose
+    trainings start in the same second name their records alike. Never overwrites a file."""
+    base = filename(record).removesuffix(".json")
+    for name in [f"{base}.json", *(f"{base}-{n}.json" for n in range(2, 100))]:
+        try:
+            return write(record, directory, name)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{Path(directory) / base}.json and 98 numbered alternatives exist")
+
+
 def load_all(directory: str | Path) -> store.Loaded:
     """The readable few-shot records of a folder (not its `optimizers/` subfolder) and the skipped files."""
     return store.load_all(directory, check)
