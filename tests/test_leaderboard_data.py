@@ -577,16 +577,6 @@ def test_readme_relation_versus_protonet_sentence_follows_the_paired_tests():
 # `tfmeta sweep standard --redo-unreproducible --seed 0 --method ...` re-runs them from a clean tree, and
 # each leaves this list when its successor's numbers replace it in README.
 AWAITING_CLEAN_RERUNS = {
-    "omniglot-matching-5w1s-standard-20261127T023710Z.json",  # the paper form, 3,000 episodes
-    "omniglot-matching-5w5s-standard-20261127T023727Z.json",
-    "omniglot-matching-20w1s-standard-20261127T023807Z.json",
-    "omniglot-matching-20w5s-standard-20261127T023931Z.json",
-    "omniglot-matching-5w1s-standard-20261127T055026Z.json",  # scale 10
-    "omniglot-matching-5w5s-standard-20261127T055047Z.json",
-    "omniglot-matching-20w1s-standard-20261127T055137Z.json",
-    "omniglot-matching-20w5s-standard-20261127T055301Z.json",
-    "omniglot-reptile-5w1s-standard-20261127T061031Z.json",
-    "omniglot-reptile-5w5s-standard-20261127T061501Z.json",
     "omniglot-siamese-5w5s-standard-20261127T065105Z.json",  # BCE
     "omniglot-siamese-20w1s-standard-20261127T065233Z.json",
     "omniglot-siamese-20w5s-standard-20261127T065402Z.json",
