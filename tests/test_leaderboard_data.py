@@ -586,6 +586,17 @@ AWAITING_CLEAN_RERUNS = {
 }
 
 
+def accuracy_pair(record: dict) -> tuple[str, str]:
+    """A record's accuracy as README and docs/ print it: ("98.29", "0.17") for "98.29 +- 0.17"."""
+    return f"{100 * record['accuracy']['mean']:.2f}", f"{100 * record['accuracy']['ci95']:.2f}"
+
+
+def quoted_accuracy_pairs() -> set[tuple[str, str]]:
+    """Every "mean +- CI" README and docs/*.md print."""
+    texts = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+    return {pair for path in texts for pair in re.findall(r"(\d+\.\d\d) \+- (\d\.\d\d)", path.read_text())}
+
+
 def test_readme_and_docs_quote_records_from_clean_trees_except_those_awaiting_their_rerun():
     """A record README or docs/ quote ("mean +- CI", a seed of a three-seed table, a Lake error rate) names a
     commit and a clean tree, so its code can be recovered; the exceptions are listed above, and a re-run
@@ -593,8 +604,7 @@ def test_readme_and_docs_quote_records_from_clean_trees_except_those_awaiting_th
     from tfmeta.records import few_shot
 
     text = (REPO / "README.md").read_text()
-    docs = "".join(path.read_text() for path in sorted((REPO / "docs").glob("*.md")))
-    quoted_pairs = set(re.findall(r"(\d+\.\d\d) \+- (\d\.\d\d)", text + docs))
+    quoted_pairs = quoted_accuracy_pairs()
     lake = text[text.index("On Lake's 20 original runs") :].split("\n\n")[0]
     quoted_errors = set(re.findall(r"(\d+\.\d+)%", lake))
     shipped = {
@@ -602,10 +612,9 @@ def test_readme_and_docs_quote_records_from_clean_trees_except_those_awaiting_th
     }
     quoted = set()
     for name, record in shipped.items():
-        accuracy = record["accuracy"]
-        if (f"{100 * accuracy['mean']:.2f}", f"{100 * accuracy['ci95']:.2f}") in quoted_pairs:
+        if accuracy_pair(record) in quoted_pairs:
             quoted.add(name)
-        error = 100 * (1 - accuracy["mean"])
+        error = 100 * (1 - record["accuracy"]["mean"])
         if record["benchmark"]["name"] == "omniglot_lake" and f"{error:.2f}" in quoted_errors:
             quoted.add(name)
     for method in README_SEED_TABLES.values():
@@ -621,17 +630,12 @@ def test_readme_and_docs_quote_no_superseded_record():
     from tfmeta.records import few_shot
 
     def pairs(folder):
-        return {
-            (f"{100 * r['accuracy']['mean']:.2f}", f"{100 * r['accuracy']['ci95']:.2f}")
-            for _, r in few_shot.load_all(folder).records
-        }
+        return {accuracy_pair(record) for _, record in few_shot.load_all(folder).records}
 
     results = REPO / "leaderboard" / "results"
     superseded = pairs(results / "superseded")
     assert len(superseded) >= 5
-    texts = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
-    quoted = {pair for path in texts for pair in re.findall(r"(\d+\.\d\d) \+- (\d\.\d\d)", path.read_text())}
-    assert (quoted & superseded) - pairs(results) == set()
+    assert (quoted_accuracy_pairs() & superseded) - pairs(results) == set()
 
 
 def test_a_record_whose_budget_is_not_its_profiles_shows_as_custom():
