@@ -575,15 +575,9 @@ def test_readme_relation_versus_protonet_sentence_follows_the_paired_tests():
 
 # Quoted by README but made from a working tree with uncommitted changes, so their code cannot be recovered;
 # `tfmeta sweep standard --redo-unreproducible --seed 0 --method ...` re-runs them from a clean tree, and
-# each leaves this list when its successor's numbers replace it in README.
-AWAITING_CLEAN_RERUNS = {
-    "omniglot-siamese-5w5s-standard-20261127T065105Z.json",  # BCE
-    "omniglot-siamese-20w1s-standard-20261127T065233Z.json",
-    "omniglot-siamese-20w5s-standard-20261127T065402Z.json",
-    "omniglot-siamese-5w5s-standard-20261127T022604Z.json",  # BCE, 3,000 episodes (docs only)
-    "omniglot-siamese-20w1s-standard-20261127T022649Z.json",
-    "omniglot-siamese-20w5s-standard-20261127T022742Z.json",
-}
+# each leaves this list when its successor's numbers replace it in README. Empty: every quoted record is
+# from a clean tree.
+AWAITING_CLEAN_RERUNS: set[str] = set()
 
 
 def accuracy_pair(record: dict) -> tuple[str, str]:

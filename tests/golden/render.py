@@ -11,7 +11,8 @@ learning-rate grids extended until each winner is interior (new records, the old
 comparison with the best tuned baseline of each task joined the snapshot; and when Relation Networks' seed-0
 records, made from a working tree with uncommitted changes, were superseded by a clean-tree re-run, and
 likewise MAML's seed-0 records, the Lake records of ProtoNet and the Siamese network, and Matching
-Networks' and Reptile's seed-0 records (the paper-form Matching entry now at the full 6,000 episodes).
+Networks' and Reptile's seed-0 records (the paper-form Matching entry now at the full 6,000 episodes), and
+the Siamese network's seed-0 records (both losses).
 """
 
 from __future__ import annotations
