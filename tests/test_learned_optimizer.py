@@ -59,7 +59,7 @@ def test_runs_on_any_architecture_with_fit(model):
     assert int(optimizer.iterations) == 2
     # One hidden and one cell state per layer and per coordinate: a buffer per state, all variables in it.
     n = sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-    assert [tuple(v.shape) for v in optimizer.variables[2:]] == [(n, 20)] * 4
+    assert [tuple(v.shape) for v in optimizer.variables[2:]] == [(20, n)] * 4
     assert optimizer.state_bytes_per_parameter() == 4 * 20 * 4
 
 
@@ -93,13 +93,14 @@ def test_one_call_over_all_variables_equals_each_variable_alone():
             expected = expected + 0.7 * update.numpy().ravel()
         np.testing.assert_allclose(variables[index].numpy().ravel(), expected, rtol=1e-5, atol=1e-6)
 
-    before = np.concatenate([v.numpy() for v in optimizer.variables[2:]], axis=1)
+    # The state buffers hold one column a coordinate.
+    before = np.concatenate([v.numpy() for v in optimizer.variables[2:]], axis=0)
     optimizer.apply_gradients([(tf.constant(steps[0][1]), variables[1])])
-    after = np.concatenate([v.numpy() for v in optimizer.variables[2:]], axis=1)
-    rows = np.cumsum([0] + [int(np.prod(shape)) for shape in shapes])
-    np.testing.assert_array_equal(after[: rows[1]], before[: rows[1]])
-    np.testing.assert_array_equal(after[rows[2] :], before[rows[2] :])
-    assert not np.array_equal(after[rows[1] : rows[2]], before[rows[1] : rows[2]])
+    after = np.concatenate([v.numpy() for v in optimizer.variables[2:]], axis=0)
+    columns = np.cumsum([0] + [int(np.prod(shape)) for shape in shapes])
+    np.testing.assert_array_equal(after[:, : columns[1]], before[:, : columns[1]])
+    np.testing.assert_array_equal(after[:, columns[2] :], before[:, columns[2] :])
+    assert not np.array_equal(after[:, columns[1] : columns[2]], before[:, columns[1] : columns[2]])
 
 
 def test_config_round_trip_and_weights_in_keras_format(tmp_path):

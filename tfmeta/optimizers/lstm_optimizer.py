@@ -95,13 +95,14 @@ class LSTMOptimizer(keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(var_list)
-        # The LSTM states of every coordinate of every variable, rows in variable order: one buffer per
-        # state tensor (h_1, c_1, h_2, c_2, ...), each [coordinates, units], so that a step reads and writes
-        # whole buffers with no strided copies.
+        # The LSTM states of every coordinate of every variable, one column a coordinate, in variable order:
+        # one buffer per state tensor (h_1, c_1, h_2, c_2, ...), each [units, coordinates], so that a step
+        # reads and writes whole buffers with no strided copies (and the LSTM runs in its faster column
+        # layout, see `CoordinatewiseLSTM.step`).
         sizes = [int(np.prod(v.shape)) for v in var_list]
-        self._rows = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self._columns = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self._state = [
-            self.add_variable(shape=(int(self._rows[-1]), self.units), name=f"lstm_{kind}{layer}")
+            self.add_variable(shape=(self.units, int(self._columns[-1])), name=f"lstm_{kind}{layer}")
             for layer in range(self.num_layers)
             for kind in ("h", "c")
         ]
@@ -119,17 +120,20 @@ class LSTMOptimizer(keras.optimizers.Optimizer):
         if strategy.num_replicas_in_sync > 1:
             return super()._backend_update_step(grads, trainable_variables, learning_rate)
         indices = [self._get_variable_index(v) for v in trainable_variables]
-        whole = indices == list(range(len(self._rows) - 1))
-        rows = None if whole else np.concatenate([np.arange(*self._rows[i : i + 2]) for i in indices])
-        state = [s.value if whole else tf.gather(s.value, rows) for s in self._state]
+        whole = indices == list(range(len(self._columns) - 1))
+        columns = None if whole else np.concatenate([np.arange(*self._columns[i : i + 2]) for i in indices])
+        state = [s.value if whole else tf.gather(s.value, columns, axis=1) for s in self._state]
         updates, state = self._lstm_xla(
             [tf.reshape(g, [-1]) for g in grads], [tf.reshape(v, [-1]) for v in trainable_variables], state
         )
         for buffer, value in zip(self._state, state, strict=True):
             if whole:
                 buffer.assign(value)
-            else:
-                buffer.value.scatter_update(tf.IndexedSlices(value, rows))
+            else:  # scatters write rows: these columns are rows of the transposed buffer
+                rows = tf.tensor_scatter_nd_update(
+                    tf.transpose(buffer.value), columns[:, None], tf.transpose(value)
+                )
+                buffer.assign(tf.transpose(rows))
         steps = tf.split(updates, [int(np.prod(v.shape)) for v in trainable_variables])
         rate = tf.cast(learning_rate, updates.dtype)
         for variable, step in zip(trainable_variables, steps, strict=True):
@@ -137,17 +141,19 @@ class LSTMOptimizer(keras.optimizers.Optimizer):
 
     def update_step(self, gradient, variable, learning_rate):
         """The update of one variable (the per-variable path; see `_backend_update_step`)."""
-        start, stop = (int(r) for r in self._rows[self._get_variable_index(variable) :][:2])
+        start, stop = (int(r) for r in self._columns[self._get_variable_index(variable) :][:2])
         updates, state = self._lstm(
-            [tf.reshape(gradient, [-1])], [tf.reshape(variable, [-1])], [s[start:stop] for s in self._state]
+            [tf.reshape(gradient, [-1])],
+            [tf.reshape(variable, [-1])],
+            [s[:, start:stop] for s in self._state],
         )
         for buffer, value in zip(self._state, state, strict=True):
-            buffer[start:stop].assign(value)
+            buffer[:, start:stop].assign(value)
         step = tf.cast(learning_rate, updates.dtype) * tf.reshape(updates, variable.shape)
         self.assign_add(variable, tf.cast(step, variable.dtype))
 
     def _lstm(self, gradients, parameters, state, gates_by_tanh=False):
-        """Updates `[N]` and the new states (each `[N, units]`) of the coordinates of `gradients`."""
+        """Updates `[N]` and the new states (each `[units, N]`) of the coordinates of `gradients`."""
         flat = tf.concat(gradients, 0) if len(gradients) > 1 else gradients[0]
         features = coordinate_features(
             flat,
@@ -157,7 +163,10 @@ class LSTMOptimizer(keras.optimizers.Optimizer):
             step=self.iterations,
         )
         update, new_state = self.network.step(
-            features, [tf.cast(s, features.dtype) for s in state], gates_by_tanh=gates_by_tanh
+            tf.transpose(features),
+            [tf.cast(s, features.dtype) for s in state],
+            gates_by_tanh=gates_by_tanh,
+            columns=True,
         )
         return tf.reshape(update, [-1]), new_state
 
