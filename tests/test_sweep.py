@@ -66,6 +66,24 @@ def test_the_shipped_sweeps_expand():
     assert {t.method for t in sweeps.load("protocol").trainings} == {"protonet", "relation"}
 
 
+def test_variants_select_the_trainings_of_one_method_config():
+    standard = sweeps.load("standard")
+    matching = standard.only(
+        ["matching", "siamese"], [1], ["omniglot"], variants=["scale=10", "loss=contrastive"]
+    )
+    assert [t.label for t in matching.trainings] == [
+        "omniglot/matching[scale=10]/seed1",
+        'omniglot/siamese[loss="contrastive"]/seed1',
+    ]
+    fidelity = sweeps.load("fidelity").only(["fomaml"], variants=["meta_batch=4,inner_learning_rate=0.1"])
+    assert {t.seed for t in fidelity.trainings} == {0, 1, 2}
+    assert all(t.config == {"meta_batch": 4, "inner_learning_rate": 0.1} for t in fidelity.trainings)
+    with pytest.raises(specs.SpecError, match=r"no training with variant scale=3 .*\{\"scale\": 10\}"):
+        standard.only(["matching"], variants=["scale=3"])
+    with pytest.raises(specs.SpecError, match="expected KEY=VALUE"):
+        standard.only(variants=["scale"])
+
+
 def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path):
     """On a results folder holding one committed record (the estimate reads its training time)."""
     import shutil

@@ -32,6 +32,12 @@ def add_parsers(commands) -> None:
         "--benchmark", action="append", help="only the trainings of this benchmark (repeatable)"
     )
     sweep.add_argument(
+        "--variant",
+        action="append",
+        metavar="KEY=VALUE[,KEY=VALUE]",
+        help="only the trainings whose method config has these values, as scale=10 (repeatable: any of them)",
+    )
+    sweep.add_argument(
         "--redo-unreproducible",
         action="store_true",
         help="run again the runs whose record names no trained weights or was made from a tree with "
@@ -43,7 +49,7 @@ def add_parsers(commands) -> None:
 def cmd_sweep(args) -> int:
     from tfmeta.records import few_shot, locations, sweeps
 
-    sweep = sweeps.load(args.sweep).only(args.method, args.seed, args.benchmark)
+    sweep = sweeps.load(args.sweep).only(args.method, args.seed, args.benchmark, args.variant)
     results_dir = args.results_dir or locations.results_dir()
     if args.dry_run:
         records = few_shot.load_all(results_dir).records

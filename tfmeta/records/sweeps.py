@@ -49,12 +49,19 @@ class Sweep:
         return self.data["profile"]
 
     def only(
-        self, methods: list[str] | None = None, seeds: list[int] | None = None, benchmarks=None
+        self,
+        methods: list[str] | None = None,
+        seeds: list[int] | None = None,
+        benchmarks=None,
+        variants: list[str] | None = None,
     ) -> Sweep:
-        """The sweep restricted to some methods, seeds and benchmarks (None: all).
+        """The sweep restricted to some methods, seeds, benchmarks and variants (None: all).
+
+        A variant is `KEY=VALUE[,KEY=VALUE...]` (a VALUE in JSON, else a string): the trainings whose
+        method config has every one of those values. Several variants keep the trainings of any of them.
 
         Raises:
-            specs.SpecError: when a name or seed is not in the sweep, listing those that are.
+            specs.SpecError: when a name, seed or variant is not in the sweep, listing those that are.
         """
         filters = (("method", methods), ("seed", seeds), ("benchmark", benchmarks))
         for field_name, wanted in filters:
@@ -63,16 +70,45 @@ class Sweep:
             if unknown:
                 shown = ", ".join(map(str, sorted(have)))
                 raise specs.SpecError(f"{self.path}: no {field_name} {unknown} in this sweep; it has {shown}")
-        kept = tuple(
+        kept = [
             t
             for t in self.trainings
             if all(not wanted or getattr(t, name) in wanted for name, wanted in filters)
-        )
-        return Sweep(self.path, self.data, kept)
+        ]
+        if variants:
+            wanted = {variant: _variant(variant, self.path) for variant in variants}
+            matched = {v: [t for t in kept if _has(t.config, pairs)] for v, pairs in wanted.items()}
+            unknown = [v for v, trainings in matched.items() if not trainings]
+            if unknown:
+                shown = sorted({json.dumps(t.config, sort_keys=True) for t in kept})
+                raise specs.SpecError(
+                    f"{self.path}: no training with variant {', '.join(unknown)} among those selected; "
+                    f"their configs: {'; '.join(shown)}"
+                )
+            kept = [t for t in kept if any(t in trainings for trainings in matched.values())]
+        return Sweep(self.path, self.data, tuple(kept))
 
     @property
     def runs(self) -> list[tuple[Training, tuple[int, int]]]:
         return [(training, setting) for training in self.trainings for setting in training.settings]
+
+
+def _variant(text: str, path) -> dict[str, Any]:
+    """`KEY=VALUE[,KEY=VALUE...]` as a dict, each VALUE read as JSON where it is JSON."""
+    pairs = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise specs.SpecError(f"{path}: variant {text!r}: expected KEY=VALUE[,KEY=VALUE...], as scale=10")
+        try:
+            pairs[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def _has(config: dict, pairs: dict) -> bool:
+    return all(key in config and config[key] == value for key, value in pairs.items())
 
 
 def sweeps_dir() -> Path:
