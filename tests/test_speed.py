@@ -3,8 +3,10 @@ how fast they are (timed tests flake; the numbers live in docs/performance.md)."
 
 from __future__ import annotations
 
+import sys
+
 from tfmeta import cli
-from tfmeta.harness import optimizer_speed
+from tfmeta.harness import optimizer_speed, performance
 from tfmeta.harness.speed import Timing
 
 
@@ -26,6 +28,26 @@ def test_speed_command_writes_the_performance_page(tmp_path, data_dir, cache_dir
     text = page.read_text()
     assert "| protonet | 5-way 1-shot 5-query |" in text and "`tfmeta speed" in text
     assert "| reptile | 5-way 1-shot" in text and "Not timed" not in text
+
+
+def test_a_run_of_some_parts_replaces_their_sections_and_keeps_the_others(monkeypatch):
+    class Args:
+        repeats, episodes, eval_episodes, profile = 5, 40, 1000, "standard"
+
+    monkeypatch.setattr(sys, "argv", ["tfmeta", "speed", "--pytorch"])
+    old = performance.page([], [], None, Args())
+    monkeypatch.setattr(sys, "argv", ["tfmeta", "speed", "--no-methods", "--pytorch"])
+    new = performance.page(None, [], None, Args(), previous=old)
+    methods, pytorch = (performance.sections_of(new)[name] for name in performance.SECTIONS[:2])
+    assert methods == performance.sections_of(old)["Methods"]
+    assert "`tfmeta speed --pytorch`" in "\n".join(methods)
+    assert "`tfmeta speed --no-methods --pytorch`" in "\n".join(pytorch)
+    assert "`tfmeta speed --pytorch`" not in "\n".join(pytorch)
+
+
+def test_no_methods_needs_a_part_to_time(capsys):
+    assert cli.main(["speed", "--no-methods"]) == 2
+    assert "--no-methods times only" in capsys.readouterr().err
 
 
 def test_lstm_optimizer_floor_counts_its_matrix_products():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value, positive_int
@@ -88,7 +89,18 @@ def add_parsers(commands) -> None:
     speed.add_argument(
         "--optimizers", action="store_true", help="also time the LSTM optimizer against Adam (10k-1M params)"
     )
-    speed.add_argument("--output", type=Path, help="write every table as markdown (docs/performance.md)")
+    speed.add_argument(
+        "--no-methods",
+        action="store_true",
+        help="time no method, only what --pytorch and --optimizers ask for (with --output, the page's "
+        "methods section stays as it was)",
+    )
+    speed.add_argument(
+        "--output",
+        type=Path,
+        help="write the tables as markdown (docs/performance.md), replacing the sections this run timed and "
+        "keeping the others",
+    )
     data_arguments(speed)
 
 
@@ -167,8 +179,15 @@ def cmd_speed(args) -> int:
     from tfmeta import methods
     from tfmeta.harness import optimizer_speed, performance, speed
 
+    if args.no_methods and (args.method or not (args.pytorch or args.optimizers)):
+        print(
+            "tfmeta: error: --no-methods times only what --pytorch and --optimizers ask for: give one of "
+            "them, and no --method",
+            file=sys.stderr,
+        )
+        return 2
     results, failed = [], {}
-    for name in args.method or methods.names():
+    for name in [] if args.no_methods else args.method or methods.names():
         result = _measured(name, failed, lambda name=name: speed.measure_method(
             name, args.spec, args.profile, args.episodes, args.eval_episodes, args.repeats,
             args.data_dir, args.cache_dir, args.jit,
@@ -192,7 +211,9 @@ def cmd_speed(args) -> int:
     if args.output:
         # Beside the page, then renamed over it: an interrupted run leaves the old page whole.
         partial = args.output.with_name(f".{args.output.name}.partial")
-        partial.write_text(performance.page(results, compared, optimizers, args, failed) + "\n")
+        previous = args.output.read_text() if args.output.is_file() else None
+        timed = None if args.no_methods else results
+        partial.write_text(performance.page(timed, compared, optimizers, args, failed, previous) + "\n")
         os.replace(partial, args.output)
         print(f"wrote {args.output}")
     return 1 if failed else 0

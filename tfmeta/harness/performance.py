@@ -1,9 +1,10 @@
-"""`tfmeta speed --output FILE`: every timing of `tfmeta speed` from one run, as one markdown page.
+"""`tfmeta speed --output FILE`: the timings of `tfmeta speed` as one markdown page, a section per part.
 
 Sections: the input pipeline, training step and evaluation of every method (`tfmeta.harness.speed`);
 Conv-4 ProtoNet steps against plain PyTorch in alternation, PyTorch in a process of its own, where it is
 installed (`tfmeta.harness.torch_reference`); the LSTM optimizer against Adam at three model sizes
-(`tfmeta.harness.optimizer_speed`). The page names the command that made it and the machine.
+(`tfmeta.harness.optimizer_speed`). Each section names the command that made it and the machine; a run
+that times some parts replaces their sections and keeps the others.
 """
 
 from __future__ import annotations
@@ -99,45 +100,57 @@ def pytorch_table(rows: list[dict] | str) -> str:
     return "\n".join(lines)
 
 
+SECTIONS = ("Methods", "Conv-4 ProtoNet against plain PyTorch", "The LSTM optimizer against Adam")
+HEADER = (
+    "# Performance\n\nEach section names the `tfmeta speed` command and the machine that made it; compare "
+    "figures within a section (one run), not across sections. Timings on a shared machine swing."
+)
+
+
 def page(
-    methods: list[speed.MethodSpeed],
+    methods: list[speed.MethodSpeed] | None,
     compared,
     optimizers: list[dict] | None,
     args,
     failed: dict | None = None,
+    previous: str | None = None,
 ) -> str:
-    """The markdown page of one `tfmeta speed` run; `failed` maps a method that could not be timed to its
-    error, listed under the table."""
+    """The markdown page of a `tfmeta speed` run: a section for each part it timed (None: not timed), and
+    the other sections of `previous` (the page it replaces) as they were, so that one part can be timed
+    again alone. `failed` maps a part that could not be timed to its error, listed under the methods."""
     command = shlex.join(["tfmeta", *sys.argv[1:]]) if sys.argv[0].endswith("tfmeta") else "tfmeta speed"
-    parts = [
-        "# Performance",
-        "",
+    made = (
         f"Made by `{command}` on {datetime.now(UTC).date()}: {os.cpu_count()} CPU cores "
         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}. Each figure "
-        f"is the median of {args.repeats} repeats, ± the spread (max - min) / median; training steps are "
-        f"{args.episodes} episodes per repeat after a warm-up, evaluations {args.eval_episodes} frozen "
-        "episodes of each test setting (15 queries per class; fewer, at least "
-        f"{speed.MIN_EVAL_EPISODES}, for a method that would take over {speed.EVAL_SECONDS:.0f} s). "
-        "Timings on a shared machine swing; "
-        "compare figures of one run.",
-        "",
-        "## Methods (profile `" + args.profile + "`, each at its own training setting)",
-        "",
-        "Pipeline: episodes per second the tf.data stream produces with no model. Step: milliseconds per "
-        "training episode through `model.fit`, as `tfmeta run` trains. Step, no pipeline: the same with one "
-        "cached episode repeated, so the difference is the pipeline's share.",
-        "",
-        speed.table(methods),
-        "",
-    ]
-    if failed:
-        parts += [
-            "Not timed (the run failed on them): " + "; ".join(f"{m}: {e}" for m, e in failed.items()),
+        f"is the median of {args.repeats} repeats, ± the spread (max - min) / median."
+    )
+    sections = sections_of(previous) if previous else {}
+    if methods is not None:
+        sections["Methods"] = [
+            "## Methods (profile `" + args.profile + "`, each at its own training setting)",
+            "",
+            made + f" Training steps are {args.episodes} episodes per repeat after a warm-up, "
+            f"evaluations {args.eval_episodes} frozen episodes of each test setting (15 queries per class; "
+            f"fewer, at least {speed.MIN_EVAL_EPISODES}, for a method that would take over "
+            f"{speed.EVAL_SECONDS:.0f} s).",
+            "",
+            "Pipeline: episodes per second the tf.data stream produces with no model. Step: milliseconds "
+            "per training episode through `model.fit`, as `tfmeta run` trains. Step, no pipeline: the same "
+            "with one cached episode repeated, so the difference is the pipeline's share.",
+            "",
+            speed.table(methods),
             "",
         ]
+        if failed:
+            sections["Methods"] += [
+                "Not timed (the run failed on them): " + "; ".join(f"{m}: {e}" for m, e in failed.items()),
+                "",
+            ]
     if compared is not None:
-        parts += [
+        sections["Conv-4 ProtoNet against plain PyTorch"] = [
             "## Conv-4 ProtoNet against plain PyTorch",
+            "",
+            made,
             "",
             "Each repeat alternates tfmeta's step (in this process) with PyTorch's (in a process of its own, "
             "so that neither library's thread pools slow the other's).",
@@ -146,8 +159,10 @@ def page(
             "",
         ]
     if optimizers is not None:
-        parts += [
+        sections["The LSTM optimizer against Adam"] = [
             "## The LSTM optimizer against Adam",
+            "",
+            made,
             "",
             "MLPs on real Omniglot images (batch 128) trained by `model.fit` with each optimizer (32 steps "
             "per `fit` call), and each optimizer's own step (`optimizer.apply` on one batch's gradients, in "
@@ -160,4 +175,19 @@ def page(
             optimizer_speed.table(optimizers),
             "",
         ]
-    return "\n".join(parts)
+    parts = [HEADER, ""]
+    for name in SECTIONS:
+        parts += sections.get(name, [])
+    return "\n".join(parts).rstrip("\n")
+
+
+def sections_of(text: str) -> dict[str, list[str]]:
+    """The `## ` sections of a page, keyed by heading (up to its first " ("), each its lines."""
+    sections, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            current = line[3:].split(" (")[0]
+            sections[current] = []
+        if current is not None:
+            sections[current].append(line)
+    return {name: lines for name, lines in sections.items() if name in SECTIONS}
