@@ -82,3 +82,23 @@ def test_analysis_reports_accuracy_against_m_and_a_projection(class_sets):
     assert analysis["trained_m"] == 2 and model.m == 2
     kinds = [point["kind"] for point in analysis["projection"]]
     assert kinds.count("support") == 5 and kinds.count("hallucinated") == 10 and kinds.count("query") == 15
+
+
+def test_an_evaluation_draws_the_same_noise_whatever_drew_before(class_sets):
+    """Each `predict` restarts the test-time noise from the seed, so a re-evaluation of the same weights
+    (`tfmeta verify`, or a run that reuses a finished training) reproduces the first one episode by episode
+    although training and earlier evaluations advanced the generator."""
+    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+    from tfmeta.data.pipelines import frozen_dataset
+
+    episodes = FrozenEpisodes.sample(
+        EpisodeKey("omniglot", "vinyals", "test", 5, 1, 3, 4, 0), class_sets["test"]
+    )
+    data = frozen_dataset(episodes, class_sets["test"])
+    model = HallucinatingPrototypicalNetwork(m=5, seed=3)
+    episode = next(iter(data))[0]
+    model(episode)
+    model.hallucinator.gate.assign(1.0)  # G's output now depends on its noise
+    first = model.predict(data, verbose=0)
+    assert not np.allclose(np.asarray(model(episode)), np.asarray(model(episode)))  # draws advance it
+    np.testing.assert_array_equal(model.predict(data, verbose=0), first)

@@ -102,17 +102,31 @@ def test_the_example_reaches_a_ranked_row_next_to_protonet(board, monkeypatch):
 def test_the_few_shot_page_opens_on_one_standard_table_and_switches_protocol_class(monkeypatch, tmp_path):
     """On the shipped records: the first setting is Omniglot 5-way 1-shot on the 1,000 standard episodes,
     one ranked table; the transductive class is one click away and holds MAML's three-seed entry, never
-    beside ProtoNet. The inductive class holds only MAML's inductive record (one seed)."""
+    beside ProtoNet. The inductive class holds only MAML's inductive record (one seed). A record of ProtoNet
+    trained for 2,000 episodes (a budget the spec does not have) on the same episodes, added beside the
+    shipped ones, ranks in the same table as a custom budget."""
+    from tfmeta.records import few_shot
+
     monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
+    shipped = sorted((REPO / "leaderboard" / "results").glob("omniglot-protonet-5w1s-standard-seed1-*.json"))
+    short = json.loads(shipped[0].read_text())
+    short["config"]["train"]["episodes"] = 2000
+    del short["weights"]  # no trained weights of its own: it shows as unverified
+    short["per_episode"] = [min(1.0, a + 1 / 75) for a in short["per_episode"]]  # not a duplicate of seed 1
+    short["accuracy"] = few_shot.summarize(short["per_episode"])
+    write_json(tmp_path, "omniglot-protonet-5w1s-standard-seed1-short.json", short)
     app = open_page(tmp_path, "few_shot", monkeypatch)
     assert app.selectbox[0].value == "omniglot · 5-way 1-shot · 1000 episodes"
     assert app.radio[0].value == "inductive, train classes"
     (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
-    assert {"protonet", "relation"} <= set(ranked["Entry"])
+    # Two budgets of one method: each entry names its own
+    assert {"protonet (6000 episodes)", "relation"} <= set(ranked["Entry"])
     maml = ranked[ranked["Entry"].str.startswith("maml")]
     assert list(maml["Seeds"]) == [1]  # the inductive record; the transductive seeds rank apart
     assert (ranked["Seeds"] >= 1).all() and ranked["Paper (%)"].notna().any()
-    assert "custom (labelled standard)" in set(ranked["Profile"])  # other budgets rank in the same table
+    custom = ranked[ranked["Profile"] == "custom (labelled standard)"]  # other budgets rank in the same table
+    assert list(custom["Entry"]) == ["protonet (2000 episodes)"] and list(custom["Trust"]) == ["unverified"]
+    assert not app.warning
     assert "standard" in set(ranked["Profile"]) and len(set(ranked["Entry"])) == len(ranked)  # one row each
     app.radio[0].set_value("transductive, train classes").run()
     (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]

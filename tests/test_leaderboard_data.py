@@ -497,7 +497,12 @@ def test_an_argument_added_later_at_its_old_value_keeps_records_in_one_entry():
     assert tables.variants([old, same, other]) == ["meta_batch=1", "meta_batch=1", "meta_batch=4"]
 
 
-README_SEED_TABLES = {"ProtoNet": "protonet", "Relation Networks": "relation", "MAML": "maml"}
+README_SEED_TABLES = {
+    "ProtoNet": "protonet",
+    "Relation Networks": "relation",
+    "MAML": "maml",
+    "ProtoNet + hallucination": "protonet_hallucination",
+}
 
 
 def readme_rows(header: str, whole: bool = False) -> list[list[str]]:
@@ -548,29 +553,58 @@ def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_a
         assert cells[2] == tables.seed_cells(record)["Across seeds (%)"].replace("±", "+-")
         assert cells[3] == " / ".join(f"{100 * s['mean']:.2f}" for s in record["seeds"])
         papers = published.for_method(README_SEED_TABLES[shown_as], "omniglot", "vinyals")
-        assert float(cells[4]) in [p.accuracy.get(setting_key(cells[0])) for p in papers]
+        if papers:
+            assert float(cells[4]) in [p.accuracy.get(setting_key(cells[0])) for p in papers]
+        else:  # no Omniglot number published: the cell says so rather than borrowing one
+            assert cells[4].startswith("(") and not re.search(r"\d", cells[4]), cells[4]
         checked += 1
     assert checked == len(found) >= 2
 
 
-def test_readme_relation_versus_protonet_sentence_follows_the_paired_tests():
+@pytest.mark.parametrize(
+    "opening, method",
+    [
+        ("Relation Networks beat ProtoNet", "relation"),
+        ("ProtoNet + hallucination beats ProtoNet", "protonet_hallucination"),
+    ],
+)
+def test_readme_sentences_against_protonet_follow_the_paired_tests(opening, method):
     """ "Relation Networks beat ProtoNet on ... and tie on ...": each quoted difference, CI and p recomputed
     from the two three-seed entries, "beat" only where p < 0.05 and the difference is positive."""
     text = (REPO / "README.md").read_text()
-    start = text.index("Relation Networks beat ProtoNet")
+    start = text.index(opening)
     sentence = text[start : text.index(": paired Wilcoxon", start)].replace("\n", " ")
-    relation, protonet = three_seed_entries("relation"), three_seed_entries("protonet")
+    other, protonet = three_seed_entries(method), three_seed_entries("protonet")
     quoted = re.compile(r"(\d+-way \d-shot) \(([+-]\d\.\d\d) \+- (\d\.\d\d)(?: points)?, p = ([^)]+)\)")
     shown = []
-    for verb, part in zip(["beat", "tie"], sentence.split(" and tie on "), strict=True):
+    for verb, part in zip(["beat", "tie"], re.split(r",? and ties? on ", sentence), strict=True):
         for setting, difference, ci, p in quoted.findall(part):
-            c = paired_comparison(relation[setting]["per_episode"], protonet[setting]["per_episode"])
+            c = paired_comparison(other[setting]["per_episode"], protonet[setting]["per_episode"])
             assert (difference, ci, p) == (
                 f"{100 * c.mean_difference:+.2f}", f"{100 * c.ci95:.2f}", f"{c.wilcoxon_p:.2g}"
             )  # fmt: skip
             assert (c.wilcoxon_p < 0.05 and c.mean_difference > 0) == (verb == "beat"), setting
             shown.append(setting)
-    assert sorted(shown) == sorted(relation) == sorted(protonet) and len(shown) == 4
+    assert sorted(shown) == sorted(other) == sorted(protonet) and len(shown) == 4
+
+
+def test_readme_rows_marked_three_seeds_quote_the_three_seed_entry():
+    """A row of a README results table that says "3 seeds" in its first cell quotes its method's entry over
+    seeds 0, 1 and 2 in every setting column, not one seed's record."""
+    methods = {"MAML (": "maml", "fine-tuning": "finetune"}
+    header = "| method | 5-way 1-shot | 5-way 5-shot | paper |"
+    checked = 0
+    for cells in readme_rows(header, whole=True):
+        method = next((m for prefix, m in methods.items() if cells[0].startswith(prefix)), None)
+        if "3 seeds" not in cells[0]:
+            continue
+        entries = three_seed_entries(method)
+        for setting, quoted in zip(["5-way 1-shot", "5-way 5-shot"], cells[1:3], strict=True):
+            record = entries[setting]
+            assert len(record["seeds"]) == 3 and [s["seed"] for s in record["seeds"]] == [0, 1, 2]
+            assert quoted == "{} +- {}".format(*accuracy_pair(record)), (cells[0], setting)
+        checked += 1
+    assert checked == 2
 
 
 # Quoted by README but made from a working tree with uncommitted changes, so their code cannot be recovered;
@@ -616,6 +650,46 @@ def test_readme_and_docs_quote_records_from_clean_trees_except_those_awaiting_th
     dirty = {name for name in quoted if shipped[name]["provenance"].get("git_dirty") is not False}
     assert len(quoted) > 40
     assert dirty == AWAITING_CLEAN_RERUNS
+
+
+# Records on the leaderboard that name no trained weights, so `tfmeta verify` cannot reproduce them, each
+# awaiting its clean re-run (`tfmeta sweep standard --redo-unreproducible --seed 0 --method ...`), whose
+# verified successor takes it off this list. Records of earlier budgets that could not be verified moved to
+# results/superseded/ instead.
+AWAITING_VERIFIABLE_RERUNS = {
+    "omniglot-fomaml-5w1s-standard-20261127T072011Z.json",
+    "omniglot-fomaml-5w5s-standard-20261127T072112Z.json",
+    "omniglot-meta_lstm-5w1s-standard-20261127T032653Z.json",
+    "omniglot-meta_lstm-5w5s-standard-20261127T034408Z.json",
+    "omniglot_lake-protonet_hallucination-20w1s-standard-20261127T010142Z.json",
+    # Evaluated while G's test-time noise still continued from whatever drew before (the first setting
+    # after training drew differently from a re-evaluation); awaiting re-evaluation from their weights.
+    "omniglot-protonet_hallucination-20w1s-standard-seed0-20261204T080721Z.json",
+    "omniglot-protonet_hallucination-20w1s-standard-seed1-20261204T085800Z.json",
+    "omniglot-protonet_hallucination-20w1s-standard-seed2-20261204T090734Z.json",
+    "omniglot-protonet_hallucination-20w5s-standard-seed0-20261204T081057Z.json",
+    "omniglot-protonet_hallucination-20w5s-standard-seed1-20261204T090145Z.json",
+    "omniglot-protonet_hallucination-20w5s-standard-seed2-20261204T091125Z.json",
+    "omniglot-protonet_hallucination-5w1s-standard-seed0-20261204T071136Z.json",
+    "omniglot-protonet_hallucination-5w1s-standard-seed1-20261204T080549Z.json",
+    "omniglot-protonet_hallucination-5w1s-standard-seed2-20261204T081538Z.json",
+    "omniglot-protonet_hallucination-5w5s-standard-seed0-20261204T080558Z.json",
+    "omniglot-protonet_hallucination-5w5s-standard-seed1-20261204T085633Z.json",
+    "omniglot-protonet_hallucination-5w5s-standard-seed2-20261204T090607Z.json",
+}
+
+
+def test_every_record_on_the_leaderboard_is_verified_except_those_awaiting_their_rerun():
+    """Each few-shot record in leaderboard/results/ is listed in verified.json with its current digest
+    (`tfmeta verify --mark` reproduced every per-episode accuracy from its shipped weights)."""
+    from tfmeta.records import few_shot, trust
+
+    board = REPO / "leaderboard" / "results"
+    table = trust.load(board)
+    records = few_shot.load_all(board).records
+    unverified = {path.name for path, _ in records if not trust.is_verified(path, table)}
+    assert len(records) > 80
+    assert unverified == AWAITING_VERIFIABLE_RERUNS
 
 
 def test_readme_and_docs_quote_no_superseded_record():

@@ -91,7 +91,9 @@ def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path
     from tfmeta import cli
     from tfmeta.records import locations
 
-    committed = sorted((locations.app_dir() / "results").glob("omniglot-protonet-5w1s-standard-2*.json"))[0]
+    committed = sorted(
+        (locations.app_dir() / "results").glob("omniglot-protonet-5w1s-standard-seed0-*.json")
+    )[0]
     shutil.copy(committed, tmp_path)
     assert cli.main(["sweep", "standard", "--dry-run", "--results-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -104,9 +106,10 @@ def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path
 
 
 def test_an_unreproducible_record_is_run_again_and_moves_aside_for_its_successor(capsys, tmp_path):
-    """Seed 0's committed ProtoNet record names no weights: with --redo-unreproducible the dry run marks it
-    to run again, seed 1's (weights, clean tree) stays done, and when the re-run's record is written the
-    old one moves to superseded/, still on disk, no longer among the folder's records."""
+    """Seed 0's first ProtoNet record (now in superseded/, its clean re-run having landed) names no weights:
+    with --redo-unreproducible the dry run marks it to run again, seed 1's (weights, clean tree) stays
+    done, and when the re-run's record is written the old one moves to superseded/, still on disk, no
+    longer among the folder's records."""
     import shutil
 
     from tfmeta import cli
@@ -114,7 +117,7 @@ def test_an_unreproducible_record_is_run_again_and_moves_aside_for_its_successor
     from tfmeta.records import locations
 
     results = locations.app_dir() / "results"
-    old = sorted(results.glob("omniglot-protonet-5w1s-standard-2*.json"))[0]
+    old = sorted((results / sweeps.SUPERSEDED).glob("omniglot-protonet-5w1s-standard-2*.json"))[0]
     kept = sorted(results.glob("omniglot-protonet-5w1s-standard-seed1-*.json"))[0]
     for path in (old, kept):
         shutil.copy(path, tmp_path)

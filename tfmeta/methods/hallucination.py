@@ -121,6 +121,13 @@ class HallucinatingPrototypicalNetwork(PrototypicalNetwork):
             imagined = self.hallucinator(seeds, noise)
         return ops.reshape(imagined, (way, self.m, dim))
 
+    def predict(self, *args, **kwargs):
+        # The test-time noise restarts from the seed on every evaluation: an episode's draw then depends on
+        # the weights, the seed and the episode's place in the test stream, not on what drew before it
+        # (training, validation, another setting), so `tfmeta verify` reproduces every episode.
+        self.noise.state.assign(np.array([self.seed, 0], dtype=self.noise.state.dtype))
+        return super().predict(*args, **kwargs)
+
     def analyse(self, test_data, labels) -> dict:
         """Accuracy against m on the first test episodes, and a PCA projection of one episode's real,
         hallucinated and query features (for the leaderboard's method page)."""
