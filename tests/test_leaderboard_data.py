@@ -662,20 +662,6 @@ AWAITING_VERIFIABLE_RERUNS = {
     "omniglot-meta_lstm-5w1s-standard-20261127T032653Z.json",
     "omniglot-meta_lstm-5w5s-standard-20261127T034408Z.json",
     "omniglot_lake-protonet_hallucination-20w1s-standard-20261127T010142Z.json",
-    # Evaluated while G's test-time noise still continued from whatever drew before (the first setting
-    # after training drew differently from a re-evaluation); awaiting re-evaluation from their weights.
-    "omniglot-protonet_hallucination-20w1s-standard-seed0-20261204T080721Z.json",
-    "omniglot-protonet_hallucination-20w1s-standard-seed1-20261204T085800Z.json",
-    "omniglot-protonet_hallucination-20w1s-standard-seed2-20261204T090734Z.json",
-    "omniglot-protonet_hallucination-20w5s-standard-seed0-20261204T081057Z.json",
-    "omniglot-protonet_hallucination-20w5s-standard-seed1-20261204T090145Z.json",
-    "omniglot-protonet_hallucination-20w5s-standard-seed2-20261204T091125Z.json",
-    "omniglot-protonet_hallucination-5w1s-standard-seed0-20261204T071136Z.json",
-    "omniglot-protonet_hallucination-5w1s-standard-seed1-20261204T080549Z.json",
-    "omniglot-protonet_hallucination-5w1s-standard-seed2-20261204T081538Z.json",
-    "omniglot-protonet_hallucination-5w5s-standard-seed0-20261204T080558Z.json",
-    "omniglot-protonet_hallucination-5w5s-standard-seed1-20261204T085633Z.json",
-    "omniglot-protonet_hallucination-5w5s-standard-seed2-20261204T090607Z.json",
 }
 
 
