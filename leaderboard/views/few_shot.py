@@ -26,7 +26,9 @@ COLUMNS = {
     "Across seeds (%)": st.column_config.TextColumn(
         help="95% t-interval of the accuracy across training seeds; empty for one seed"
     ),
-    "Paper (%)": st.column_config.NumberColumn(format="%.1f", help="the paper's own number, same protocol"),
+    "Paper (%)": st.column_config.TextColumn(
+        help="the paper's own number, same protocol; blank where the papers report none for it"
+    ),
     "Gap to next": st.column_config.TextColumn(
         help=f"paired difference to the next rank in points ± 95% CI, Wilcoxon p; '>' significant at "
         f"{ALPHA}, '~' not distinguishable"
@@ -65,6 +67,10 @@ def show_table(table: Table) -> None:
         "(paired Wilcoxon test): `>` the gap is real, `~` it is not."
     )
     frame = table.frame()
+    # Text, so that a method without a published number shows a blank cell rather than "None".
+    frame["Paper (%)"] = [
+        "" if value is None or value != value else f"{value:.1f}" for value in frame["Paper (%)"]
+    ]
     st.dataframe(
         frame[[c for c in SHOWN if c in frame]], hide_index=True, column_config=COLUMNS, width="stretch"
     )
