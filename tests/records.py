@@ -99,7 +99,21 @@ def broken_records() -> dict[str, tuple[dict | str, str]]:
     wrong_protocol["benchmark"]["batch_norm"] = "transductive"
     silent_protocol = make_record()
     del silent_protocol["benchmark"]["batch_norm"]
+    # Shapes the app's pages once read without a check (each crashed a page for every visitor).
+    inner_curve = {**make_record(), "analysis": {"inner_curve": 5}}
+    accuracy_vs_m = {**make_record(), "analysis": {"accuracy_vs_m": [1, 2]}}
+    method_config = make_record()
+    method_config["config"]["method_config"] = [1]
+    accelerators = make_record()
+    accelerators["provenance"]["hardware"]["accelerators"] = 5
     return {
+        "inner_curve_not_an_object": (inner_curve, "analysis.inner_curve: 5 is not of type 'object'"),
+        "accuracy_vs_m_not_rows": (accuracy_vs_m, "analysis.accuracy_vs_m.0: 1 is not of type 'object'"),
+        "method_config_not_an_object": (method_config, "config.method_config: [1] is not of type 'object'"),
+        "accelerators_not_a_list": (
+            accelerators,
+            "provenance.hardware.accelerators: 5 is not of type 'array'",
+        ),
         "batch_norm_missing": (
             silent_protocol,
             "benchmark.batch_norm is None but benchmark 'omniglot' uses 'inductive'",

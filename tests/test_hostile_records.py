@@ -27,7 +27,7 @@ def snapshot(directory):
 def test_an_endless_device_is_refused_without_reading_it(board, capsys):
     before = snapshot(board)
     assert cli.main(["submit", "/dev/zero", "--results-dir", str(board)]) == 2
-    assert "zero is not a regular file" in capsys.readouterr().err
+    assert "/dev/zero is not a regular file" in capsys.readouterr().err
     assert snapshot(board) == before
 
 

@@ -232,6 +232,12 @@ def test_upload_page_accepts_a_valid_record_and_refuses_a_broken_one(tmp_path, m
     app.button(key="submit_pasted").click().run()
     assert "Rejected" in app.error[0].value and "accuracy.mean" in shown(app.error[0].value)
     assert not list(tmp_path.glob("*.json"))
+    for case in ("nested_1000_deep", "inner_curve_not_an_object"):  # once a RecursionError; once accepted
+        content, reason = broken_records()[case]
+        app.text_area(key="pasted").set_value(content if isinstance(content, str) else json.dumps(content))
+        app.button(key="submit_pasted").click().run()
+        assert not app.exception and reason in shown(app.error[0].value), case
+        assert not list(tmp_path.glob("*.json"))
     app.text_area(key="pasted").set_value(json.dumps(make_record("uploaded"))).run()
     app.button(key="submit_pasted").click().run()
     assert "Accepted" in app.success[0].value
@@ -241,22 +247,30 @@ def test_upload_page_accepts_a_valid_record_and_refuses_a_broken_one(tmp_path, m
 
 @pytest.fixture
 def broken_board(tmp_path) -> tuple[Path, list[str]]:
-    """A valid record beside five broken files: missing field, wrong type, disagreeing summary, not JSON,
-    and too large."""
+    """A valid record beside broken files: a missing field, a wrong type, a disagreeing summary, not JSON,
+    the four shapes that once crashed pages, JSON nested 1,000 deep, a file too large, and a file whose
+    name and reason carry markdown links."""
     cases = broken_records()
     write_json(tmp_path, "valid.json", make_record("survivor"))
     names = []
-    for case in ("missing_field", "wrong_type", "summary_disagrees", "not_json"):
+    for case in (
+        "missing_field", "wrong_type", "summary_disagrees", "not_json", "inner_curve_not_an_object",
+        "accuracy_vs_m_not_rows", "method_config_not_an_object", "accelerators_not_a_list",
+        "nested_1000_deep",
+    ):  # fmt: skip
         content = cases[case][0]
         (tmp_path / f"{case}.json").write_text(content if isinstance(content, str) else json.dumps(content))
         names.append(f"{case}.json")
     with (tmp_path / "huge.json").open("wb") as f:
         f.truncate(50 * 2**20)
-    return tmp_path, [*names, "huge.json"]
+    injected = make_record()
+    injected["benchmark"]["way"] = "[click](http://evil.example/x) ![img](http://evil.example/i.png)"
+    write_json(tmp_path, "[x](http:evil.example).json", injected)
+    return tmp_path, [*names, "huge.json", "[x](http:evil.example).json"]
 
 
 @pytest.mark.parametrize(
-    "page", ("few_shot", "significance", "curves", "methods")
+    "page", ("few_shot", "significance", "curves", "inner_loop", "methods")
 )  # the pages of few-shot records
 def test_broken_records_are_skipped_with_a_warning_naming_each_file(page, broken_board, monkeypatch):
     directory, names = broken_board
@@ -265,6 +279,8 @@ def test_broken_records_are_skipped_with_a_warning_naming_each_file(page, broken
     assert len(warnings) == len(names)
     for name in names:
         assert any(f"Skipped {name}: " in shown(w) for w in warnings), (name, warnings)
+    # Names and reasons are literal text: no markdown link or image survives unescaped.
+    assert not any(re.search(r"(?<!\\)\]\(", w) for w in warnings), warnings
     if page == "few_shot":  # a folder of smoke records only shows them rather than nothing
         assert [row["Entry"] for row in table_rows(app)] == ["survivor"]
 

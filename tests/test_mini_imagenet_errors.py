@@ -136,6 +136,32 @@ def test_pickle_of_another_shape_is_refused(tmp_path, chosen):
     prepare_fails(tmp_path / "data", tmp_path / "cache", chosen, "not a miniImageNet cache")
 
 
+@pytest.mark.parametrize(
+    "indices, match",
+    [
+        ([10**6], "indexes images outside image_data"),
+        ([-1], "indexes images outside image_data"),
+        (["x"], "is not a list of image indices"),
+        (5, "is not a list of image indices"),
+        ([0.5], "is not a list of image indices"),
+    ],
+    ids=["past_the_end", "negative", "a_string", "not_a_list", "a_float"],
+)
+def test_a_bad_index_in_a_pickle_is_named_with_its_class(indices, match, tmp_path, chosen, source):
+    """A class whose index list points outside the images, or is not a list of integers, is one error
+    naming the file and the class, never a traceback from the conversion."""
+    _, images = source
+    folder = fixtures.write_pickles(tmp_path / "data", chosen, images)
+    with open(folder / "mini-imagenet-cache-train.pkl", "rb") as f:
+        data = pickle.load(f)  # the test's own trusted file
+    wnid = next(iter(data["class_dict"]))
+    data["class_dict"][wnid] = indices
+    with open(folder / "mini-imagenet-cache-train.pkl", "wb") as f:
+        pickle.dump(data, f)
+    message = prepare_fails(folder, tmp_path / "cache", chosen, match)
+    assert "mini-imagenet-cache-train.pkl" in message and wnid in message
+
+
 def test_cli_prepare_reports_missing_images(tmp_path, capsys):
     from tfmeta.cli import main
 

@@ -73,12 +73,14 @@ def test_validation_must_divide_training(tmp_path):
         planning.plan(planning.RunOptions(spec=path, method="protonet"))
 
 
-def test_an_alias_bomb_is_refused_fast_with_a_short_message(tmp_path):
+@pytest.mark.parametrize("key", ["x", "description"])  # a key of its own, and a field the spec knows
+def test_an_alias_bomb_is_refused_fast_with_a_short_message(tmp_path, key):
     """Nine levels of ten aliases each: a billion values once expanded, refused from the node graph."""
     levels = ["a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
     levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
-    bomb = "x:\n" + "".join(f"  {line}\n" for line in levels)
-    path = _write(tmp_path, GOOD.replace("name: omniglot\n", "name: omniglot\n" + bomb, 1))
+    bomb = f"{key}:\n" + "".join(f"  {line}\n" for line in levels)
+    text = "\n".join(line for line in GOOD.splitlines() if not line.startswith("description:")) + "\n"
+    path = _write(tmp_path, text.replace("name: omniglot\n", "name: omniglot\n" + bomb, 1))
     with pytest.raises(specs.SpecError) as err:
         specs.load(path)
     assert "anchors and aliases expand past 100000 values" in str(err.value)

@@ -105,7 +105,9 @@ def build_method(the_plan: Plan, method_class: type, method_config: dict, data: 
         )
         training.build(method, data.validation_data)
     except (TypeError, ValueError) as err:  # an unknown argument, or a value the layers refuse
-        reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        reason = (
+            str(err).strip().splitlines()[0][:300].rstrip(".") if str(err).strip() else type(err).__name__
+        )
         raise methods.MethodConfigError(
             f"{the_plan.method_name} cannot be built with {method_config}: {reason}. Its arguments: "
             f"{', '.join(methods.arguments(method_class))}; set them with --config KEY=VALUE or under "

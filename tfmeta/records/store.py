@@ -63,7 +63,9 @@ def read_bytes(path: str | Path) -> bytes:
     path = Path(path)
     with path.open("rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise RecordError(f"{path.name} is not a regular file")
+            raise RecordError(
+                f"{path} is not a regular file (a device, pipe or folder); a record is a JSON file"
+            )
         data = f.read(MAX_RECORD_BYTES + 1)
     if len(data) > MAX_RECORD_BYTES:
         raise RecordError(f"{path.name} is too large; records are limited to {MAX_RECORD_BYTES} bytes")

@@ -252,6 +252,14 @@ def _check_cache(path: Path, data) -> tuple[np.ndarray, dict]:
         )
     class_dict = {}
     for wnid, indices in classes.items():
+        if not (
+            isinstance(indices, list | tuple | range | np.ndarray)
+            and all(isinstance(i, int | np.integer) and not isinstance(i, bool) for i in indices)
+        ):
+            raise MiniImagenetError(
+                f"{path}: class {wnid}'s entry in class_dict is not a list of image indices; "
+                "get the file again"
+            )
         indices = [int(i) for i in indices]
         if indices and (min(indices) < 0 or max(indices) >= len(images)):
             raise MiniImagenetError(f"{path}: class {wnid} indexes images outside image_data")
