@@ -659,7 +659,6 @@ def test_readme_and_docs_quote_records_from_clean_trees_except_those_awaiting_th
 AWAITING_VERIFIABLE_RERUNS = {
     "omniglot-meta_lstm-5w1s-standard-20261127T032653Z.json",
     "omniglot-meta_lstm-5w5s-standard-20261127T034408Z.json",
-    "omniglot_lake-protonet_hallucination-20w1s-standard-20261127T010142Z.json",
 }
 
 
