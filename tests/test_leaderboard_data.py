@@ -595,10 +595,9 @@ def test_readme_rows_marked_three_seeds_quote_the_three_seed_entry():
     header = "| method | 5-way 1-shot | 5-way 5-shot | paper |"
     checked = 0
     for cells in readme_rows(header, whole=True):
-        method = next((m for prefix, m in methods.items() if cells[0].startswith(prefix)), None)
         if "3 seeds" not in cells[0]:
             continue
-        entries = three_seed_entries(method)
+        entries = three_seed_entries(next(m for prefix, m in methods.items() if cells[0].startswith(prefix)))
         for setting, quoted in zip(["5-way 1-shot", "5-way 5-shot"], cells[1:3], strict=True):
             record = entries[setting]
             assert len(record["seeds"]) == 3 and [s["seed"] for s in record["seeds"]] == [0, 1, 2]

@@ -1,6 +1,7 @@
 """Few-shot track: pick a setting and a protocol class, read one ranked table and its compute chart."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 from loading import load_entries, no_records_note, plain
 
@@ -68,9 +69,7 @@ def show_table(table: Table) -> None:
     )
     frame = table.frame()
     # Text, so that a method without a published number shows a blank cell rather than "None".
-    frame["Paper (%)"] = [
-        "" if value is None or value != value else f"{value:.1f}" for value in frame["Paper (%)"]
-    ]
+    frame["Paper (%)"] = ["" if pd.isna(value) else f"{value:.1f}" for value in frame["Paper (%)"]]
     st.dataframe(
         frame[[c for c in SHOWN if c in frame]], hide_index=True, column_config=COLUMNS, width="stretch"
     )
