@@ -654,11 +654,8 @@ def test_readme_and_docs_quote_records_from_clean_trees_except_those_awaiting_th
 # Records on the leaderboard that name no trained weights, so `tfmeta verify` cannot reproduce them, each
 # awaiting its clean re-run (`tfmeta sweep standard --redo-unreproducible --seed 0 --method ...`), whose
 # verified successor takes it off this list. Records of earlier budgets that could not be verified moved to
-# results/superseded/ instead.
-AWAITING_VERIFIABLE_RERUNS = {
-    "omniglot-meta_lstm-5w1s-standard-20261127T032653Z.json",
-    "omniglot-meta_lstm-5w5s-standard-20261127T034408Z.json",
-}
+# results/superseded/ instead. Empty: every record on the leaderboard is verified.
+AWAITING_VERIFIABLE_RERUNS: set[str] = set()
 
 
 def test_every_record_on_the_leaderboard_is_verified_except_those_awaiting_their_rerun():

@@ -14,9 +14,9 @@ likewise MAML's seed-0 records, the Lake records of ProtoNet and the Siamese net
 Networks' and Reptile's seed-0 records (the paper-form Matching entry now at the full 6,000 episodes), and
 the Siamese network's seed-0 records (both losses), and ProtoNet's, ProtoNet with hallucination's and
 fine-tuning's (the last two joined by seeds 1 and 2; hallucination's records evaluated again once its
-test-time noise restarted from its seed), and first-order MAML's one-task seed 0 and Lake's hallucination
-seed 0; and when the records of earlier budgets that named no trained weights (so could not be verified)
-moved to results/superseded/.
+test-time noise restarted from its seed), and first-order MAML's one-task seed 0, Lake's hallucination
+seed 0 and the meta-learner LSTM's seed 0; and when the records of earlier budgets that named no trained
+weights (so could not be verified) moved to results/superseded/.
 """
 
 from __future__ import annotations
