@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import textwrap
 import threading
 import time
@@ -259,6 +260,27 @@ def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir,
     # Running the sweep again finds every record and runs nothing.
     again = engine.run_sweep(sweep, tmp_path / "ray", tmp_path / "ray-runs", str(data_dir), str(cache_dir))
     assert {o.status for o in again} == {"skipped"} and len(_records(tmp_path / "ray")) == 2
+
+
+def test_the_embedded_instance_is_its_own_where_a_cluster_already_runs_here(monkeypatch):
+    """With no address, a sweep starts its own loopback instance with this machine's CPUs even where a
+    cluster started earlier on this machine (as `ray start` leaves one) would be found by a bare
+    `ray.init()`, which joins it and refuses `num_cpus` (a ValueError traceback)."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from tfmeta.harness import sweep as engine
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr(ray._private.ray_constants, "ENABLE_RAY_CLUSTER", False)
+    other = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "node_ip_address": "127.0.0.1"})
+    try:
+        engine.connect(None)
+        assert ray.cluster_resources().get("CPU") == os.cpu_count()  # not the other cluster's 0 CPUs
+        assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
+    finally:
+        ray.shutdown()
+        other.shutdown()
 
 
 def test_a_worker_node_killed_mid_run_loses_no_run(tmp_path, data_dir, cache_dir, characters, monkeypatch):

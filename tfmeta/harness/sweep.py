@@ -113,7 +113,9 @@ def connect(address: str | None):
         ray.init(address=address, **quiet)
     else:
         ray._private.ray_constants.ENABLE_RAY_CLUSTER = False  # where ray was imported before the variable
-        ray.init(num_cpus=os.cpu_count(), _node_ip_address="127.0.0.1", **quiet)
+        # "local": a new instance of its own, even where `ray start` left a cluster on this machine (which a
+        # bare `ray.init()` would join, refusing `num_cpus`); joining one takes `--address`.
+        ray.init(address="local", num_cpus=os.cpu_count(), _node_ip_address="127.0.0.1", **quiet)
     return ray
 
 
