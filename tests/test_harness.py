@@ -238,3 +238,14 @@ def test_learning_rate_decay_counts_episodes_whatever_the_meta_batch():
     assert float(four._learning_rate(1999)) == pytest.approx(1e-3) and float(
         four._learning_rate(2000)
     ) == pytest.approx(5e-4)
+
+
+def test_a_records_command_leaves_out_where_files_are_kept():
+    """The command a record keeps names what ran, not one machine's folders: it runs as is elsewhere."""
+    from tfmeta.harness.provenance import recorded_command
+
+    argv = ["run", "omniglot", "--method", "meta_lstm", "--runs-dir", "/home/me/runs", "--seed", "2"]
+    argv += ["--results-dir=/home/me/results", "--config", 'curve_baselines=["sgd"]', "--data-dir", "d"]
+    assert recorded_command(argv) == (
+        "tfmeta run omniglot --method meta_lstm --seed 2 --config 'curve_baselines=[\"sgd\"]'"
+    )

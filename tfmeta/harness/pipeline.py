@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-import shlex
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -164,7 +163,7 @@ def _origin(the_plan: Plan) -> dict:
     import tensorflow as tf
 
     accelerators = [d.name for d in tf.config.list_physical_devices() if d.device_type != "CPU"]
-    command = shlex.join(["tfmeta", *sys.argv[1:]]) if sys.argv[0].endswith("tfmeta") else ""
+    command = provenance.recorded_command(sys.argv[1:]) if sys.argv[0].endswith("tfmeta") else ""
     return provenance.collect(seeds=the_plan.seeds, accelerators=accelerators, command=command)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -13,6 +14,22 @@ from pathlib import Path
 import tfmeta
 
 PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "tensorflow-datasets", "numpy")
+# Options that say only where files are kept: they change no result, and their values are one machine's paths.
+LOCATION_OPTIONS = ("--runs-dir", "--results-dir", "--data-dir", "--cache-dir", "--weights-dir")
+
+
+def recorded_command(arguments: list[str]) -> str:
+    """`tfmeta` and its `arguments` as a record keeps them, the location options left out, so that a record
+    carries no machine's paths and its command runs as is on another machine."""
+    words, skip = [], False
+    for word in arguments:
+        if skip:
+            skip = False
+        elif word.split("=", 1)[0] in LOCATION_OPTIONS:
+            skip = "=" not in word  # "--runs-dir PATH" drops the next word too; "--runs-dir=PATH" does not
+        else:
+            words.append(word)
+    return shlex.join(["tfmeta", *words])
 
 
 def git_state() -> tuple[str | None, bool | None]:
