@@ -572,6 +572,7 @@ def test_readme_three_seed_tables_are_the_entries_of_the_shipped_records(shown_a
         ("Matching Networks (scale 10) lose to ProtoNet", "matching", "protonet", 4),
         ("The Siamese network (contrastive loss) loses to ProtoNet", "siamese", "protonet", 4),
         ("Reptile loses to MAML", "reptile", "maml", 2),  # both tested on the 5-way settings only
+        ("The meta-learner LSTM loses to fine-tuning", "meta_lstm", "finetune", 2),
     ],
 )
 def test_readme_sentences_comparing_two_entries_follow_the_paired_tests(opening, method, against, settings):
@@ -601,7 +602,12 @@ def test_readme_sentences_comparing_two_entries_follow_the_paired_tests(opening,
 def test_readme_rows_marked_three_seeds_quote_the_three_seed_entry():
     """A row of a README results table that says "3 seeds" in its first cell quotes its method's entry over
     seeds 0, 1 and 2 in every setting column, not one seed's record."""
-    methods = {"MAML (": "maml", "Reptile (": "reptile", "fine-tuning": "finetune"}
+    methods = {
+        "MAML (": "maml",
+        "Reptile (": "reptile",
+        "fine-tuning": "finetune",
+        "meta-learner LSTM": "meta_lstm",
+    }
     header = "| method | 5-way 1-shot | 5-way 5-shot | paper |"
     checked = 0
     for cells in readme_rows(header, whole=True):
@@ -613,7 +619,7 @@ def test_readme_rows_marked_three_seeds_quote_the_three_seed_entry():
             assert len(record["seeds"]) == 3 and [s["seed"] for s in record["seeds"]] == [0, 1, 2]
             assert quoted == "{} +- {}".format(*accuracy_pair(record)), (cells[0], setting)
         checked += 1
-    assert checked == 3
+    assert checked == 4
 
 
 # Quoted by README but made from a working tree with uncommitted changes, so their code cannot be recovered;
