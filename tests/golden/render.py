@@ -18,7 +18,7 @@ test-time noise restarted from its seed), and first-order MAML's one-task seed 0
 seed 0 and the meta-learner LSTM's seed 0; and when the records of earlier budgets that named no trained
 weights (so could not be verified) moved to results/superseded/; and when Matching Networks' scale-10 entry
 and the Siamese network's contrastive entry gained seeds 1 and 2, and Reptile's entry likewise; and when
-first-order MAML's entry with 4 tasks and step 0.1 joined, with seeds 0 and 1, and the meta-learner LSTM's
+first-order MAML's entry with 4 tasks and step 0.1 joined, with seeds 0, 1 and 2, and the meta-learner LSTM's
 entry gained seeds 1 and 2.
 """
 
