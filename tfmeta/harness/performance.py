@@ -12,11 +12,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import platform
-import shlex
 import sys
 from datetime import UTC, datetime
 
-from tfmeta.harness import optimizer_speed, speed
+from tfmeta.harness import optimizer_speed, provenance, speed
 from tfmeta.harness.speed import Timing
 
 COMPARED = ((5, 1, 15), (20, 1, 15))
@@ -118,7 +117,7 @@ def page(
     """The markdown page of a `tfmeta speed` run: a section for each part it timed (None: not timed), and
     the other sections of `previous` (the page it replaces) as they were, so that one part can be timed
     again alone. `failed` maps a part that could not be timed to its error, listed under the methods."""
-    command = shlex.join(["tfmeta", *sys.argv[1:]]) if sys.argv[0].endswith("tfmeta") else "tfmeta speed"
+    command = provenance.recorded_command(sys.argv[1:]) if sys.argv[0].endswith("tfmeta") else "tfmeta speed"
     made = (
         f"Made by `{command}` on {datetime.now(UTC).date()}: {os.cpu_count()} CPU cores "
         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}. Each figure "

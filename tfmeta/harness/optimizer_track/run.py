@@ -158,7 +158,7 @@ def _records(track, options, family, label, horizon, trained, raw, seeds, evalua
     reference = (
         optimizer_records.summaries(rows[REFERENCE])["final_loss"]["mean"] if REFERENCE in rows else None
     )
-    origin = provenance.collect(seeds, [], " ".join(["tfmeta", *sys.argv[1:]]))
+    origin = provenance.collect(seeds, [], provenance.recorded_command(sys.argv[1:]))
     records = {}
     for name, (_, tuning, config, seconds) in raw.items():
         summary = optimizer_records.summaries(rows[name])
