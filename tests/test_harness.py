@@ -249,3 +249,14 @@ def test_a_records_command_leaves_out_where_files_are_kept():
     assert recorded_command(argv) == (
         "tfmeta run omniglot --method meta_lstm --seed 2 --config 'curve_baselines=[\"sgd\"]'"
     )
+
+
+def test_the_command_line_takes_no_abbreviated_options(capsys):
+    """An abbreviation (`--runs` for `--runs-dir`) would slip a path past `recorded_command`'s filter."""
+    from tfmeta.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "omniglot", "--method", "protonet", "--runs", "/home/me/runs"])
+    assert "unrecognized arguments: --runs" in capsys.readouterr().err
+    args = build_parser().parse_args(["run", "omniglot", "--method", "protonet", "--runs-dir", "r"])
+    assert str(args.runs_dir) == "r"

@@ -20,8 +20,17 @@ from tfmeta.cli import data, leaderboard, optimizers, run, sweep  # noqa: E402
 GROUPS = (run, data, leaderboard, optimizers, sweep)
 
 
+class Parser(argparse.ArgumentParser):
+    """No abbreviated options (`--runs` for `--runs-dir`): a record keeps its command, and the location
+    options it leaves out (`provenance.LOCATION_OPTIONS`) are found by their full names. Subcommands'
+    parsers are of this class too (argparse makes them of the parent's type)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, allow_abbrev=False, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tfmeta", description="Meta-learning benchmarks and leaderboard.")
+    parser = Parser(prog="tfmeta", description="Meta-learning benchmarks and leaderboard.")
     commands = parser.add_subparsers(dest="command", required=True)
     for group in GROUPS:
         group.add_parsers(commands)
