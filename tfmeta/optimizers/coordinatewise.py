@@ -63,10 +63,10 @@ class CoordinatewiseLSTM(keras.Model):
     ) -> tuple[tf.Tensor, State]:
         """One recurrent step: inputs `[N, input_dim]` -> outputs `[N, output_dim]`, new state.
 
-        `gates_by_tanh` computes the sigmoid gates as `(1 + tanh(z / 2)) / 2`, one tanh over all four
-        gates: the same function (to float32 rounding), and under XLA on a CPU about a quarter faster,
-        because XLA's tanh is a cheap rational approximation and its sigmoid an exact division. Without
-        XLA it is slower, so it is off by default.
+        `gates_by_tanh` computes the sigmoid gates as `(1 + tanh(z / 2)) / 2`: the same function (to
+        float32 rounding), and under XLA on a CPU about a quarter faster, because XLA's tanh is a cheap
+        rational approximation and its sigmoid an exact division. Without XLA it is slower, so it is off
+        by default.
 
         `columns` lays the coordinates out as columns instead of rows: inputs `[input_dim, N]`, each state
         `[units, N]`, outputs `[output_dim, N]`. The same function of the same weights; on a CPU the
@@ -82,8 +82,12 @@ class CoordinatewiseLSTM(keras.Model):
             z = self._affine(tf.concat([x, h], axis=axis), self.kernels[layer], self.biases[layer], columns)
             if gates_by_tanh:
                 scale = tf.cast(half[:, None] if columns else half, z.dtype)
-                i, f, g, o = tf.split(tf.tanh(z * scale), 4, axis=axis)
-                i, f, o = 0.5 + 0.5 * i, 0.5 + 0.5 * f, 0.5 + 0.5 * o
+                # Split before the tanh: XLA then fuses each gate's tanh into the fusions computing c and h,
+                # which read z once, instead of writing and rereading all four gates (bit-identical, and
+                # about a tenth faster at 100k coordinates).
+                i, f, g, o = tf.split(z * scale, 4, axis=axis)
+                i, f, o = 0.5 + 0.5 * tf.tanh(i), 0.5 + 0.5 * tf.tanh(f), 0.5 + 0.5 * tf.tanh(o)
+                g = tf.tanh(g)
             else:
                 i, f, g, o = tf.split(z, 4, axis=axis)
                 i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
