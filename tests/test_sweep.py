@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import sys
 import textwrap
 import threading
 import time
@@ -235,7 +236,9 @@ def _records(folder: Path) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
 
 
-def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir, cache_dir, smoke_run):
+def test_embedded_sweep_gives_the_records_of_sequential_runs(
+    tmp_path, data_dir, cache_dir, smoke_run, monkeypatch
+):
     """Two smoke runs (seeds 0 and 1) on the embedded default Ray instance: seed 0's equals, to the last
     digit, the session's smoke run through `tfmeta run`'s code path, and seed 1's differs from it."""
     import ray
@@ -243,6 +246,9 @@ def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir,
     from tfmeta.harness import sweep as engine
 
     sweep = sweeps.load(write(tmp_path, SMOKE))
+    monkeypatch.setattr(
+        sys, "argv", ["/venv/bin/tfmeta", "sweep", str(tmp_path / "sweep.yaml"), "--results-dir", "r"]
+    )
     try:
         outcomes = engine.run_sweep(
             sweep, tmp_path / "ray", tmp_path / "ray-runs", str(data_dir), str(cache_dir)
@@ -250,6 +256,7 @@ def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir,
         assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}  # loopback only
     finally:
         ray.shutdown()
+        monkeypatch.undo()  # the session's smoke run below is `tfmeta run`'s, not the sweep's
     assert [o.status for o in outcomes] == ["done", "done"]
     by_seed = {record["seed"]: record for record in _records(tmp_path / "ray")}
     assert sorted(by_seed) == [0, 1]
@@ -257,6 +264,10 @@ def test_embedded_sweep_gives_the_records_of_sequential_runs(tmp_path, data_dir,
     assert by_seed[0]["per_episode"] == sequential["per_episode"]
     assert by_seed[0]["accuracy"] == sequential["accuracy"]
     assert by_seed[1]["per_episode"] != sequential["per_episode"]  # the seed matters
+    # Each names the sweep's command, which made it (less the location options).
+    assert {r["provenance"]["command"] for r in by_seed.values()} == {
+        f"tfmeta sweep {tmp_path / 'sweep.yaml'}"
+    }
     # Running the sweep again finds every record and runs nothing.
     again = engine.run_sweep(sweep, tmp_path / "ray", tmp_path / "ray-runs", str(data_dir), str(cache_dir))
     assert {o.status for o in again} == {"skipped"} and len(_records(tmp_path / "ray")) == 2

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,7 +43,7 @@ def make_record(options: RunOptions) -> dict:
     method_class = methods.get(options.method)
     defaults = the_plan.benchmark.method_defaults(options.method, method_class, the_plan.profile_name)
     options = replace(options, method_config=defaults | options.method_config)
-    origin = _origin(the_plan)  # before training, which may outlive edits to the checkout
+    origin = _origin(the_plan, options.command)  # before training, which may outlive edits to the checkout
     data = load_data(the_plan, options)
     method = build_method(the_plan, method_class, options.method_config, data)
     run_dir = run_folder(the_plan, options, method)
@@ -159,11 +158,12 @@ def _train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: 
     )  # fmt: skip
 
 
-def _origin(the_plan: Plan) -> dict:
+def _origin(the_plan: Plan, command: str | None = None) -> dict:
     import tensorflow as tf
 
     accelerators = [d.name for d in tf.config.list_physical_devices() if d.device_type != "CPU"]
-    command = provenance.recorded_command(sys.argv[1:]) if sys.argv[0].endswith("tfmeta") else ""
+    if command is None:
+        command = provenance.command_line()
     return provenance.collect(seeds=the_plan.seeds, accelerators=accelerators, command=command)
 
 

@@ -35,6 +35,7 @@ class RunOptions:
     verbose: str | int = "auto"
     notes: str = ""
     seed: int | None = None  # the training seed; None takes the profile's (train.seed)
+    command: str | None = None  # what the record names as its command; None: this process's command line
 
 
 @dataclass

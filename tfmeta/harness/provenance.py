@@ -32,6 +32,12 @@ def recorded_command(arguments: list[str]) -> str:
     return shlex.join(["tfmeta", *words])
 
 
+def command_line() -> str:
+    """This process's command as a record keeps it (`recorded_command`), or "" in a process that is not the
+    `tfmeta` command (a test, a sweep's worker: the sweep hands its workers its own)."""
+    return recorded_command(sys.argv[1:]) if sys.argv[0].endswith("tfmeta") else ""
+
+
 def git_state() -> tuple[str | None, bool | None]:
     """(commit, has uncommitted changes) of the checkout holding tfmeta, or (None, None) outside git."""
     directory = Path(__file__).resolve().parent

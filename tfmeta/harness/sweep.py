@@ -27,6 +27,7 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfmeta.harness import provenance
 from tfmeta.records import few_shot, locks, store, submission, sweeps
 
 CONNECT_TIMEOUT = 20  # seconds to reach a given cluster address before giving up
@@ -66,6 +67,7 @@ def train_and_evaluate(training: dict, profile: str, runs_dir: str, data_dir, ca
             runs_dir=Path(runs_dir),
             verbose=0,
             seed=training["seed"],
+            command=training.get("command", ""),
         )
         records.append(pipeline.make_record(options))
     return records
@@ -170,10 +172,11 @@ def run_sweep(
             num_gpus=sweep.data.get("gpus_per_run", 0),
             max_retries=max_retries,
         )
-        started = time.monotonic()
+        started, command = time.monotonic(), provenance.command_line()  # the records name the sweep's command
         for training, replaces in todo:
             payload = {"benchmark": training.benchmark, "method": training.method, "config": training.config,
-                       "seed": training.seed, "settings": list(training.settings)}  # fmt: skip
+                       "seed": training.seed, "settings": list(training.settings),
+                       "command": command}  # fmt: skip
             ref = task.remote(payload, sweep.profile, str(runs_dir), data_dir, cache_dir)
             pending[ref] = (training, replaces, time.monotonic())
         finished = total - len(todo)
