@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -249,6 +251,32 @@ def test_a_records_command_leaves_out_where_files_are_kept():
     assert recorded_command(argv) == (
         "tfmeta run omniglot --method meta_lstm --seed 2 --config 'curve_baselines=[\"sgd\"]'"
     )
+
+
+def test_a_failed_verification_says_when_the_records_cpu_had_other_instruction_sets(monkeypatch):
+    """Kernels are chosen by instruction set, so a record made on another CPU may round an episode on the
+    edge differently: the message says so when the record's CPU is known to differ or is not named."""
+    from tfmeta.harness import provenance, reproduction
+
+    here = {"cpu": "AMD EPYC", "simd": ["avx", "avx2", "fma", "avx512f"]}
+    monkeypatch.setattr(provenance, "hardware", lambda accelerators: here)
+    same = {"provenance": {"hardware": {"simd": ["avx", "avx2", "fma", "avx512f"]}}}
+    older = {"provenance": {"hardware": {"simd": ["avx", "avx2", "fma"]}}}
+    unnamed = {"provenance": {"hardware": {"cpu": "AMD EPYC"}}}
+    assert reproduction._cpu_difference(same) == ""
+    assert "made on a CPU with avx, avx2, fma, this one has avx, avx2, fma, avx512f" in (
+        reproduction._cpu_difference(older)
+    )
+    assert "does not name its CPU's instruction sets" in reproduction._cpu_difference(unnamed)
+
+
+def test_hardware_names_the_cpus_family_and_instruction_sets():
+    from tfmeta.harness import provenance
+
+    machine = provenance.hardware([])
+    if Path("/proc/cpuinfo").is_file():
+        assert re.fullmatch(r"\S+ family \d+ model \d+", machine["cpu_id"])
+        assert set(machine["simd"]) <= set(provenance.SIMD)
 
 
 # Kept byte for byte, location options and all: its verified.json entry is of these bytes, and here it no

@@ -63,22 +63,36 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+# Vector instruction sets by which oneDNN, Eigen and XLA choose their kernels, so the float rounding of a
+# result: the same code on CPUs with different sets may score an episode on the edge differently.
+SIMD = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile")
+
+
 def hardware(accelerators: list[str]) -> dict:
-    """CPU model, core count, memory and accelerators of this machine."""
+    """CPU model (its name, and the family and model numbers a virtual machine's generic name hides), its
+    vector instruction sets among `SIMD`, core count, memory and accelerators of this machine."""
     cpu = platform.processor() or platform.machine()
+    fields = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
+            key, _, value = (part.strip() for part in line.partition(":"))
+            if not key:  # the first processor's block ends
                 break
+            fields.setdefault(key, value)
     except OSError:
         pass
+    cpu = fields.get("model name", cpu)
+    ids = [fields.get(k) for k in ("vendor_id", "cpu family", "model")]
+    cpu_id = "{} family {} model {}".format(*ids) if all(ids) else None
+    flags = set(fields.get("flags", "").split())
     try:
         memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):
         memory_gib = None
     return {
         "cpu": cpu,
+        "cpu_id": cpu_id,
+        "simd": [name for name in SIMD if name in flags] if flags else None,
         "cpu_count": os.cpu_count(),
         "memory_gib": memory_gib,
         "accelerators": accelerators,

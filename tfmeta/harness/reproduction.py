@@ -129,9 +129,26 @@ def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=N
         if abs(stored - now) > TOLERANCE:
             raise VerificationError(
                 f"{path.name}: episode {index} scores {now} when re-evaluated but the record says {stored} "
-                f"(weights {trained.weights})"
+                f"(weights {trained.weights}){_cpu_difference(record)}"
             )
     return Verified(path, len(again), trained.weights)
+
+
+def _cpu_difference(record: dict) -> str:
+    """What a failed verification's message adds when the record's CPU may round differently from this
+    one (other vector instruction sets, or a record that does not name them)."""
+    from tfmeta.harness import provenance
+
+    here = provenance.hardware([]).get("simd")
+    there = (record.get("provenance") or {}).get("hardware", {}).get("simd")
+    if here is None or there == here:
+        return ""
+    if there is None:
+        return f"; the record does not name its CPU's instruction sets, this one has {', '.join(here)}"
+    return (
+        f"; the record was made on a CPU with {', '.join(there) or 'none of them'}, this one has "
+        f"{', '.join(here)}: kernels chosen by instruction set round floats differently"
+    )
 
 
 def find_record(name: str | Path) -> Path:
