@@ -183,6 +183,12 @@ def test_reproduce_commands():
 def test_provenance_summary_is_flat_text():
     summary = methods.provenance_summary(make_record())
     assert summary["git commit"] == "unknown" and summary["hardware"] == "test"
+    record = make_record()
+    record["provenance"]["hardware"] = {"cpu": "AMD EPYC", "cpu_id": "AuthenticAMD family 25 model 17",
+                                        "simd": ["avx2", "avx512f"], "cpu_count": 2}  # fmt: skip
+    assert methods.provenance_summary(record)["hardware"] == (
+        "AMD EPYC (AuthenticAMD family 25 model 17), 2 cores, avx2 avx512f"
+    )
 
 
 def test_learned_optimizer_wins_ties_and_losses_come_from_paired_tests():

@@ -111,9 +111,14 @@ def provenance_summary(record: dict) -> dict:
 
 
 def _hardware(hardware: dict) -> str:
-    parts = [hardware.get("cpu"), *(hardware.get("accelerators") or [])]
+    cpu = hardware.get("cpu") or ""
+    if hardware.get("cpu_id"):
+        cpu = f"{cpu} ({hardware['cpu_id']})".strip()
+    parts = [cpu, *(hardware.get("accelerators") or [])]
     if hardware.get("cpu_count"):
         parts.insert(1, f"{hardware['cpu_count']} cores")
+    if hardware.get("simd"):
+        parts.append(" ".join(hardware["simd"]))
     return ", ".join(str(part) for part in parts if part)
 
 
