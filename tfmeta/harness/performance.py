@@ -12,7 +12,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import platform
-import sys
 from datetime import UTC, datetime
 
 from tfmeta.harness import optimizer_speed, provenance, speed
@@ -117,7 +116,7 @@ def page(
     """The markdown page of a `tfmeta speed` run: a section for each part it timed (None: not timed), and
     the other sections of `previous` (the page it replaces) as they were, so that one part can be timed
     again alone. `failed` maps a part that could not be timed to its error, listed under the methods."""
-    command = provenance.recorded_command(sys.argv[1:]) if sys.argv[0].endswith("tfmeta") else "tfmeta speed"
+    command = provenance.command_line() or "tfmeta speed"
     made = (
         f"Made by `{command}` on {datetime.now(UTC).date()}: {os.cpu_count()} CPU cores "
         f"({platform.processor() or platform.machine()}), Python {platform.python_version()}. Each figure "

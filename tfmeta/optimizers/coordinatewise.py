@@ -83,8 +83,8 @@ class CoordinatewiseLSTM(keras.Model):
             if gates_by_tanh:
                 scale = tf.cast(half[:, None] if columns else half, z.dtype)
                 # Split before the tanh: XLA then fuses each gate's tanh into the fusions computing c and h,
-                # which read z once, instead of writing and rereading all four gates (bit-identical, and
-                # about a tenth faster at 100k coordinates).
+                # which read z once, instead of writing and rereading all four gates (bit-identical; the
+                # optimizer's step about 4% faster at 100k coordinates, 10% at 1M).
                 i, f, g, o = tf.split(z * scale, 4, axis=axis)
                 i, f, o = 0.5 + 0.5 * tf.tanh(i), 0.5 + 0.5 * tf.tanh(f), 0.5 + 0.5 * tf.tanh(o)
                 g = tf.tanh(g)
