@@ -67,6 +67,7 @@ def test_meta_training_resumes_and_track_writes_valid_records(smoke_records):
     assert (
         adam["horizon"] == 10 and len(adam["per_task"]) == 3 and adam["provenance"]["seeds"]["test"] == 1000
     )
+    assert adam["provenance"]["command"] == ""  # run from Python, not as the `tfmeta` command: none to name
     # Each baseline's tuning shows progress before its family's records are written.
     printed = (smoke_records / "printed.txt").read_text().splitlines()
     tuned = [line for line in printed if "tuned rate" in line]

@@ -12,7 +12,6 @@ import hashlib
 import json
 import math
 import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -158,7 +157,7 @@ def _records(track, options, family, label, horizon, trained, raw, seeds, evalua
     reference = (
         optimizer_records.summaries(rows[REFERENCE])["final_loss"]["mean"] if REFERENCE in rows else None
     )
-    origin = provenance.collect(seeds, [], provenance.recorded_command(sys.argv[1:]))
+    origin = provenance.collect(seeds, [], provenance.command_line())
     records = {}
     for name, (_, tuning, config, seconds) in raw.items():
         summary = optimizer_records.summaries(rows[name])
