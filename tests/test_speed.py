@@ -60,10 +60,18 @@ def test_optimizer_speed_table_reads_its_rows():
         "model": "10k", "params": 9550, "adam_ms": Timing((5.0, 6.0, 5.5)),
         "lstm_ms": Timing((30.0, 31.0, 29.0)), "lstm_xla_ms": Timing((20.0, 21.0, 22.0)),
         "adam_apply_ms": Timing((0.2, 0.2, 0.2)), "lstm_apply_ms": Timing((2.0, 2.1, 1.9)),
+        "products_ms": Timing((0.8, 0.9, 0.8)),
         "lstm_state_bytes": 320, "adam_state_bytes": 8,
         "floor_ms": 0.5, "gflops": 150.0,
     }  # fmt: skip
     assert (
-        "| 10k | 9,550 | 5.5 ± 18% | 30.0 ± 7% | 21.0 ± 10% | 0.2 ± 0% | 2.0 ± 10% | 0.50 | 4.0x | 320, 8 |"
-        in optimizer_speed.table([row])
+        "| 10k | 9,550 | 5.5 ± 18% | 30.0 ± 7% | 21.0 ± 10% | 0.2 ± 0% | 2.0 ± 10% | 0.8 ± 12% | 0.50 | 4.0x "
+        "| 320, 8 |" in optimizer_speed.table([row])
     )
+
+
+def test_lstm_products_are_timed_at_the_steps_shapes():
+    from tfmeta.optimizers.coordinatewise import CoordinatewiseLSTM
+
+    timing = optimizer_speed.products_ms(CoordinatewiseLSTM(seed=0), 1000, steps=2, repeats=3)
+    assert len(timing.values) == 3 and 0 < timing.median < 1000

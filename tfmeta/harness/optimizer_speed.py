@@ -6,7 +6,8 @@ milliseconds of one `model.fit` step with each optimizer, the milliseconds of th
 and backward pass and Keras's per-step overhead are not in it), the bytes of optimizer state per
 parameter, and the LSTM's arithmetic floor: `flop_per_parameter()` FLOPs per parameter and step at the
 rate this machine reaches in a large float32 matrix product, measured in the same run. The floor bounds
-the optimizer's own step, so the ratio is taken there.
+the optimizer's own step, so the ratio is taken there. Beside it, the LSTM's products timed alone at the
+step's shapes: the step's time less theirs is the gate functions' and the states' share.
 """
 
 from __future__ import annotations
@@ -46,6 +47,33 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
         return 2 * n**3 / (time.perf_counter() - start) / 1e9
 
     return repeat(once, repeats).median
+
+
+def products_ms(network, coordinates: int, steps: int, repeats: int) -> Timing:
+    """Milliseconds of the LSTM's matrix products alone over `coordinates` coordinates (each layer's gate
+    pre-activations `kernel^T [x; h]` and the linear output, the arithmetic the floor counts), compiled by
+    XLA as in the optimizer's step: what these products' shapes reach here, with no gate functions and no
+    state traffic. Their inputs are random: a product's time does not depend on its values."""
+    import tensorflow as tf
+
+    kernels = [*network.kernels, network.out_kernel]
+    inputs = [
+        tf.random.stateless_normal((int(k.shape[0]), coordinates), seed=(0, i)) for i, k in enumerate(kernels)
+    ]
+    products = tf.function(
+        lambda xs: [tf.matmul(k, x, transpose_a=True) for k, x in zip(kernels, xs, strict=True)],
+        jit_compile=True,
+    )
+    products(inputs)
+
+    def once() -> float:
+        start = time.perf_counter()
+        for _ in range(steps):
+            out = products(inputs)
+        out[-1].numpy()
+        return 1000 * (time.perf_counter() - start) / steps
+
+    return repeat(once, repeats)
 
 
 def mlp(hidden: tuple[int, ...]):
@@ -115,8 +143,8 @@ def apply_ms(model, optimizer, x, y, steps: int, repeats: int) -> Timing:
 
 def measure(steps: int = 32, repeats: int = 5, data_dir=None, cache_dir=None) -> list[dict]:
     """One row per model size: parameters, ms per `model.fit` step (Adam, LSTM, LSTM with the whole
-    step under XLA), ms per optimizer step (Adam, LSTM), state bytes per parameter, and the LSTM's
-    floor in ms."""
+    step under XLA), ms per optimizer step (Adam, LSTM), ms of the LSTM's products alone, state bytes per
+    parameter, and the LSTM's floor in ms."""
     import keras
 
     from tfmeta.optimizers import LSTMOptimizer
@@ -142,6 +170,7 @@ def measure(steps: int = 32, repeats: int = 5, data_dir=None, cache_dir=None) ->
                 "lstm_apply_ms": apply_ms(
                     mlp(hidden), LSTMOptimizer.from_pretrained("mlp"), x, y, steps, repeats
                 ),
+                "products_ms": products_ms(lstm_optimizer.network, params, steps, repeats),
                 "lstm_state_bytes": lstm_optimizer.state_bytes_per_parameter(),
                 "adam_state_bytes": 8,
                 "floor_ms": 1000 * params * flop_per_parameter() / (rate * 1e9),
@@ -154,14 +183,15 @@ def measure(steps: int = 32, repeats: int = 5, data_dir=None, cache_dir=None) ->
 def table(rows: list[dict]) -> str:
     head = (
         "| model | parameters | `fit` step, Adam (ms) | `fit` step, LSTM (ms) | `fit` step, LSTM, XLA (ms) "
-        "| optimizer step, Adam (ms) | optimizer step, LSTM (ms) | LSTM floor (ms) "
-        "| LSTM optimizer step / floor | state (bytes/parameter): LSTM, Adam |"
+        "| optimizer step, Adam (ms) | optimizer step, LSTM (ms) | LSTM's products alone (ms) "
+        "| LSTM floor (ms) | LSTM optimizer step / floor | state (bytes/parameter): LSTM, Adam |"
     )
-    lines = [head, "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [head, "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['model']} | {r['params']:,} | {_cell(r['adam_ms'])} | {_cell(r['lstm_ms'])} | "
             f"{_cell(r['lstm_xla_ms'])} | {_cell(r['adam_apply_ms'])} | {_cell(r['lstm_apply_ms'])} | "
+            f"{_cell(r['products_ms'])} | "
             f"{r['floor_ms']:.2f} | {r['lstm_apply_ms'].median / r['floor_ms']:.1f}x | "
             f"{r['lstm_state_bytes']}, {r['adam_state_bytes']} |"
         )
