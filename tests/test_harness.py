@@ -279,9 +279,9 @@ def test_hardware_names_the_cpus_family_and_instruction_sets():
         assert set(machine["simd"]) <= set(provenance.SIMD)
 
 
-# Kept byte for byte, location options and all: its verified.json entry is of these bytes, and here it no
-# longer re-evaluates to the same 1,000 episodes (episode 649 differs, with this checkout's code and with
-# the commit that made it), so an edited copy could not be verified again.
+# Kept byte for byte, location options and all (superseded: the curve analysis was made again from the later
+# training of seed 1): here it no longer re-evaluates to the same 1,000 episodes (episode 649 differs, with
+# this checkout's code and with the commit that made it), so an edited copy could not be verified again.
 KEEPS_ITS_LOCATION_OPTIONS = {"omniglot-meta_lstm-5w1s-standard-seed1-20261203T113015Z.json"}
 
 
