@@ -65,15 +65,7 @@ def products_ms(network, coordinates: int, steps: int, repeats: int) -> Timing:
         jit_compile=True,
     )
     products(inputs)
-
-    def once() -> float:
-        start = time.perf_counter()
-        for _ in range(steps):
-            out = products(inputs)
-        out[-1].numpy()
-        return 1000 * (time.perf_counter() - start) / steps
-
-    return repeat(once, repeats)
+    return _ms_per_call(lambda: products(inputs), lambda out: out[-1].numpy(), steps, repeats)
 
 
 def mlp(hidden: tuple[int, ...]):
@@ -130,13 +122,19 @@ def apply_ms(model, optimizer, x, y, steps: int, repeats: int) -> Timing:
     optimizer.build(model.trainable_variables)
     apply = tf.function(lambda: optimizer.apply(gradients, model.trainable_variables))
     apply()
+    return _ms_per_call(apply, lambda _: model.trainable_variables[0].numpy(), steps, repeats)
+
+
+def _ms_per_call(call, wait, calls: int, repeats: int) -> Timing:
+    """Milliseconds per `call()` over `calls` calls in a row, `repeats` times; `wait(last result)` blocks
+    until the last call's work is done, so that the time covers all of it."""
 
     def once() -> float:
         start = time.perf_counter()
-        for _ in range(steps):
-            apply()
-        model.trainable_variables[0].numpy()  # wait for the last step
-        return 1000 * (time.perf_counter() - start) / steps
+        for _ in range(calls):
+            result = call()
+        wait(result)
+        return 1000 * (time.perf_counter() - start) / calls
 
     return repeat(once, repeats)
 
