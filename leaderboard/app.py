@@ -5,6 +5,7 @@ Reads result records (yours and the shipped ones, see `loading.py`) through
 """
 
 import streamlit as st
+from loading import submissions_on
 
 st.set_page_config(page_title="tfmeta leaderboard", page_icon=":trophy:", layout="wide")
 
@@ -15,7 +16,8 @@ PAGES = [
     st.Page("views/optimizers.py", title="Optimizer track", icon=":material/trending_down:"),
     st.Page("views/inner_loop.py", title="Inner-loop curves", icon=":material/stairs:"),
     st.Page("views/methods.py", title="Methods", icon=":material/science:"),
-    st.Page("views/submit.py", title="Submit a record", icon=":material/upload_file:"),
 ]
+if submissions_on():  # off unless the operator asks: `tfmeta leaderboard --submissions`
+    PAGES.append(st.Page("views/submit.py", title="Submit a record", icon=":material/upload_file:"))
 
 st.navigation(PAGES).run()

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from tfmeta.records import few_shot, locations, store
+from tfmeta.records import few_shot, locations, store, text, trust
 from tfmeta.records import optimizer as optimizer_records
 
 SHIPPED_ENV = "TFMETA_SHIPPED_RECORDS"
+SUBMISSIONS_ENV = "TFMETA_SUBMISSIONS"  # "on": the Submit page is served (`tfmeta leaderboard --submissions`)
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, which makes it literal text.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 Entry = tuple[Path, dict]
@@ -25,7 +26,16 @@ Entry = tuple[Path, dict]
 def plain(value: object) -> str:
     """A string from a record (or a reason mentioning one) as literal text inside Streamlit markdown:
     every punctuation character escaped, so no link, image, code span, emphasis or autolink forms."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.printable(value).split()))
+
+
+def submissions_on() -> bool:
+    return os.environ.get(SUBMISSIONS_ENV) == "on"
+
+
+def verified(entries: list[Entry]) -> list[Entry]:
+    """The records `tfmeta verify` reproduced (`tfmeta.records.trust`): what the pages rank by default."""
+    return [(path, record) for path, record in entries if trust.status(path, record) == "verified"]
 
 
 def results_dir() -> Path:

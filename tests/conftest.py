@@ -12,12 +12,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
+
+
+def pytest_configure(config):
+    """`tfmeta verify --mark` signs with a machine key (`tfmeta.records.trust`): the tests' own, never the
+    user's in ~/.config."""
+    os.environ.setdefault(
+        "TFMETA_VERIFY_KEY", str(Path(tempfile.mkdtemp(prefix="tfmeta-key-")) / "verify.key")
+    )
 
 
 @pytest.fixture(scope="session")

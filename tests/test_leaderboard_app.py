@@ -57,6 +57,7 @@ def board(tmp_path_factory, data_dir, cache_dir, smoke_run) -> Path:
 
 def open_page(results_dir: Path, page: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("TFMETA_RESULTS_DIR", str(results_dir))
+    monkeypatch.setenv("TFMETA_SUBMISSIONS", "on")
     app = AppTest.from_file(str(APP), default_timeout=60).run()
     if page != "few_shot":
         app.switch_page(f"views/{page}.py").run()
@@ -118,15 +119,17 @@ def test_the_few_shot_page_opens_on_one_standard_table_and_switches_protocol_cla
     app = open_page(tmp_path, "few_shot", monkeypatch)
     assert app.selectbox[0].value == "omniglot · 5-way 1-shot · 1000 episodes"
     assert app.radio[0].value == "inductive, train classes"
-    (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
-    # Two budgets of one method: each entry names its own
-    assert {"protonet (6000 episodes)", "relation"} <= set(ranked["Entry"])
+    ranked, unverified = [frame.value for frame in app.dataframe if "Rank" in frame.value]
+    assert {"protonet", "relation"} <= set(ranked["Entry"])
     maml = ranked[ranked["Entry"].str.startswith("maml")]
     assert list(maml["Seeds"]) == [1]  # the inductive record; the transductive seeds rank apart
     assert (ranked["Seeds"] >= 1).all() and "98.8" in set(ranked["Paper (%)"])  # ProtoNet's, as printed
     assert ranked["Paper (%)"].notna().all() and "" in set(ranked["Paper (%)"])  # none published: blank
-    custom = ranked[ranked["Profile"] == "custom (labelled standard)"]  # other budgets rank in the same table
-    assert list(custom["Entry"]) == ["protonet (2000 episodes)"] and list(custom["Trust"]) == ["unverified"]
+    assert set(ranked["Trust"]) == {"verified"}
+    # The unverified record of another budget ranks apart, under its own heading, never in the ranking.
+    assert any(h.value.startswith("Unverified: 1 entries") for h in app.subheader)
+    assert list(unverified["Entry"]) == ["protonet"] and list(unverified["Trust"]) == ["unverified"]
+    assert list(unverified["Profile"]) == ["custom (labelled standard)"]
     assert not app.warning
     assert "standard" in set(ranked["Profile"]) and len(set(ranked["Entry"])) == len(ranked)  # one row each
     app.radio[0].set_value("transductive, train classes").run()
@@ -240,9 +243,21 @@ def test_upload_page_accepts_a_valid_record_and_refuses_a_broken_one(tmp_path, m
         assert not list(tmp_path.glob("*.json"))
     app.text_area(key="pasted").set_value(json.dumps(make_record("uploaded"))).run()
     app.button(key="submit_pasted").click().run()
-    assert "Accepted" in app.success[0].value
-    (stored,) = tmp_path.glob("*.json")
+    assert "Accepted" in app.success[0].value and "pending area" in app.success[0].value
+    assert not list(tmp_path.glob("*.json"))  # never beside the ranked records
+    (stored,) = (tmp_path / "pending").glob("*.json")
     assert stored.name.startswith("omniglot-uploaded-5w1s-smoke-")
+    assert [row["Method"] for row in table_rows(app, "Claimed accuracy (%)")] == ["uploaded"]
+    app = open_page(tmp_path, "few_shot", monkeypatch)  # pending: ranked nowhere
+    assert not table_rows(app) and not app.exception
+
+
+def test_the_submit_page_is_served_only_when_the_operator_asks(tmp_path, monkeypatch):
+    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(tmp_path))
+    monkeypatch.delenv("TFMETA_SUBMISSIONS", raising=False)
+    app = AppTest.from_file(str(APP), default_timeout=60).run()
+    with pytest.raises(Exception, match="submit"):
+        app.switch_page("views/submit.py").run()
 
 
 @pytest.fixture

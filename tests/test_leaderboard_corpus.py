@@ -35,12 +35,13 @@ def corpus() -> dict[str, dict]:
     huge["params"] = 10**15
     huge["timing"].update(test_seconds=1e-300, train_ms_per_episode=1e-300)
     tiny = make_record("tiny_numbers", per_episode=[5e-324] * 20, seconds=5e-324)
-    unicode_name = make_record("名前-ünï-" + "ж" * 150)
-    unicode_name["notes"] = "🙂 " * 2000
+    unicode_name = make_record("long_" + "x" * 95)  # names are ASCII identifiers; free text is any text
+    unicode_name["notes"] = "名前-ünï- 🙂 " * 800
+    unicode_name["method"]["paper"] = "ж" * 5000
     injected = make_record("injected")
     injected["method"].update(paper=INJECTION, import_path="x`](http://evil.example)`:Y")
-    injected["profile"] = "smoke](http://evil.example)"
-    injected["benchmark"]["name"] = "omniglot"
+    injected["notes"] = INJECTION
+    injected["provenance"].update(command=INJECTION, git_commit="](http://evil.example)")
     inner = make_record("inner_loop_edges")
     inner["analysis"] = {
         "inner_curve": _curve_block([0], [0.2], 1),
@@ -82,6 +83,7 @@ def extreme_board(tmp_path_factory):
 @pytest.mark.parametrize("page", PAGES)
 def test_no_valid_record_makes_a_page_raise(page, extreme_board, monkeypatch):
     monkeypatch.setenv("TFMETA_RESULTS_DIR", str(extreme_board))
+    monkeypatch.setenv("TFMETA_SUBMISSIONS", "on")
     app = AppTest.from_file(str(APP), default_timeout=60).run()
     if page != "few_shot":
         app.switch_page(f"views/{page}.py").run()

@@ -3,9 +3,8 @@
 import altair as alt
 import pandas as pd
 import streamlit as st
-from loading import load_entries, no_records_note, plain
+from loading import load_entries, no_records_note, plain, verified
 
-from tfmeta.records import trust
 from tfmeta.records.entries import PRIMARY
 from tfmeta.records.frames.compute import compute_frame
 from tfmeta.records.frames.overview import overview_frame, published_frame
@@ -42,21 +41,25 @@ COLUMNS = {
 }
 
 
-def pick_table(tables: list[Table]) -> Table:
+def pick_table(tables: list[Table]) -> tuple[str, str]:
     """Setting first, then the protocol class among those that setting has (the spec's own first)."""
     settings = list(dict.fromkeys(table.key.setting for table in tables))
     left, right = st.columns([3, 2])
     setting = left.selectbox("Setting", settings, help="benchmark, way, shot and frozen test episodes")
-    mine = [table for table in tables if table.key.setting == setting]
-    classes = [table.key.protocol for table in mine]
+    classes = list(dict.fromkeys(table.key.protocol for table in tables if table.key.setting == setting))
     chosen = right.radio(
         "Protocol class",
         classes,
+        format_func=plain,  # radio labels render markdown: a record's text must stay text
         horizontal=True,
         help=f"batch-norm mode and training classes; the specs ask for '{PRIMARY}', and "
         "entries rank only against entries of the same class",
     )
-    return mine[classes.index(chosen)]
+    return setting, chosen
+
+
+def chosen(tables: list[Table], setting: str, protocol: str) -> Table | None:
+    return next((t for t in tables if t.key.setting == setting and t.key.protocol == protocol), None)
 
 
 def show_table(table: Table) -> None:
@@ -122,37 +125,48 @@ def show_overview(tables: list[Table]) -> None:
             st.dataframe(published, hide_index=True, width="stretch")
 
 
+UNVERIFIED_NOTE = (
+    "Records that `tfmeta verify` has not re-evaluated from their trained weights: their numbers are the "
+    "submitter's word. They rank among themselves only, never beside the verified entries above."
+)
+
+
 def run() -> None:
     st.title("Few-shot track")
     entries = load_entries()
     if not entries:
         no_records_note()
         return
-    filters = st.columns(2)
-    smoke = filters[0].toggle("Include smoke-profile records", help="smoke-profile numbers mean nothing")
-    if filters[1].toggle(
-        "Verified records only",
-        help="records whose trained weights `tfmeta verify` re-evaluated, reproducing every episode",
-    ):
-        entries = [(path, record) for path, record in entries if trust.status(path) == "verified"]
+    smoke = st.toggle("Include smoke-profile records", help="smoke-profile numbers mean nothing")
     kept = [(p, r) for p, r in entries if smoke or r["profile"] != "smoke"]
     if entries and not kept:
         st.caption("Only smoke-profile records here: showing them.")
     entries = kept or entries
-    tables = group_tables(entries)
-    if not tables:
-        st.info("No record passes these filters.", icon=":material/filter_alt_off:")
-        return
-    table = pick_table(tables)
-    show_table(table)
-    chart = compute_chart(table)
-    if chart is not None:
-        st.markdown("**Accuracy against training compute** (the line joins the Pareto front):")
-        st.altair_chart(chart, width="stretch")
-    same_class = [
-        t for t in tables if t.key.benchmark == table.key.benchmark and t.key.protocol == table.key.protocol
-    ]
-    show_overview(same_class)
+    trusted = verified(entries)
+    ranked = group_tables(trusted)
+    trusted_paths = {path for path, _ in trusted}
+    apart = group_tables([(path, record) for path, record in entries if path not in trusted_paths])
+    setting, protocol = pick_table(ranked + apart)
+    table = chosen(ranked, setting, protocol)
+    if table is None:
+        st.info("No verified entry in this setting and class yet.", icon=":material/filter_alt_off:")
+    else:
+        show_table(table)
+        chart = compute_chart(table)
+        if chart is not None:
+            st.markdown("**Accuracy against training compute** (the line joins the Pareto front):")
+            st.altair_chart(chart, width="stretch")
+        same_class = [
+            t
+            for t in ranked
+            if t.key.benchmark == table.key.benchmark and t.key.protocol == table.key.protocol
+        ]
+        show_overview(same_class)
+    others = chosen(apart, setting, protocol)
+    if others is not None:
+        st.subheader(f"Unverified: {len(others.entries)} entries, ranked apart")
+        st.caption(UNVERIFIED_NOTE)
+        show_table(others)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,12 @@ def show_record(path, record) -> None:
     with st.expander(title):
         st.markdown("Reproduce:")
         st.code(reproduce_command(record), language="bash")
-        st.table({key: [value] for key, value in provenance_summary(record).items()})
+        summary = provenance_summary(record)  # a dataframe: its cells are text, never markdown
+        st.dataframe(
+            {"field": list(summary), "value": [str(v) for v in summary.values()]},
+            hide_index=True,
+            width="stretch",
+        )
         st.markdown("Run configuration:")
         st.json(without_nulls(record["config"]), expanded=False)
         show_analysis(record)

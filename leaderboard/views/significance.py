@@ -2,7 +2,7 @@
 
 import altair as alt
 import streamlit as st
-from loading import load_entries, no_records_note
+from loading import load_entries, no_records_note, verified
 
 from tfmeta.records.frames.tables import ALPHA, group_tables, pairwise_frame
 
@@ -41,6 +41,10 @@ def run() -> None:
         f"significant means Wilcoxon p < {ALPHA}."
     )
     entries = load_entries()
+    if not st.toggle(
+        "Include unverified records", help="records `tfmeta verify` has not reproduced from their weights"
+    ):
+        entries = verified(entries)
     tables = [t for t in group_tables(entries) if len(t.entries) >= 2]
     if not tables:
         if entries:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tfmeta.records import store
+from tfmeta.records import store, text
 from tfmeta.records.stats import mean_ci95
 from tfmeta.records.store import RecordError
 
@@ -31,6 +32,8 @@ def check(record: Any) -> None:
         RecordError: with the first problem found, naming the field.
     """
     store.check_schema(record, schema())
+    check_names(record)
+    check_created(record["provenance"]["created"])
     per_episode = record["per_episode"]
     accuracy = record["accuracy"]
     if accuracy["n_episodes"] != len(per_episode):
@@ -41,6 +44,65 @@ def check(record: Any) -> None:
     for name, stored, recomputed in (("mean", accuracy["mean"], mean), ("ci95", accuracy["ci95"], ci95)):
         if not math.isclose(stored, recomputed, rel_tol=0, abs_tol=_TOLERANCE):
             raise RecordError(f"accuracy.{name} is {stored} but the per-episode accuracies give {recomputed}")
+
+
+def check_names(record: dict) -> None:
+    """The names that identify an entry and label its table are identifiers (`tfmeta.records.text`): the
+    method, benchmark and profile names, the constructor arguments' names and string values, and the
+    protocol fields.
+
+    Raises:
+        RecordError: naming the field.
+    """
+    b, train = record["benchmark"], record["config"].get("train") or {}
+    fields = [
+        ("method.name", record["method"]["name"], text.NAME),
+        ("benchmark.name", b["name"], text.NAME),
+        ("profile", record["profile"], text.NAME),
+        *((f"benchmark.{k}", b[k], text.TOKEN) for k in ("dataset", "split", "part", "batch_norm") if k in b),
+        ("config.train.part", train.get("part", ""), text.TOKEN),
+    ]
+    for key, value in record["method"]["config"].items():
+        fields.append((f"a key of method.config ({text.printable(key)[:40]!r})", key, text.ARGUMENT))
+        fields += [(f"method.config.{key}", leaf, text.TOKEN) for leaf in _string_leaves(value)]
+    for field, value, pattern in fields:
+        try:
+            text.check_name(str(value), pattern)
+        except text.TextError as err:
+            raise RecordError(f"{field}: {err}") from None
+
+
+def _string_leaves(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [leaf for item in value for leaf in _string_leaves(item)]
+    if isinstance(value, dict):
+        return [leaf for item in value.values() for leaf in _string_leaves(item)]
+    return []
+
+
+# A clock a little ahead of ours is a clock, not an attempt to sort first.
+_CLOCK_SKEW = timedelta(days=1)
+
+
+def check_created(created: str) -> None:
+    """`provenance.created` is an ISO 8601 time with its UTC offset, and not in the future.
+
+    Raises:
+        RecordError: naming the field and the expected form.
+    """
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise RecordError(
+            f"provenance.created is {text.printable(created)[:40]!r}, not an ISO 8601 time with its offset "
+            "such as 2026-12-07T13:00:00+00:00"
+        )
+    if when > datetime.now(UTC) + _CLOCK_SKEW:
+        raise RecordError(f"provenance.created is {created}, in the future")
 
 
 def summarize(per_episode: list[float]) -> dict[str, float | int]:

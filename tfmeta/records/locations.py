@@ -54,6 +54,14 @@ def shipped_results_dir() -> Path:
     return app_dir() / "results"
 
 
+def is_shipped_results(directory: str | Path) -> bool:
+    """Whether `directory` is the shipped records' folder (in a checkout, also where its records land)."""
+    try:
+        return Path(directory).resolve() == shipped_results_dir().resolve()
+    except OSError:
+        return False
+
+
 def shipped_weights_dir() -> Path:
     """The trained weights of the committed standard records (`tfmeta verify` finds them by sha256)."""
     return app_dir() / "weights"

@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import jsonschema
+
+from tfmeta.records import text
 
 # Limits enforced while reading, before any schema check: records are small, shallow data (the committed
 # ones nest 6 levels, hold strings of under 1,000 characters and lists of at most 1,000 per-episode values).
@@ -25,6 +27,8 @@ MAX_RECORD_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 16
 MAX_STRING = 10_000
 MAX_ITEMS = 100_000
+# Whole numbers beyond 2**53 lose precision in JSON readers and overflow the app's int64 columns.
+MAX_INTEGER = 2**53
 
 
 # JSON files that live beside the records but are not records (`tfmeta.records.trust`).
@@ -54,22 +58,44 @@ def check_schema(record: Any, record_schema: dict) -> None:
 
 
 def read_bytes(path: str | Path) -> bytes:
-    """The bytes of a record file, never more than the size limit plus one byte.
+    """The bytes of a record file, never more than the size limit plus one byte. Only a regular file is
+    opened, and without blocking: a FIFO or a device named `*.json` is refused before anything is read.
 
     Raises:
         RecordError: when it is not a regular file or is over the size limit.
         OSError: when it cannot be read.
     """
     path = Path(path)
-    with path.open("rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise RecordError(
-                f"{path} is not a regular file (a device, pipe or folder); a record is a JSON file"
-            )
+    with open_regular(path) as f:
         data = f.read(MAX_RECORD_BYTES + 1)
     if len(data) > MAX_RECORD_BYTES:
         raise RecordError(f"{path.name} is too large; records are limited to {MAX_RECORD_BYTES} bytes")
     return data
+
+
+def open_regular(path: str | Path) -> BinaryIO:
+    """A regular file opened for reading in binary mode. The type is checked before opening (`stat` never
+    blocks) and again on the open descriptor, opened with O_NONBLOCK so that a FIFO swapped in between
+    cannot block either.
+
+    Raises:
+        RecordError: when `path` is a device, pipe, socket or folder.
+        OSError: when it cannot be opened.
+    """
+    path = Path(path)
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise _not_regular(path)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _not_regular(path)
+    return os.fdopen(fd, "rb")
+
+
+def _not_regular(path: Path) -> RecordError:
+    return RecordError(
+        f"{text.printable(path)} is not a regular file (a device, pipe or folder); a record is a JSON file"
+    )
 
 
 def parse(data: bytes, name: str = "record") -> dict:
@@ -94,28 +120,39 @@ def parse(data: bytes, name: str = "record") -> dict:
 
 
 def check_limits(record: Any, name: str = "record") -> None:
-    """Raises RecordError naming the field that nests deeper than MAX_DEPTH, is a non-finite number, or
-    holds a string longer than MAX_STRING or a list or object of more than MAX_ITEMS entries. Iterative,
-    so depth cannot exhaust the stack."""
+    """Raises RecordError naming the field that nests deeper than MAX_DEPTH, is a non-finite number or a
+    whole number beyond MAX_INTEGER, holds a string longer than MAX_STRING or one that is not plain text
+    (`tfmeta.records.text.check`), or a list or object of more than MAX_ITEMS entries. Iterative, so depth
+    cannot exhaust the stack."""
     pending = [(record, "", 1)]
     while pending:
         value, where, depth = pending.pop()
         field = where.lstrip(".") or "(top level)"
         if depth > MAX_DEPTH:
             raise RecordError(f"{name}: {field[:200]} nests deeper than {MAX_DEPTH} levels")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RecordError(f"{name}: {field} is {value}, not a finite number")
-        if isinstance(value, str) and len(value) > MAX_STRING:
-            raise RecordError(f"{name}: {field} is a string of {len(value)} characters (limit {MAX_STRING})")
+        _check_scalar(value, field, name)
         if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
             raise RecordError(f"{name}: {field} holds {len(value)} entries (limit {MAX_ITEMS})")
         if isinstance(value, list):
             pending += [(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
         elif isinstance(value, dict):
             for key, item in value.items():
-                if len(key) > MAX_STRING:
-                    raise RecordError(f"{name}: {field} has a key of {len(key)} characters")
+                _check_scalar(key, f"a key of {field}", name)
                 pending.append((item, f"{where}.{key}", depth + 1))
+
+
+def _check_scalar(value: Any, field: str, name: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RecordError(f"{name}: {field} is {value}, not a finite number")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INTEGER:
+        raise RecordError(f"{name}: {field} is a whole number beyond +-2**53, out of any record's range")
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise RecordError(f"{name}: {field} is a string of {len(value)} characters (limit {MAX_STRING})")
+        try:
+            text.check(value)
+        except text.TextError as err:
+            raise RecordError(f"{name}: {field} {err}") from None
 
 
 def _refuse_constant(constant: str):
@@ -159,8 +196,25 @@ def write(record: dict, directory: str | Path, filename: str, validate: Callable
     directory.mkdir(parents=True, exist_ok=True)
     destination = directory / filename
     # A hard link fails if the destination exists, unlike os.replace, so no record is ever clobbered.
-    _publish(record, destination, os.link)
+    _publish(serialise(record, filename), destination, os.link)
     return destination
+
+
+def serialise(record: dict, name: str = "record") -> str:
+    """A record as stored: indented for reading, or compact where indentation would take it past the size
+    limit, so that every record written can be read back.
+
+    Raises:
+        RecordError: when even the compact form is over the size limit.
+    """
+    indented = json.dumps(record, indent=1, allow_nan=False) + "\n"
+    if len(indented) <= MAX_RECORD_BYTES:  # ASCII: characters are bytes
+        return indented
+    compact = json.dumps(record, separators=(",", ":"), ensure_ascii=False, allow_nan=False) + "\n"
+    size = len(compact.encode("utf-8"))
+    if size > MAX_RECORD_BYTES:
+        raise RecordError(f"{name} would be {size} bytes stored; records are limited to {MAX_RECORD_BYTES}")
+    return compact
 
 
 def move_aside(path: Path, folder: str) -> Path:
@@ -176,17 +230,16 @@ def move_aside(path: Path, folder: str) -> Path:
 def replace_json(data: Any, path: Path) -> None:
     """Writes JSON data atomically over `path` (a file beside the records that is rewritten, such as
     `verified.json`), with the records' mode."""
-    _publish(data, path, os.replace)
+    _publish(json.dumps(data, indent=1, allow_nan=False) + "\n", path, os.replace)
 
 
-def _publish(data: Any, destination: Path, place: Callable[[str, Path], None]) -> None:
-    """Writes `data` to a temporary file beside `destination`, then `place`s it there."""
+def _publish(content: str, destination: Path, place: Callable[[str, Path], None]) -> None:
+    """Writes `content` to a temporary file beside `destination`, then `place`s it there."""
     fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=".", suffix=".json.tmp")
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; records are for sharing
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, allow_nan=False)
-            f.write("\n")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(content)
             f.flush()
             os.fsync(f.fileno())
         place(tmp, destination)

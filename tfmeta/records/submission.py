@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 
 from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
-from tfmeta.records import entries, few_shot, specs, store
+from tfmeta.records import entries, few_shot, locations, locks, specs, store, text
 
 
 class SubmissionError(store.RecordError):
@@ -190,23 +190,42 @@ def find_benchmark(name: str, benchmarks: list[Path] | None = None) -> specs.Ben
     raise SubmissionError(f"unknown benchmark {name!r}; known benchmarks: {known}")
 
 
+PENDING = "pending"  # the subfolder where the app's uploads wait for the operator (`tfmeta verify --mark`)
+LOCK = ".submit.lock"
+
+
 def submit(
     data: bytes,
     results_dir: str | Path,
     name: str = "record",
     benchmarks: list[Path] | None = None,
     data_dir: str | Path | None = None,
+    pending: bool = False,
 ) -> Path:
-    """Checks a submitted record and stores it in `results_dir`; returns the new file. `data_dir` holds
-    Lake et al.'s runs archive, for records on those runs (default: $TFMETA_DATA_DIR).
+    """Checks a submitted record and stores it in `results_dir` (in its `pending/` subfolder when
+    `pending`: never ranked until the operator verifies it); returns the new file. `data_dir` holds Lake et
+    al.'s runs archive, for records on those runs (default: $TFMETA_DATA_DIR). The checks against stored
+    records and the write happen under the folder's lock, so two submissions of one seed cannot both land.
 
     Raises:
         SubmissionError: with the reason; nothing is stored.
     """
     record = parse(data, name)
     verify(record, benchmarks, data_dir)
+    results_dir = Path(results_dir)
+    if results_dir.exists() and not results_dir.is_dir():
+        raise SubmissionError(f"the results folder {results_dir} is a file; name a folder instead")
+    try:
+        with locks.wait_for(results_dir / LOCK):
+            return _store(record, results_dir, pending)
+    except PermissionError as err:
+        raise SubmissionError(f"cannot write the results folder {results_dir}: {err.strerror}") from err
+
+
+def _store(record: dict, results_dir: Path, pending: bool) -> Path:
     digest = _digest(record)
-    stored = _stored(Path(results_dir))  # read once for both checks
+    stored = _stored(results_dir) + _stored(results_dir / PENDING)  # read once for every check
+    check_name_is_distinct(record["method"]["name"], [other for _, other in stored] + _shipped())
     duplicate = next((path for path, other in stored if _digest(other) == digest), None)
     if duplicate:
         raise SubmissionError(f"this record is already on the leaderboard as {duplicate.name}")
@@ -217,10 +236,33 @@ def submit(
             f"protocol, on the same episodes) is already on the leaderboard as {sibling.name}; one training "
             "seed counts once: train with another --seed, or remove that record to replace it"
         )
+    folder = results_dir / PENDING if pending else results_dir
     try:
-        return few_shot.write(record, results_dir, filename(record, digest))
+        return few_shot.write(record, folder, filename(record, digest))
     except FileExistsError as err:
         raise SubmissionError(f"this record is already on the leaderboard: {err}") from err
+
+
+def check_name_is_distinct(name: str, others: list[dict]) -> None:
+    """A method name that looks like another entry's name without being it ("pr0tonet", "ProtoNet" beside
+    "protonet") is refused: on a leaderboard it would pass for that entry.
+
+    Raises:
+        SubmissionError: naming both names.
+    """
+    mine = text.skeleton(name)
+    for other in others:
+        theirs = (other.get("method") or {}).get("name")
+        if isinstance(theirs, str) and theirs != name and text.skeleton(theirs) == mine:
+            raise SubmissionError(
+                f"method name {name!r} looks like {theirs!r}, the name of another entry; give your method "
+                "a name of its own"
+            )
+
+
+def _shipped() -> list[dict]:
+    """The shipped records, for names they own."""
+    return [record for _, record in _stored(locations.shipped_results_dir())]
 
 
 def submit_file(

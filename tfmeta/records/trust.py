@@ -1,39 +1,52 @@
 """Which records `tfmeta verify` has reproduced: `verified.json` beside the records of a folder, naming
 each verified record by file name and the sha256 of its bytes, so that an edited record is no longer
-verified. TensorFlow-free: the app reads it to mark rows."""
+verified. TensorFlow-free: the app reads it to mark rows.
+
+A line of `verified.json` is not enough on its own, since anyone who can write the folder can write one:
+- in the shipped records' folder (reviewed with the code), the trained weights the line names must be
+  there, under `leaderboard/weights/`, with that sha256;
+- in any other folder, the line must carry the signature `tfmeta verify --mark` made with this machine's
+  verification key (an HMAC over the line; `$TFMETA_VERIFY_KEY`, default `~/.config/tfmeta/verify.key`,
+  created on first use, readable by its owner only), so only a verification run on this machine marks it.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
+import json
+import os
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tfmeta.records import store
+from tfmeta.records import locations, store
 
 VERIFIED = "verified.json"  # listed in store.NOT_RECORDS, so record listings pass it by
+KEY_ENV = "TFMETA_VERIFY_KEY"
+SIGNED = ("record_sha256", "weights_sha256", "episodes")
 
 
 def record_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return hashlib.sha256(store.read_bytes(path)).hexdigest()
 
 
 def load(directory: Path) -> dict:
     """The folder's verified table; empty when it is missing or unreadable (every record then shows as
     unverified). Read with the records' own bounds on size, nesting and lengths."""
     path = Path(directory) / VERIFIED
-    if not path.is_file():
-        return {}
     try:
         return store.parse(store.read_bytes(path), VERIFIED)
     except (OSError, store.RecordError):
         return {}
 
 
-def status(path: Path) -> str:
-    """ "verified" when `tfmeta verify --mark` reproduced this exact file, else "unverified"."""
+def status(path: Path, record: dict | None = None) -> str:
+    """ "verified" when `tfmeta verify --mark` reproduced this exact file (and, given the record, with the
+    weights it names), else "unverified"."""
     table = _cached(str(path.parent), _stamp(path.parent / VERIFIED))
-    return "verified" if is_verified(path, table) else "unverified"
+    return "verified" if is_verified(path, table, record) else "unverified"
 
 
 @functools.lru_cache(maxsize=16)
@@ -49,27 +62,90 @@ def _stamp(path: Path) -> tuple:
     return (stat.st_size, stat.st_mtime_ns)
 
 
-def is_verified(path: Path, table: dict) -> bool:
+def is_verified(path: Path, table: dict, record: dict | None = None) -> bool:
+    """Whether `table` (the folder's `verified.json`) vouches for the record file at `path`: the line
+    names its current digest (and the weights `record` names), and is backed by the shipped weights or by
+    this machine's signature (see the module docstring)."""
     entry = table.get(path.name)
-    return isinstance(entry, dict) and entry.get("record_sha256") == _safe_digest(path)
+    if not isinstance(entry, dict) or entry.get("record_sha256") != _safe_digest(path):
+        return False
+    weights = (record or {}).get("weights") or {}
+    if record is not None and entry.get("weights_sha256") != weights.get("sha256"):
+        return False
+    if locations.is_shipped_results(path.parent):
+        return shipped_weights_present(str(entry.get("weights_sha256")))
+    return _signature_valid(path.name, entry)
 
 
 def mark(path: Path, episodes: int, weights_sha256: str, version: str) -> None:
-    """Adds a verified record to its folder's `verified.json` (written atomically)."""
+    """Adds a verified record to its folder's `verified.json` (written atomically), signed with this
+    machine's key outside the shipped records' folder."""
     directory = path.parent
     table = load(directory)
-    table[path.name] = {
+    entry = {
         "record_sha256": record_digest(path),
         "weights_sha256": weights_sha256,
         "episodes": episodes,
         "verified": datetime.now(UTC).isoformat(timespec="seconds"),
         "tfmeta_version": version,
     }
+    if not locations.is_shipped_results(directory):
+        entry["signature"] = _sign(path.name, entry, key(create=True))
+    table[path.name] = entry
     store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
+
+
+def key_path() -> Path:
+    return Path(os.environ.get(KEY_ENV) or Path.home() / ".config" / "tfmeta" / "verify.key").expanduser()
+
+
+def key(create: bool = False) -> bytes | None:
+    """This machine's verification key; made on first use when `create` (never overwritten)."""
+    path = key_path()
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except (OSError, ValueError):
+        if not create:
+            return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    return bytes.fromhex(path.read_text().strip())
+
+
+def _sign(name: str, entry: dict, secret: bytes) -> str:
+    message = json.dumps([name, *(entry.get(field) for field in SIGNED)], sort_keys=True)
+    return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
+
+
+def _signature_valid(name: str, entry: dict) -> bool:
+    secret = key()
+    signature = entry.get("signature")
+    if secret is None or not isinstance(signature, str):
+        return False
+    return hmac.compare_digest(signature, _sign(name, entry, secret))
+
+
+def shipped_weights_present(sha256: str) -> bool:
+    """Whether the shipped weights folder holds `<sha256>.weights.h5` with that content."""
+    path = locations.shipped_weights_dir() / f"{sha256}.weights.h5"
+    return _weights_digest(str(path), _stamp(path)) == sha256
+
+
+@functools.lru_cache(maxsize=4096)
+def _weights_digest(path: str, stamp: tuple) -> str | None:
+    if not stamp:
+        return None
+    try:
+        with store.open_regular(path) as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except (OSError, store.RecordError):
+        return None
 
 
 def _safe_digest(path: Path) -> str | None:
     try:
         return record_digest(path)
-    except OSError:
+    except (OSError, store.RecordError):
         return None

@@ -24,10 +24,14 @@ def by_entry(entries: list[Entry]) -> dict[str, list[Entry]]:
     """A method's records grouped by entry (`tables.entry_labels`: variant, budget), newest first within
     each, entries in order of their newest record."""
     from tfmeta.records.frames.tables import entry_labels
+    from tfmeta.records.locations import is_shipped_results
 
     newest_first = sorted(entries, key=lambda entry: entry[1]["provenance"]["created"], reverse=True)
+    sourced = [
+        {**r, "source": "shipped" if is_shipped_results(p.parent) else str(p.parent)} for p, r in newest_first
+    ]
     groups: dict[str, list[Entry]] = {}
-    for entry, label in zip(newest_first, entry_labels([r for _, r in newest_first]), strict=True):
+    for entry, label in zip(newest_first, entry_labels(sourced), strict=True):
         groups.setdefault(label, []).append(entry)
     return groups
 

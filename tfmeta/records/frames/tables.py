@@ -20,6 +20,7 @@ import pandas as pd
 from tfmeta.records import published, submission, trust
 from tfmeta.records.entries import LATER_ARGUMENTS, PRIMARY, batch_norm, entry_key, protocol, training_seed
 from tfmeta.records.few_shot import summarize
+from tfmeta.records.locations import is_shipped_results
 from tfmeta.records.stats import PairedComparison, paired_comparison, t_ci95
 
 ALPHA = 0.05
@@ -97,45 +98,48 @@ def group_tables(entries: Iterable[Entry]) -> list[Table]:
 
 
 def combine_seeds(entries: list[Entry]) -> list[Entry]:
-    """One entry per `entry_key`: the newest record of each training seed, combined. A combined entry's
-    `per_episode` is each episode's accuracy averaged over the seeds (so paired tests between entries
-    compare seed means), its `accuracy` the summary of those, and `seeds` lists the seeds with each
-    one's mean accuracy; a single record passes through with `seeds` added."""
+    """One entry per `entry_key` and folder: the newest record of each training seed, combined. A combined
+    entry's `per_episode` is each episode's accuracy averaged over the seeds (so paired tests between
+    entries compare seed means), its `accuracy` the summary of those, and `seeds` lists the seeds with each
+    one's mean accuracy; a single record passes through with `seeds` added. Records of another folder never
+    join an entry of the shipped records: an entry belongs to its source, so nobody else can change its
+    row; `source` says which ("shipped" or the folder)."""
     groups: dict[tuple, dict[int, Entry]] = defaultdict(dict)
     for path, record in entries:
-        by_seed, seed = groups[entry_key(record)], training_seed(record)
+        by_seed, seed = groups[(str(path.parent), *entry_key(record))], training_seed(record)
         if seed not in by_seed or record["provenance"]["created"] > by_seed[seed][1]["provenance"]["created"]:
             by_seed[seed] = (path, record)
-    combined = []
-    for by_seed in groups.values():
-        members = [by_seed[seed] for seed in sorted(by_seed)]
-        seeds = [
-            {
-                "seed": training_seed(r),
-                "mean": r["accuracy"]["mean"],
-                "record": p.name,
-                "trust": trust.status(p),
-            }
-            for p, r in members
-        ]
-        if len(members) == 1:
-            path, record = members[0]
-            combined.append((path, {**record, "seeds": seeds}))
-            continue
-        newest_path, newest = max(members, key=lambda m: m[1]["provenance"]["created"])
-        per_episode = [
-            math.fsum(column) / len(members)
-            for column in zip(*(r["per_episode"] for _, r in members), strict=True)
-        ]
-        timing = {
-            **newest["timing"],
-            "train_seconds": math.fsum(r["timing"]["train_seconds"] for _, r in members) / len(members),
+    return [_combined([by_seed[seed] for seed in sorted(by_seed)]) for by_seed in groups.values()]
+
+
+def _combined(members: list[Entry]) -> Entry:
+    folder = members[0][0].parent
+    source = "shipped" if is_shipped_results(folder) else str(folder)
+    seeds = [
+        {
+            "seed": training_seed(r),
+            "mean": r["accuracy"]["mean"],
+            "record": p.name,
+            "trust": trust.status(p, r),
         }
-        combined.append((newest_path, {
-            **newest, "per_episode": per_episode, "accuracy": summarize(per_episode), "timing": timing,
-            "seeds": seeds,
-        }))  # fmt: skip
-    return combined
+        for p, r in members
+    ]
+    if len(members) == 1:
+        path, record = members[0]
+        return path, {**record, "seeds": seeds, "source": source}
+    newest_path, newest = max(members, key=lambda m: m[1]["provenance"]["created"])
+    per_episode = [
+        math.fsum(column) / len(members)
+        for column in zip(*(r["per_episode"] for _, r in members), strict=True)
+    ]
+    timing = {
+        **newest["timing"],
+        "train_seconds": math.fsum(r["timing"]["train_seconds"] for _, r in members) / len(members),
+    }
+    return newest_path, {
+        **newest, "per_episode": per_episode, "accuracy": summarize(per_episode), "timing": timing,
+        "seeds": seeds, "source": source,
+    }  # fmt: skip
 
 
 def _table_order(table: Table) -> tuple:
@@ -282,7 +286,7 @@ def paper_cells(record: dict) -> dict:
 
 def trust_cell(path: Path, record: dict) -> str:
     """ "verified" when every record of the entry is, "k of n seeds verified" when some are."""
-    statuses = [s["trust"] for s in record.get("seeds", []) if "trust" in s] or [trust.status(path)]
+    statuses = [s["trust"] for s in record.get("seeds", []) if "trust" in s] or [trust.status(path, record)]
     verified = statuses.count("verified")
     if verified in (0, len(statuses)):
         return statuses[0]
@@ -314,16 +318,20 @@ def optional_cells(record: dict) -> dict:
 
 def entry_labels(records: list[dict]) -> list[str]:
     """A readable name for each record's entry: the method, what sets its configuration apart
-    (`variants`), and its training episodes where the method has records of several budgets."""
+    (`variants`), its training episodes where the method has records of several budgets, and "local"
+    for an entry from another folder than the shipped records' where the table holds shipped ones."""
     budgets: dict[str, set] = defaultdict(set)
     for record in records:
         budgets[record["method"]["name"]].add((record["config"].get("train") or {}).get("episodes"))
+    mixed = any(record.get("source") == "shipped" for record in records)
     labels = []
     for record, variant in zip(records, variants(records), strict=True):
         name = record["method"]["name"]
         parts = [variant] if variant else []
         if len(budgets[name]) > 1:
             parts.append(f"{(record['config'].get('train') or {}).get('episodes')} episodes")
+        if mixed and record.get("source", "shipped") != "shipped":
+            parts.append("local")
         labels.append(f"{name} ({', '.join(parts)})" if parts else name)
     return labels
 
