@@ -47,8 +47,8 @@ SCRIPT = textwrap.dedent(
 def test_records_layer_and_app_import_no_tensorflow(data_dir):
     script = SCRIPT.format(app=str(REPO / "leaderboard" / "app.py"), forbidden=FORBIDDEN)
     env_script = (
-        f"import os; os.environ['TFMETA_DATA_DIR'] = {str(data_dir)!r}; os.environ['TFMETA_SUBMISSIONS'] = 'on'\n"
-        + script
+        f"import os; os.environ['TFMETA_DATA_DIR'] = {str(data_dir)!r}\n"
+        "os.environ['TFMETA_SUBMISSIONS'] = 'on'\n" + script
     )
     done = subprocess.run(
         [sys.executable, "-c", env_script], cwd=REPO, capture_output=True, text=True, timeout=600

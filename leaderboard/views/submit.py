@@ -58,8 +58,8 @@ def run() -> None:
     st.title("Submit a record")
     st.markdown(CHECKS)
     st.caption(
-        f"Pending area: {plain(results_dir() / PENDING)}. The same checks run in `tfmeta submit RECORD.json`; "
-        "see docs/submitting.md for the record format."
+        f"Pending area: {plain(results_dir() / PENDING)}. The same checks run in "
+        "`tfmeta submit RECORD.json`; see docs/submitting.md for the record format."
     )
     uploaded = st.file_uploader("Record file", type=["json"])
     if uploaded is not None and st.button("Submit the file", type="primary"):
