@@ -61,7 +61,8 @@ def _fingerprint(directory: Path) -> tuple:
             stat = path.stat()
         except OSError:  # removed while we looked
             continue
-        stamps.append((path.name, stat.st_size, stat.st_mtime_ns))
+        # An undecodable file name holds lone surrogates, which the cache's hashing cannot encode.
+        stamps.append((text.printable(path.name), stat.st_size, stat.st_mtime_ns))
     return tuple(stamps)
 
 

@@ -43,6 +43,20 @@ def wait_for(path: Path) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def folder(directory: Path) -> Iterator[None]:
+    """Holds a lock on the folder itself for the block, waiting while another process holds it: for
+    check-then-write sequences on a folder's files (a submission's checks against the stored records and
+    its write). Locking the folder's own descriptor leaves no lock file among the records."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
+
+
 def _open(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     return open(path, "a+")  # noqa: SIM115 - held for the block's lifetime

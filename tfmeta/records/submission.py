@@ -191,7 +191,6 @@ def find_benchmark(name: str, benchmarks: list[Path] | None = None) -> specs.Ben
 
 
 PENDING = "pending"  # the subfolder where the app's uploads wait for the operator (`tfmeta verify --mark`)
-LOCK = ".submit.lock"
 
 
 def submit(
@@ -216,7 +215,7 @@ def submit(
     if results_dir.exists() and not results_dir.is_dir():
         raise SubmissionError(f"the results folder {results_dir} is a file; name a folder instead")
     try:
-        with locks.wait_for(results_dir / LOCK):
+        with locks.folder(results_dir):
             return _store(record, results_dir, pending)
     except PermissionError as err:
         raise SubmissionError(f"cannot write the results folder {results_dir}: {err.strerror}") from err
