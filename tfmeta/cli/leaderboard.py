@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from tfmeta.cli.options import RESULTS_HELP
+from tfmeta.cli.options import RESULTS_HELP, host, port
 from tfmeta.records import locations
 
 
@@ -17,9 +17,12 @@ def add_parsers(commands) -> None:
         "--results-dir", type=Path, help=f"your records to show beside the shipped ones; {RESULTS_HELP}"
     )
     board.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+        "--host",
+        type=host,
+        default="127.0.0.1",
+        help="IP address or host name to bind (default: 127.0.0.1, this machine only)",
     )
-    board.add_argument("--port", type=int, default=8501, help="port (default: 8501)")
+    board.add_argument("--port", type=port, default=8501, help="port, 1 to 65535 (default: 8501)")
 
     submit = commands.add_parser("submit", help="check a result record and add it to the leaderboard")
     submit.add_argument("record", type=Path, help="the record's JSON file")

@@ -14,7 +14,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="optimizer-track spec: a YAML file or the name of a shipped one "
         f"({locations.shipped_names('optimizers')})",
     )
-    parser.add_argument("--profile", default="standard", help="smoke, standard or paper (default: standard)")
+    parser.add_argument(
+        "--profile",
+        default="standard",
+        help="smoke, standard or paper (default: standard); a profile above the size caps (set against "
+        "typos, far above the shipped profiles) runs only with TFMETA_ALLOW_LARGE=1",
+    )
     parser.add_argument(
         "--runs-dir", type=Path, default=Path("runs"), help="training folders (default: runs/)"
     )
@@ -58,6 +63,7 @@ def cmd_meta_train(args) -> int:
     from tfmeta.records import optimizer_specs
 
     track = optimizer_specs.load(args.spec)
+    track.check_budget(args.profile)
     for learned in args.learned or list(track.data["learned"]):
         path = meta_train.meta_train(
             track, learned, args.profile, args.runs_dir, args.data_dir, args.cache_dir, args.install
@@ -71,6 +77,7 @@ def cmd_track(args) -> int:
     from tfmeta.records import optimizer_specs
 
     track = optimizer_specs.load(args.spec)
+    track.check_budget(args.profile)
     options = optimizer_track.TrackOptions(
         profile=args.profile,
         families=args.family,

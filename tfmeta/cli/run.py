@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value, positive_int
+from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value, positive_int, seed
 from tfmeta.records import locations
 
 
@@ -20,17 +20,19 @@ def add_parsers(commands) -> None:
     run.add_argument(
         "--profile",
         default="standard",
-        help="a profile of the spec: smoke, standard, paper, ... (default: standard)",
+        help="a profile of the spec: smoke, standard, paper, ... (default: standard); a profile above the "
+        "size caps on episode counts (set against typos, far above the shipped profiles) runs only with "
+        "TFMETA_ALLOW_LARGE=1",
     )
-    run.add_argument("--way", type=int, help="test way (default: the spec's first setting)")
-    run.add_argument("--shot", type=int, help="test shot (default: the spec's first setting)")
+    run.add_argument("--way", type=positive_int, help="test way (default: the spec's first setting)")
+    run.add_argument("--shot", type=positive_int, help="test shot (default: the spec's first setting)")
     run.add_argument("--all-settings", action="store_true", help="evaluate on every setting of the spec")
     run.add_argument("--notes", default="", help="free text for the record's notes (a short budget, say)")
     run.add_argument(
         "--seed",
-        type=int,
-        help="training seed: weight initialisation and training episodes (default: the profile's, 0); "
-        "the frozen test episodes never change",
+        type=seed,
+        help="training seed, 0 to 2147483647: weight initialisation and training episodes (default: the "
+        "profile's, 0); the frozen test episodes never change",
     )
     run.add_argument(
         "--config",
@@ -38,7 +40,7 @@ def add_parsers(commands) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="method constructor argument (JSON value), repeatable",
+        help="method constructor argument (a JSON value; NaN and Infinity are refused), repeatable",
     )
     run.add_argument("--runs-dir", type=Path, default=Path("runs"), help="training folders (default: runs/)")
     run.add_argument("--results-dir", type=Path, help=RESULTS_HELP)

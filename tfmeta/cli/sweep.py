@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tfmeta.cli.options import RESULTS_HELP, data_arguments
-from tfmeta.records import locations
+from tfmeta.cli.options import RESULTS_HELP, data_arguments, seed
+from tfmeta.records import locations, sweeps
 
 
 def add_parsers(commands) -> None:
     sweep = commands.add_parser(
-        "sweep", help="run a sweep file's trainings as Ray tasks (resumes; skips runs whose record exists)"
+        "sweep",
+        help="run a sweep file's trainings as Ray tasks (resumes; skips runs whose record exists)",
+        description="Run a sweep file's trainings as Ray tasks. Every method, variant and run is checked "
+        f"first, --dry-run included. A sweep of more than {sweeps.MAX_SWEEP_RUNS:,} runs, or a run above its "
+        "benchmark's size caps (far above the shipped specs, against typos), is refused unless "
+        "TFMETA_ALLOW_LARGE=1 is set.",
     )
     sweep.add_argument(
         "sweep", help=f"a sweep YAML file or the name of a shipped one ({locations.shipped_names('sweeps')})"
     )
-    sweep.add_argument("--dry-run", action="store_true", help="list the runs and the CPU-hour estimate only")
+    sweep.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check every run (methods imported, variants, size caps) and list the runs and the CPU-hour "
+        "estimate only",
+    )
     sweep.add_argument(
         "--address", help="a Ray cluster to join (default: $RAY_ADDRESS, else a local instance on 127.0.0.1)"
     )
@@ -26,7 +36,7 @@ def add_parsers(commands) -> None:
     sweep.add_argument("--max-retries", type=int, default=3, help="Ray retries of a lost task (default: 3)")
     sweep.add_argument("--method", action="append", help="only the trainings of this method (repeatable)")
     sweep.add_argument(
-        "--seed", type=int, action="append", help="only the trainings of this seed (repeatable)"
+        "--seed", type=seed, action="append", help="only the trainings of this seed (repeatable)"
     )
     sweep.add_argument(
         "--benchmark", action="append", help="only the trainings of this benchmark (repeatable)"
@@ -47,16 +57,16 @@ def add_parsers(commands) -> None:
 
 
 def cmd_sweep(args) -> int:
-    from tfmeta.records import few_shot, locations, sweeps
+    from tfmeta.harness import sweep as engine
+    from tfmeta.records import few_shot, locations, specs, sweeps
 
     sweep = sweeps.load(args.sweep).only(args.method, args.seed, args.benchmark, args.variant)
     results_dir = args.results_dir or locations.results_dir()
     if args.dry_run:
+        engine.check_runs(sweep, specs.large_allowed())  # what run_sweep checks before it starts
         records = few_shot.load_all(results_dir).records
         print(dry_run(sweep, records, results_dir, args.redo_unreproducible))
         return 0
-    from tfmeta.harness import sweep as engine
-
     outcomes = engine.run_sweep(
         sweep, results_dir, args.runs_dir, args.data_dir, args.cache_dir, args.address, args.max_retries,
         redo_unreproducible=args.redo_unreproducible,

@@ -36,6 +36,7 @@ class RunOptions:
     notes: str = ""
     seed: int | None = None  # the training seed; None takes the profile's (train.seed)
     command: str | None = None  # what the record names as its command; None: this process's command line
+    allow_large: bool = False  # lift the spec's size caps (as TFMETA_ALLOW_LARGE=1 does)
 
 
 @dataclass
@@ -127,7 +128,7 @@ class Plan:
 
 
 def plan(options: RunOptions) -> Plan:
-    """Validates everything that can be checked without data or TensorFlow.
+    """Validates everything that can be checked without data or TensorFlow, the size caps included.
 
     Raises:
         specs.SpecError, methods.UnknownMethodError: with the valid choices.
@@ -136,6 +137,7 @@ def plan(options: RunOptions) -> Plan:
     profile = benchmark.method_profile(options.profile, options.method)
     setting = benchmark.setting(options.way, options.shot)
     train, validation = benchmark.blocks(options.profile, options.method, setting, options.seed)
+    benchmark.check_budget(options.profile, options.method, setting, options.allow_large)
     every = validation.get("every", train["episodes"])
     if train["episodes"] % every:
         raise specs.SpecError(
@@ -152,6 +154,26 @@ def plan(options: RunOptions) -> Plan:
         options.method,
         methods.import_path(options.method),
     )
+
+
+def check_method(name: str, config: dict) -> type:
+    """The method class of `name`, imported and checked against the method contract, and `config`'s keys
+    checked against its constructor's arguments: what a sweep checks for every method and variant before
+    it starts (a run finds a bad key only when it builds the method, after reading the data).
+
+    Raises:
+        methods.UnknownMethodError, tfmeta.contract.ContractError: for a method that cannot be used.
+        methods.MethodConfigError: for a key the constructor does not take, listing those it does.
+    """
+    cls = methods.get(name)
+    accepted = methods.arguments(cls)
+    unknown = sorted(set(config) - set(accepted))
+    if unknown:
+        raise methods.MethodConfigError(
+            f"{name.rpartition(':')[2]} takes no argument {', '.join(unknown)}. Its arguments: "
+            f"{', '.join(accepted)}"
+        )
+    return cls
 
 
 def training_id(plan: Plan, method_config: dict, analysis_only: tuple[str, ...] = ()) -> str:

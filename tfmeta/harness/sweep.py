@@ -68,9 +68,52 @@ def train_and_evaluate(training: dict, profile: str, runs_dir: str, data_dir, ca
             verbose=0,
             seed=training["seed"],
             command=training.get("command", ""),
+            allow_large=training.get("allow_large", False),
         )
         records.append(pipeline.make_record(options))
     return records
+
+
+def check_runs(sweep: sweeps.Sweep, allow_large: bool = False) -> None:
+    """Checks every run of a sweep as `tfmeta run` would before its first step, without data: each
+    method imported and checked against the method contract, each variant's keys against the method's
+    constructor, each run's plan (its spec's size caps included). `--dry-run` and a sweep that starts
+    both call it, so that a bad entry fails here, named by its line, rather than inside a Ray task.
+
+    Raises:
+        SweepError: naming the sweep's file, line and entry, and what is wrong.
+    """
+    from tfmeta import methods
+    from tfmeta.contract import ContractError
+    from tfmeta.harness import planning
+    from tfmeta.records import specs
+
+    planned = set()
+    for training in sweep.trainings:
+        try:
+            planning.check_method(training.method, training.config)
+            for way, shot in training.settings:
+                key = (training.benchmark, training.method, way, shot)
+                if key not in planned:  # the seed changes nothing a plan checks (the schema bounds it)
+                    planning.plan(planning.RunOptions(
+                        spec=training.benchmark, method=training.method, profile=sweep.profile, way=way,
+                        shot=shot, seed=training.seed, allow_large=allow_large,
+                    ))  # fmt: skip
+                    planned.add(key)
+        except methods.UnknownMethodError as err:
+            hint = "" if "valid names" in str(err) else _valid_methods()
+            raise SweepError(f"{training.where or training.label}: {err}{hint}") from err
+        except (methods.MethodConfigError, ContractError, specs.SpecError) as err:
+            raise SweepError(f"{training.where or training.label}: {err}") from err
+
+
+def _valid_methods() -> str:
+    from tfmeta import methods
+
+    return (
+        f"; name one of {', '.join(methods.names())}, or an importable 'package.module:ClassName' of a "
+        "FewShotMethod subclass"
+    )
 
 
 def exclusive(results_dir: Path):
@@ -133,11 +176,17 @@ def run_sweep(
     redo_unreproducible: bool = False,
 ) -> list[Outcome]:
     """Runs every training of `sweep` that lacks a record (or, with `redo_unreproducible`, a
-    reproducible one); writes records as they come back.
+    reproducible one); writes records as they come back. Every run is checked first (`check_runs`), with
+    the size caps lifted by TFMETA_ALLOW_LARGE=1 here and in the tasks, wherever they run.
 
     Raises:
-        SweepError: when another sweep holds the results folder or the cluster cannot be reached.
+        SweepError: for a run that cannot start, when another sweep holds the results folder, or when
+            the cluster cannot be reached.
     """
+    from tfmeta.records import specs
+
+    allow_large = specs.large_allowed()
+    check_runs(sweep, allow_large)
     results_dir, runs_dir = Path(results_dir), Path(runs_dir).resolve()
     with exclusive(results_dir):
         records = few_shot.load_all(results_dir).records
@@ -176,7 +225,7 @@ def run_sweep(
         for training, replaces in todo:
             payload = {"benchmark": training.benchmark, "method": training.method, "config": training.config,
                        "seed": training.seed, "settings": list(training.settings),
-                       "command": command}  # fmt: skip
+                       "command": command, "allow_large": allow_large}  # fmt: skip
             ref = task.remote(payload, sweep.profile, str(runs_dir), data_dir, cache_dir)
             pending[ref] = (training, replaces, time.monotonic())
         finished = total - len(todo)

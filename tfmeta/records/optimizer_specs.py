@@ -9,7 +9,21 @@ from typing import Any
 from tfmeta import tasks
 from tfmeta.records import locations, store
 from tfmeta.records.optimizer import BASELINES
-from tfmeta.records.specs import Spec, SpecError, validate_yaml
+from tfmeta.records.specs import Spec, SpecError, check_caps, validate_yaml
+
+# Caps on a profile's budget, far above the shipped track (in brackets), so that a typo is refused before
+# any work; TFMETA_ALLOW_LARGE=1 lifts them (`specs.large_allowed`).
+META_TRAIN_CAPS = {
+    "iterations": 100_000,  # [2,000]
+    "meta_batch": 1_024,  # [128]
+    "horizon": 10_000,  # [100, the default]
+    "unroll": 10_000,  # [20, the default]
+    "units": 1_024,  # [20, the default]
+    "num_layers": 16,  # [2, the default]
+}
+MAX_HORIZON = 10_000  # optimizer steps of an evaluated run, horizon_factor included [200]
+MAX_TASKS = 10_000  # held-out or tuning problems of an evaluation [100]
+MAX_GRID = 100  # learning rates tried per baseline [10]
 
 
 def specs_dir() -> Path:
@@ -34,6 +48,32 @@ class OptimizerTrack(Spec):
         """The evaluations a profile runs (all, or those of its `families`)."""
         wanted = self.profile(profile)["evaluate"].get("families")
         return [e for e in self.data["evaluations"] if wanted is None or e["family"] in wanted]
+
+    def check_budget(self, profile: str, allow_large: bool = False) -> None:
+        """Refuses a profile whose meta-training or evaluation budget is above the caps, before any work.
+
+        Raises:
+            SpecError: naming the file, the line, the field, the cap and the override.
+        """
+        check_caps(self.path, self._budget(profile), allow_large)
+
+    def _budget(self, profile: str) -> list[tuple[tuple, int, int, str]]:
+        """(where in the YAML, value, cap, what it counts) of each capped quantity of a profile."""
+        body, where = self.profile(profile), ("profiles", profile)
+        quantities = [
+            ((*where, "meta_train", learned, key), value, META_TRAIN_CAPS[key], f"{key} of meta-training")
+            for learned, config in body["meta_train"].items()
+            for key, value in config.items()
+            if key in META_TRAIN_CAPS
+        ]
+        evaluate, factor = body["evaluate"], max(e.get("horizon_factor", 1) for e in self.data["evaluations"])
+        return quantities + [
+            ((*where, "evaluate", "horizon"), evaluate["horizon"] * factor, MAX_HORIZON,
+             f"steps per evaluated run (horizon x the largest horizon_factor, {factor})"),
+            ((*where, "evaluate", "tasks"), evaluate["tasks"], MAX_TASKS, "held-out problems"),
+            ((*where, "evaluate", "tuning_tasks"), evaluate["tuning_tasks"], MAX_TASKS, "tuning problems"),
+            ((*where, "evaluate", "grid"), len(evaluate["grid"]), MAX_GRID, "learning rates in the grid"),
+        ]  # fmt: skip
 
 
 def _check_names(track: OptimizerTrack) -> None:

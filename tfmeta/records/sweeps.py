@@ -9,6 +9,7 @@ exists, and estimates CPU-hours from the training times of the records already m
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ class Training:
     config: dict = field(hash=False)
     seed: int = 0
     settings: tuple[tuple[int, int], ...] = ()
+    where: str = field(default="", compare=False)  # `file:line: entries.N.methods.NAME` of its sweep
 
     @property
     def label(self) -> str:
@@ -101,10 +103,16 @@ def _variant(text: str, path) -> dict[str, Any]:
         if not sep or not key.strip():
             raise specs.SpecError(f"{path}: variant {text!r}: expected KEY=VALUE[,KEY=VALUE...], as scale=10")
         try:
-            pairs[key.strip()] = json.loads(value)
+            pairs[key.strip()] = json.loads(value, parse_constant=_refuse_constant)
         except json.JSONDecodeError:
             pairs[key.strip()] = value.strip()
+        except ValueError:
+            raise specs.SpecError(f"{path}: variant {text!r}: {value} is not a finite number") from None
     return pairs
+
+
+def _refuse_constant(text: str):
+    raise ValueError(text)
 
 
 def _has(config: dict, pairs: dict) -> bool:
@@ -126,42 +134,83 @@ def resolve(path: str | Path) -> Path:
     raise specs.SpecError(f"no sweep {str(path)!r}; pass a YAML file or one of: {known}")
 
 
-def load(path: str | Path) -> Sweep:
+# A sweep's runs (trainings x settings) above which it is refused unless TFMETA_ALLOW_LARGE=1: far above
+# the shipped sweeps (standard: 126 runs), so that a slip such as a seed list of 10,000 is caught before
+# the sweep is expanded, let alone started.
+MAX_SWEEP_RUNS = 1_000
+
+
+def load(path: str | Path, allow_large: bool = False) -> Sweep:
     """Reads, validates and expands a sweep.
 
+    Args:
+        allow_large: expand it whatever its number of runs (as TFMETA_ALLOW_LARGE=1 does).
+
     Raises:
-        specs.SpecError: naming the file, the line and the field at fault, with the valid names.
+        specs.SpecError: naming the file, the line and the field at fault, with the valid names, or the
+            number of runs against MAX_SWEEP_RUNS.
     """
     path = resolve(path)
-    data = specs.validate_yaml(path, store.schema("sweep"))
-    lines = _lines(path)
-    trainings = []
+    data, root = specs.parse_and_validate(path, store.schema("sweep"))
+    lines = _lines(root)
     benchmarks = {specs.load(p).name: p for p in specs.available()}
-    for i, entry in enumerate(data["entries"]):
-        where = f"{path}:{lines.get(('entries', i, 'benchmark'), 1)}: entries.{i}"
-        if entry["benchmark"] not in benchmarks and not Path(entry["benchmark"]).is_file():
-            raise specs.SpecError(
-                f"{where}.benchmark: unknown benchmark {entry['benchmark']!r}; valid: {', '.join(benchmarks)}"
-            )
-        benchmark = specs.load(benchmarks.get(entry["benchmark"], entry["benchmark"]))
-        try:
-            benchmark.profile(data["profile"])
-        except specs.SpecError as err:
-            raise specs.SpecError(f"{path}:{lines.get(('profile',), 1)}: profile: {err}") from err
-        settings = _settings(
-            entry, benchmark, f"{path}:{lines.get(('entries', i, 'settings'), 1)}: entries.{i}"
-        )
-        for name, variants in entry["methods"].items():
-            line = lines.get(("entries", i, "methods", name), 1)
-            try:
-                methods.import_path(name)
-            except methods.UnknownMethodError as err:
-                raise specs.SpecError(f"{path}:{line}: entries.{i}.methods.{name}: {err}") from err
-            for config in variants if isinstance(variants, list) else [variants]:
-                trainings += [
-                    Training(benchmark.name, name, dict(config), seed, settings) for seed in data["seeds"]
-                ]
+    load_spec = functools.cache(specs.load)  # many entries may name one benchmark
+    entries = [_entry(path, data, i, lines, benchmarks, load_spec) for i in range(len(data["entries"]))]
+    _check_size(path, data, entries, lines.get(("entries",), 1), allow_large)
+    trainings = []
+    for i, (benchmark, settings) in enumerate(entries):
+        for name, variants in data["entries"][i]["methods"].items():
+            where = f"{path}:{lines.get(('entries', i, 'methods', name), 1)}: entries.{i}.methods.{name}"
+            trainings += [
+                Training(benchmark.name, name, dict(config), seed, settings, where)
+                for config in (variants if isinstance(variants, list) else [variants])
+                for seed in data["seeds"]
+            ]
     return Sweep(path, data, tuple(trainings))
+
+
+def _entry(path: Path, data: dict, i: int, lines: dict, benchmarks: dict, load_spec):
+    """Entry `i`'s benchmark and settings, its methods' names checked."""
+    entry = data["entries"][i]
+    where = f"{path}:{lines.get(('entries', i, 'benchmark'), 1)}: entries.{i}.benchmark"
+    if entry["benchmark"] not in benchmarks and not Path(entry["benchmark"]).is_file():
+        raise specs.SpecError(
+            f"{where}: unknown benchmark {entry['benchmark']!r}; valid: {', '.join(benchmarks)}"
+        )
+    try:
+        benchmark = load_spec(benchmarks.get(entry["benchmark"], entry["benchmark"]))
+    except specs.SpecError as err:
+        raise specs.SpecError(f"{where}: {err}") from err
+    try:
+        benchmark.profile(data["profile"])
+    except specs.SpecError as err:
+        raise specs.SpecError(f"{path}:{lines.get(('profile',), 1)}: profile: {err}") from err
+    settings = _settings(entry, benchmark, f"{path}:{lines.get(('entries', i, 'settings'), 1)}: entries.{i}")
+    for name in entry["methods"]:
+        try:
+            methods.import_path(name)
+        except methods.UnknownMethodError as err:
+            line = lines.get(("entries", i, "methods", name), 1)
+            raise specs.SpecError(f"{path}:{line}: entries.{i}.methods.{name}: {err}") from err
+    return benchmark, settings
+
+
+def _check_size(path: Path, data: dict, entries: list, line: int, allow_large: bool) -> None:
+    """Refuses a sweep of more than MAX_SWEEP_RUNS runs, counted before it is expanded."""
+    variants = [
+        sum(len(v) if isinstance(v, list) else 1 for v in entry["methods"].values())
+        for entry in data["entries"]
+    ]
+    trainings = len(data["seeds"]) * sum(variants)
+    runs = len(data["seeds"]) * sum(
+        n * len(settings) for n, (_, settings) in zip(variants, entries, strict=True)
+    )
+    if runs > MAX_SWEEP_RUNS and not specs.large_allowed(allow_large):
+        raise specs.SpecError(
+            f"{path}:{line}: entries: the sweep expands to {runs:,} runs ({trainings:,} trainings), above "
+            f"the cap of {MAX_SWEEP_RUNS:,} runs (the shipped sweeps have at most 126); split it, or for a "
+            f"sweep this large on purpose set {specs.ALLOW_LARGE_ENV}=1"
+        )
 
 
 def _settings(entry: dict, benchmark: specs.Benchmark, where: str) -> tuple[tuple[int, int], ...]:
@@ -179,8 +228,8 @@ def _settings(entry: dict, benchmark: specs.Benchmark, where: str) -> tuple[tupl
     return chosen
 
 
-def _lines(path: Path) -> dict[tuple, int]:
-    """1-based line of every mapping key and sequence item of a YAML file, by its path."""
+def _lines(root) -> dict[tuple, int]:
+    """1-based line of every mapping key and sequence item of a YAML node tree, by its path."""
     import yaml
 
     found: dict[tuple, int] = {}
@@ -195,7 +244,7 @@ def _lines(path: Path) -> dict[tuple, int]:
             for index, item in enumerate(node.value):
                 walk(item, (*prefix, index))
 
-    walk(yaml.compose(path.read_text(), Loader=yaml.SafeLoader), ())
+    walk(root, ())
     return found
 
 
