@@ -17,7 +17,6 @@ from tfmeta.records import few_shot, locations, store, text, trust
 from tfmeta.records import optimizer as optimizer_records
 
 SHIPPED_ENV = "TFMETA_SHIPPED_RECORDS"
-SUBMISSIONS_ENV = "TFMETA_SUBMISSIONS"  # "on": the Submit page is served (`tfmeta leaderboard --submissions`)
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, which makes it literal text.
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 Entry = tuple[Path, dict]
@@ -30,7 +29,7 @@ def plain(value: object) -> str:
 
 
 def submissions_on() -> bool:
-    return os.environ.get(SUBMISSIONS_ENV) == "on"
+    return os.environ.get(locations.SUBMISSIONS_ENV) == "on"
 
 
 def verified(entries: list[Entry]) -> list[Entry]:

@@ -315,4 +315,9 @@ def test_leaderboard_command_binds_to_localhost(monkeypatch, tmp_path):
     assert command[1:4] == ["-m", "streamlit", "run"] and Path(command[4]) == APP
     assert command[command.index("--server.address") + 1] == "127.0.0.1"
     assert env["TFMETA_RESULTS_DIR"] == str(tmp_path.resolve())
+    assert env["TFMETA_SUBMISSIONS"] == "off"  # the Submit page only on request
+    assert command[command.index("--server.maxUploadSize") + 1] == "20"  # megabytes, a record's cap
+    calls.clear()
+    cli.main(["leaderboard", "--submissions"])
+    assert calls[0][1]["TFMETA_SUBMISSIONS"] == "on"
     assert shutil.which("streamlit") or command[0] == sys.executable

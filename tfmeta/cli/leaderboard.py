@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tfmeta.cli.options import RESULTS_HELP, host, port
-from tfmeta.records import locations
+from tfmeta.records import locations, store
 
 
 def add_parsers(commands) -> None:
@@ -23,6 +23,12 @@ def add_parsers(commands) -> None:
         help="IP address or host name to bind (default: 127.0.0.1, this machine only)",
     )
     board.add_argument("--port", type=port, default=8501, help="port, 1 to 65535 (default: 8501)")
+    board.add_argument(
+        "--submissions",
+        action="store_true",
+        help="serve the Submit page; uploads wait in the results folder's pending/ area, never ranked, "
+        "until `tfmeta verify --mark` reproduces them (default: off)",
+    )
 
     submit = commands.add_parser("submit", help="check a result record and add it to the leaderboard")
     submit.add_argument("record", type=Path, help="the record's JSON file")
@@ -38,6 +44,7 @@ def streamlit_command(args: argparse.Namespace) -> list[str]:
         sys.executable, "-m", "streamlit", "run", str(locations.app_dir() / "app.py"),
         "--server.address", args.host, "--server.port", str(args.port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+        "--server.maxUploadSize", str(max(1, store.MAX_RECORD_BYTES // 2**20)),  # megabytes: a record's cap
     ]  # fmt: skip
 
 
@@ -49,6 +56,7 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.results_dir:
         env[locations.RESULTS_DIR_ENV] = str(args.results_dir.resolve())
+    env[locations.SUBMISSIONS_ENV] = "on" if args.submissions else "off"
     print(f"tfmeta leaderboard on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
     command = streamlit_command(args)
     # Become the Streamlit server (no child process to leave behind when this one is stopped).

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 RESULTS_DIR_ENV = "TFMETA_RESULTS_DIR"
+# "on": the app serves its Submit page (`tfmeta leaderboard --submissions`); off by default.
+SUBMISSIONS_ENV = "TFMETA_SUBMISSIONS"
 # Records of a user's runs outside a checkout land here, in the current folder.
 LOCAL_RESULTS = "tfmeta-results"
 
