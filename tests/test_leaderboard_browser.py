@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -52,10 +53,36 @@ def wait_healthy(url: str, process: subprocess.Popen, timeout: float = 60) -> No
     raise TimeoutError(f"the leaderboard at {url} did not come up in {timeout} s")
 
 
+BEACON = "![beacon](http://127.0.0.1:9/beacon.png) [link](http://127.0.0.1:9/x)"
+
+
+def hostile_folder(folder: Path) -> None:
+    """A user's folder beside the shipped records, holding what once hung or broke pages: a FIFO named
+    `*.json`, a file name that is not UTF-8, a fabricated perfect record of a shipped entry's seed (ranked
+    apart as unverified), and markdown that would load an image from a record's free text."""
+    import json
+
+    from tfmeta.records import few_shot
+
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.json")
+    with open(os.fsencode(folder) + b"/\xff.json", "wb") as f:
+        f.write(b"{}")
+    shipped = sorted((REPO / "leaderboard" / "results").glob("omniglot-protonet-5w1s-standard-seed0-*.json"))
+    record = json.loads(shipped[0].read_text())
+    record["per_episode"] = [1.0] * len(record["per_episode"])
+    record["accuracy"] = few_shot.summarize(record["per_episode"])
+    record["notes"] = BEACON
+    record["provenance"]["command"] = BEACON
+    few_shot.write(record, folder, "perfect.json")
+
+
 @pytest.fixture
 def served(tmp_path, monkeypatch):
-    """`tfmeta leaderboard` serving the shipped records on a free localhost port; stopped afterwards."""
+    """`tfmeta leaderboard --submissions` serving the shipped records and a hostile user folder on a free
+    localhost port; stopped afterwards."""
     monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
+    hostile_folder(tmp_path / "mine")
     port = free_port()
     command = [
         sys.executable,
@@ -66,6 +93,7 @@ def served(tmp_path, monkeypatch):
         str(tmp_path / "mine"),
         "--port",
         str(port),
+        "--submissions",
     ]
     process = subprocess.Popen(
         command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
