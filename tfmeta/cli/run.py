@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -61,6 +60,15 @@ def add_parsers(commands) -> None:
     verify.add_argument(
         "--mark", action="store_true", help="list each verified record in verified.json beside it"
     )
+    verify.add_argument(
+        "--allow-import",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="let records whose method is in MODULE (or its submodules) import it, repeatable; without "
+        "it only built-in methods and installed tfmeta.methods entry points are imported, since importing "
+        "a module runs its code",
+    )
     data_arguments(verify)
     speed = commands.add_parser(
         "speed", help="time the input pipeline, training steps and evaluation of methods (medians of repeats)"
@@ -107,7 +115,7 @@ def add_parsers(commands) -> None:
 
 
 def cmd_run(args) -> int:
-    from tfmeta.harness import pipeline, planning
+    from tfmeta.harness import pipeline, planning, reproduction, training
     from tfmeta.records import locations, specs
 
     benchmark = specs.load(args.spec)
@@ -127,7 +135,11 @@ def cmd_run(args) -> int:
             notes=args.notes,
             seed=args.seed,
         )
-        path, record = pipeline.run(options)
+        try:
+            path, record = pipeline.run(options)
+        except (training.NotWritableError, training.WeightsError, reproduction.VerificationError) as err:
+            print(f"tfmeta: error: {err}", file=sys.stderr)
+            return 2
         print_result(record, path, benchmark.name, args.profile)
     return 0
 
@@ -222,24 +234,59 @@ def cmd_speed(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from tfmeta import __version__
+    """Verifies every record given, each failure reported in one line on stderr; marks (with `--mark`)
+    only the records that were reproduced. Returns 1 when any record was not verified."""
     from tfmeta.harness import reproduction
-    from tfmeta.records import trust
 
     directories = reproduction.weights_dirs(args.weights_dir)
     failed = 0
     for path in args.records:
         try:
-            done = reproduction.verify(path, directories, args.data_dir, args.cache_dir)
-        except reproduction.VerificationError as err:
-            print(f"NOT verified: {err}")
+            done = reproduction.verify(path, directories, args.data_dir, args.cache_dir, args.allow_import)
+            if args.mark:
+                _mark(done)
+        except Exception as err:  # one bad or forged record must not stop the others being checked
+            print(f"NOT verified: {_failure(path, err)}", file=sys.stderr)
             failed += 1
             continue
-        if args.mark:
-            record = json.loads(path.read_text())
-            trust.mark(path, done.episodes, record["weights"]["sha256"], __version__)
         print(f"verified: {path.name} ({done.episodes} episodes reproduced, weights {done.weights})")
+    if failed and len(args.records) > 1:
+        print(f"tfmeta: {failed} of {len(args.records)} records not verified", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _mark(done) -> None:
+    """Lists a verified record in its folder's verified.json, unless the file changed since it was read.
+
+    Raises:
+        ValueError: when the record changed, or verified.json cannot be written.
+    """
+    from tfmeta import __version__
+    from tfmeta.records import trust
+
+    try:
+        if trust.record_digest(done.path) != done.record_sha256:
+            raise ValueError(
+                "reproduced, but the file changed since it was read: not marked; verify it again"
+            )
+        trust.mark(done.path, done.episodes, done.weights_sha256, __version__)
+    except OSError as err:
+        raise ValueError(
+            f"reproduced, but not marked: {trust.VERIFIED} in {done.path.parent} cannot be written "
+            f"({err.strerror or err})"
+        ) from err
+
+
+def _failure(path: Path, err: Exception) -> str:
+    """One line for a record that failed: its name and the reason (a verification error's message names
+    the record itself; an error of a type tfmeta does not define is named by its type)."""
+    from tfmeta.harness import reproduction
+
+    text = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, reproduction.VerificationError):
+        return text
+    ours = type(err).__module__.startswith("tfmeta.") or type(err) is ValueError
+    return f"{path.name}: {text}" if ours else f"{path.name}: {type(err).__name__}: {text}"
 
 
 COMMANDS = {"run": cmd_run, "list": cmd_list, "speed": cmd_speed, "verify": cmd_verify}

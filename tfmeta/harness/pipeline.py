@@ -32,13 +32,37 @@ class RunData:
 
 
 def run(options: RunOptions) -> tuple[Path, dict]:
-    """Trains (or reuses a finished training), evaluates and writes one result record."""
-    record = make_record(options)
-    return few_shot.write_new(record, options.results_dir), record
+    """Trains (or reuses a finished training), evaluates and writes one result record.
+
+    Raises:
+        training.NotWritableError: before anything is trained, when the runs or results folder cannot be
+            written; after, when the record cannot be written, naming the folder that keeps the finished
+            training for the same command to reuse.
+    """
+    from tfmeta.harness import training
+
+    training.check_writable(options.results_dir, "results folder", "--results-dir")
+    training.check_writable(options.runs_dir, "runs folder", "--runs-dir")
+    record, run_dir = _make_record(options)
+    try:
+        return few_shot.write_new(record, options.results_dir), record
+    except FileExistsError:
+        raise
+    except OSError as err:
+        raise training.NotWritableError(
+            f"the record could not be written in {options.results_dir} ({err.strerror or err}); the finished "
+            f"training is kept in {run_dir}: free space there or make it writable, then run the same command "
+            "again, which reuses that training and writes the record"
+        ) from err
 
 
 def make_record(options: RunOptions) -> dict:
     """Trains (or reuses a finished training), evaluates, and returns the result record unwritten."""
+    return _make_record(options)[0]
+
+
+def _make_record(options: RunOptions) -> tuple[dict, Path]:
+    """`make_record`, and the folder of the training the record comes from."""
     the_plan = plan(options)
     method_class = methods.get(options.method)
     defaults = the_plan.benchmark.method_defaults(options.method, method_class, the_plan.profile_name)
@@ -51,7 +75,7 @@ def make_record(options: RunOptions) -> dict:
     method.prepare_analysis(
         functools.partial(
             reproduction.load_record, directories=reproduction.weights_dirs([options.runs_dir]),
-            data_dir=options.data_dir, cache_dir=options.cache_dir,
+            data_dir=options.data_dir, cache_dir=options.cache_dir, allow_imports=_own_module(options.method),
         )
     )  # fmt: skip
     tuning = evaluation.tune(the_plan, method, data.class_sets, run_dir=run_dir)
@@ -72,7 +96,13 @@ def make_record(options: RunOptions) -> dict:
     notes = " ".join(n for n in (the_plan.profile.get("note", ""), options.notes) if n)
     if notes:
         record["notes"] = notes
-    return record
+    return record, run_dir
+
+
+def _own_module(name: str) -> tuple[str, ...]:
+    """The module of a method the command line names by import path: a record of it that the run loads
+    (a `curve_start`) may import it, since the user named it. Registered methods need no allowance."""
+    return (name.partition(":")[0],) if ":" in name else ()
 
 
 def load_data(the_plan: Plan, options: RunOptions) -> RunData:

@@ -5,18 +5,29 @@ The method is re-created from the record's import path and constructor config, i
 the sha256 the record names, test-time hyperparameters are re-tuned on the same validation episodes, and
 the frozen test episodes are answered again through the harness's own `evaluate`. The first episode whose
 accuracy differs (beyond a stated tolerance) is named.
+
+A record is data anyone can write, so what it names is checked before it is used: its import path is
+imported only for a built-in method, an installed `tfmeta.methods` entry point, or a module the user allows
+(`tfmeta verify --allow-import MODULE`); its weights must be a Keras weights file, checked before any data
+is read, and are loaded from the very bytes whose sha256 it names.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import re
+import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfmeta.records import few_shot, locations, submission
+from tfmeta.records import few_shot, locations, store, submission
 
 # Accuracies are counts over the queries; a tolerance only absorbs float formatting, never a flipped query.
 TOLERANCE = 1e-9
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+_CLASS = re.compile(r"[A-Za-z_]\w*")
 
 
 class VerificationError(ValueError):
@@ -25,70 +36,14 @@ class VerificationError(ValueError):
 
 @dataclass(frozen=True)
 class Verified:
+    """A reproduced record: its episodes, the weights file used, and the sha256s of the record's bytes as
+    read for the verification and of the weights."""
+
     path: Path
     episodes: int
     weights: Path
-
-
-def weights_dirs(extra: list[Path] | None = None) -> list[Path]:
-    """Where trained weights are looked for: the folders given, ./runs, and the shipped weights."""
-    return [*(extra or []), Path("runs"), locations.shipped_weights_dir()]
-
-
-def find_weights(sha256: str, directories: list[Path]) -> Path:
-    """The `.weights.h5` file with this sha256 under any of `directories`.
-
-    Raises:
-        VerificationError: naming the folders searched.
-    """
-    for directory in directories:  # shipped weights are named by their hash: a direct look first
-        named = Path(directory) / f"{sha256}.weights.h5"
-        if named.is_file() and hashlib.sha256(named.read_bytes()).hexdigest() == sha256:
-            return named
-    for directory in directories:
-        for path in sorted(Path(directory).rglob("*.weights.h5")) if Path(directory).is_dir() else []:
-            if path.stat().st_size and hashlib.sha256(path.read_bytes()).hexdigest() == sha256:
-                return path
-    searched = ", ".join(str(d) for d in directories)
-    raise VerificationError(
-        f"no trained weights with sha256 {sha256[:16]}... under {searched}; pass the folder that holds "
-        "them with --weights-dir"
-    )
-
-
-def load_trained(path: Path, directories: list[Path], data_dir=None, cache_dir=None):
-    """The trained method of a record: re-created from its import path and constructor config, with the
-    weights its sha256 names; and the run's plan and data.
-
-    Raises:
-        VerificationError: when the record names no weights or they cannot be found.
-    """
-    from tfmeta import methods
-    from tfmeta.harness import pipeline, planning, training
-
-    record = few_shot.read(path)
-    sha = record.get("weights", {}).get("sha256")
-    if sha is None:
-        raise VerificationError(
-            f"{path.name} names no trained weights (records made before tfmeta recorded them); run it again "
-            "to get a verifiable record"
-        )
-    weights = find_weights(sha, directories)
-    benchmark = submission.find_benchmark(record["benchmark"]["name"])
-    b, name, import_path = record["benchmark"], record["method"]["name"], record["method"]["import_path"]
-    try:  # the registered name where it is one, so the profile's per-method entries apply as in the run
-        method = name if methods.import_path(name) == import_path else import_path
-    except methods.UnknownMethodError:
-        method = import_path
-    options = planning.RunOptions(
-        spec=benchmark.path, method=method, profile=record["profile"], way=b["way"],
-        shot=b["shot"], data_dir=data_dir, cache_dir=cache_dir, verbose=0, seed=record.get("seed"),
-    )  # fmt: skip
-    the_plan = planning.plan(options)
-    data = pipeline.load_data(the_plan, options)
-    model = pipeline.build_method(the_plan, methods.get(options.method), record["method"]["config"], data)
-    training.load_weights(model, weights)
-    return Trained(path, record, model, weights, sha, the_plan, data)
+    record_sha256: str | None = None
+    weights_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,18 +60,213 @@ class Trained:
     data: object
 
 
-def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=None) -> Verified:
-    """Re-evaluates a record's trained weights and compares every per-episode accuracy.
+@dataclass(frozen=True)
+class _Checked:
+    """What a record names, checked before any data is read: the method to build, its weights file."""
+
+    method: str
+    weights: Path
+    weights_sha256: str
+
+
+def weights_dirs(extra: list[Path] | None = None) -> list[Path]:
+    """Where trained weights are looked for: the folders given, ./runs, and the shipped weights."""
+    return [*(extra or []), Path("runs"), locations.shipped_weights_dir()]
+
+
+def find_weights(sha256: str, directories: list[Path]) -> Path:
+    """The `.weights.h5` file with this sha256 under any of `directories`. Only regular files are read:
+    a FIFO or device of that name is passed by, never waited on.
 
     Raises:
-        VerificationError: when the record names no weights, they cannot be found, or an episode differs.
+        VerificationError: naming the folders searched.
+    """
+    for directory in directories:  # shipped weights are named by their hash: a direct look first
+        named = Path(directory) / f"{sha256}.weights.h5"
+        if _digest(named) == sha256:
+            return named
+    for directory in directories:
+        for path in sorted(Path(directory).rglob("*.weights.h5")) if Path(directory).is_dir() else []:
+            if _digest(path) == sha256:
+                return path
+    searched = ", ".join(str(d) for d in directories)
+    raise VerificationError(
+        f"no trained weights with sha256 {sha256[:16]}... under {searched}; pass the folder that holds "
+        "them with --weights-dir"
+    )
+
+
+def _digest(path: Path) -> str | None:
+    """The sha256 of a regular, non-empty file; None for anything else, or when it cannot be read."""
+    try:
+        if not (stat.S_ISREG((info := os.stat(path)).st_mode) and info.st_size):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for a FIFO since the stat
+                return None
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    except OSError:
+        return None
+
+
+def read_record(path: str | Path) -> tuple[dict, str]:
+    """A record to verify, checked, and the sha256 of the bytes it was read from.
+
+    Raises:
+        VerificationError: naming the file and why it is no record (missing, a folder, a device,
+            unreadable, or invalid).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise VerificationError(f"{path} is a folder; name the record files in it ({path}/*.json)")
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device is never opened
+            raise VerificationError(f"{path} is not a regular file (a device or FIFO); name a JSON record")
+        data = store.read_bytes(path)
+        record = store.parse(data, path.name)
+        few_shot.check(record)
+    except FileNotFoundError:
+        raise VerificationError(f"{path}: no such file; name a record's JSON file") from None
+    except OSError as err:
+        raise VerificationError(f"{path}: cannot be read ({err.strerror or err})") from None
+    except store.RecordError as err:
+        raise VerificationError(f"{path.name}: not a valid record: {err}") from None
+    return record, hashlib.sha256(data).hexdigest()
+
+
+def method_to_build(record: dict, allow_imports: Iterable[str] = ()) -> str:
+    """The method a record names, as `methods.get` takes it: its registered name where the import path is
+    that name's, else the import path. Nothing is imported here.
+
+    Args:
+        allow_imports: modules (with their submodules) the user allows to be imported although they are
+            neither built in nor installed entry points.
+
+    Raises:
+        VerificationError: when the import path is malformed, or names a module that is neither registered
+            nor allowed (saying how to allow it).
+    """
+    from tfmeta import methods
+
+    name, import_path = record["method"]["name"], record["method"]["import_path"]
+    module, _, cls = import_path.partition(":")
+    if not (_MODULE.fullmatch(module) and _CLASS.fullmatch(cls)):
+        raise VerificationError(f"its method import path {import_path!r} is not package.module:Class")
+    allowed = any(module == m or module.startswith(f"{m}.") for m in allow_imports)
+    if not (allowed or methods.is_registered(import_path)):
+        raise VerificationError(
+            f"its method {import_path} is neither built in nor an installed tfmeta.methods entry point, and "
+            f"verifying it would import and run module {module}; if you trust that code, pass "
+            f"--allow-import {module}"
+        )
+    try:  # the registered name where it is one, so the profile's per-method entries apply as in the run
+        return name if methods.import_path(name) == import_path else import_path
+    except methods.UnknownMethodError:
+        return import_path
+
+
+def _check(path: Path, record: dict, directories: list[Path], allow_imports: Iterable[str]) -> _Checked:
+    """Checks, before any data is read, that a record's method may be imported and that the weights it
+    names exist and are a Keras weights file.
+
+    Raises:
+        VerificationError: naming the record and the problem.
+    """
+    from tfmeta.harness import training
+
+    sha = (record.get("weights") or {}).get("sha256")
+    try:
+        method = method_to_build(record, allow_imports)
+        if sha is None:
+            raise VerificationError(
+                "it names no trained weights (records made before tfmeta recorded them); run it again to get "
+                "a verifiable record"
+            )
+        weights = find_weights(sha, directories)
+        with training.checked_weights(weights, sha):
+            pass
+    except (VerificationError, training.WeightsError) as err:
+        raise VerificationError(f"{path.name}: {err}") from None
+    return _Checked(method, weights, sha)
+
+
+def _build(path: Path, record: dict, checked: _Checked, data_dir, cache_dir) -> Trained:
+    """The record's method, built on its plan's data, with its checked weights loaded.
+
+    Raises:
+        VerificationError: naming the record, when what it names cannot be planned, built or loaded.
+    """
+    from tfmeta import contract, methods
+    from tfmeta.harness import pipeline, planning, training
+    from tfmeta.records import specs
+
+    b = record["benchmark"]
+    refused = (
+        store.RecordError, specs.SpecError, methods.UnknownMethodError, methods.MethodConfigError,
+        contract.ContractError, training.WeightsError,
+    )  # fmt: skip
+    try:
+        benchmark = submission.find_benchmark(b["name"])
+        options = planning.RunOptions(
+            spec=benchmark.path, method=checked.method, profile=record["profile"], way=b["way"],
+            shot=b["shot"], data_dir=data_dir, cache_dir=cache_dir, verbose=0, seed=record.get("seed"),
+        )  # fmt: skip
+        the_plan = planning.plan(options)
+        method_class = methods.get(options.method)
+        data = pipeline.load_data(the_plan, options)
+        model = pipeline.build_method(the_plan, method_class, record["method"]["config"], data)
+        training.load_weights(model, checked.weights, checked.weights_sha256)
+    except refused as err:
+        raise VerificationError(f"{path.name}: {err}") from None
+    return Trained(path, record, model, checked.weights, checked.weights_sha256, the_plan, data)
+
+
+def load_trained(
+    path: Path, directories: list[Path], data_dir=None, cache_dir=None, allow_imports: Iterable[str] = ()
+) -> Trained:
+    """The trained method of a record: re-created from its import path and constructor config, with the
+    weights its sha256 names; and the run's plan and data.
+
+    Args:
+        allow_imports: modules the record's import path may name besides the registered methods'.
+
+    Raises:
+        VerificationError: when the record cannot be read, names a method that may not be imported, names
+            no weights, or they cannot be found or loaded.
+    """
+    path = Path(path)
+    record, _ = read_record(path)
+    return _build(path, record, _check(path, record, directories, allow_imports), data_dir, cache_dir)
+
+
+def verify(
+    path: str | Path,
+    directories: list[Path],
+    data_dir=None,
+    cache_dir=None,
+    allow_imports: Iterable[str] = (),
+) -> Verified:
+    """Re-evaluates a record's trained weights and compares every per-episode accuracy.
+
+    Args:
+        allow_imports: modules the record's import path may name besides the registered methods'.
+
+    Raises:
+        VerificationError: naming the record: when it cannot be read, names a method that may not be
+            imported, names no weights, they cannot be found or loaded, or an episode differs.
     """
     from tfmeta.harness import evaluation
 
     path = Path(path)
-    submission.verify(few_shot.read(path))  # the frozen episodes it names are the benchmark's
-    trained = load_trained(path, directories, data_dir, cache_dir)
-    the_plan, data, model, record = trained.plan, trained.data, trained.model, trained.record
+    record, record_sha256 = read_record(path)
+    checked = _check(path, record, directories, allow_imports)
+    try:
+        submission.verify(record)  # the frozen episodes it names are the benchmark's
+    except store.RecordError as err:
+        raise VerificationError(f"{path.name}: {err}") from None
+    trained = _build(path, record, checked, data_dir, cache_dir)
+    the_plan, data, model = trained.plan, trained.data, trained.model
     if data.test_set.hash != record["episodes_hash"]:
         raise VerificationError(f"{path.name}: its profile's test episodes are not the ones it names")
     # The learning rates that only the analysis's baseline curves use are not searched again (for MAML,
@@ -131,7 +281,7 @@ def verify(path: str | Path, directories: list[Path], data_dir=None, cache_dir=N
                 f"{path.name}: episode {index} scores {now} when re-evaluated but the record says {stored} "
                 f"(weights {trained.weights}){_cpu_difference(record)}"
             )
-    return Verified(path, len(again), trained.weights)
+    return Verified(path, len(again), trained.weights, record_sha256, checked.weights_sha256)
 
 
 def _cpu_difference(record: dict) -> str:
@@ -170,6 +320,12 @@ def find_record(name: str | Path) -> Path:
     )
 
 
-def load_record(name: str | Path, directories: list[Path], data_dir=None, cache_dir=None) -> Trained:
+def load_record(
+    name: str | Path,
+    directories: list[Path],
+    data_dir=None,
+    cache_dir=None,
+    allow_imports: Iterable[str] = (),
+) -> Trained:
     """`load_trained` of a record named by path or file name (`find_record`)."""
-    return load_trained(find_record(name), directories, data_dir, cache_dir)
+    return load_trained(find_record(name), directories, data_dir, cache_dir, allow_imports)

@@ -12,14 +12,19 @@ Everything of one training run lives in its run folder:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
+import stat
+import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import keras
 
@@ -31,6 +36,18 @@ CHECKPOINT = "checkpoint.json"
 BACKUP = "backup"  # BackupAndRestore's folder
 CHECKPOINT_EPISODES = 50  # the most episodes an interruption may cost
 CURVE_COLUMNS = ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "seconds")
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # where Keras writes it: at the start of the file
+ZIP_SIGNATURE = b"PK\x03\x04"  # a `.keras` archive
+
+
+class WeightsError(ValueError):
+    """A weights file that cannot be loaded into the method: not a regular file, not Keras weights, a
+    whole model rather than weights, other bytes than its sha256 names, or another method's variables."""
+
+
+class NotWritableError(OSError):
+    """A folder a run must write to cannot be written (read-only, full, not a folder); the message says
+    which, why, and what to do."""
 
 
 @dataclass(frozen=True)
@@ -184,19 +201,167 @@ def is_trained(run_dir: Path) -> bool:
     return (run_dir / SUMMARY).exists() and (run_dir / WEIGHTS).exists()
 
 
-def load_weights(model: keras.Model, path: Path) -> None:
-    """Loads a trained method's weights for testing. The file holds its training optimizer's state too,
-    which a method built for testing has not created; Keras warns that it skips it, which is expected
-    here, so that one warning is silenced."""
-    with warnings.catch_warnings():
+def load_weights(model: keras.Model, path: Path, sha256: str | None = None) -> None:
+    """Loads a trained method's weights for testing, from a private copy of the file (`checked_weights`).
+
+    The file holds its training optimizer's state too, which a method built for testing has not created;
+    Keras warns that it skips it, which is expected here, so that one warning is silenced.
+
+    Raises:
+        WeightsError: the file is unreadable, not Keras weights, not the bytes `sha256` names, or its
+            variables do not fit `model` (another method's or another configuration's weights).
+    """
+    with checked_weights(path, sha256) as copy, warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        model.load_weights(path)
+        try:
+            model.load_weights(copy)
+        except Exception as err:  # whatever Keras or h5py raise, these are not this model's weights
+            raise WeightsError(
+                f"{path} does not fit {type(model).__name__} as configured ({_reason(err)}): these are "
+                "another method's or configuration's weights; a record must name those its training wrote"
+            ) from err
+
+
+@contextlib.contextmanager
+def checked_weights(path: Path, sha256: str | None = None) -> Iterator[Path]:
+    """A private copy of the weights file at `path`, checked to be a Keras `.weights.h5` file.
+
+    The copy is read from one descriptor opened only for a regular file (a FIFO or device named
+    `*.weights.h5` is refused, never waited on), so the bytes checked, hashed and loaded are the same.
+
+    Args:
+        sha256: the hash the bytes must have (the one a record or a training's summary names).
+
+    Raises:
+        WeightsError: naming the file and what it is instead.
+    """
+    with tempfile.TemporaryDirectory(prefix="tfmeta-weights-") as folder:
+        copy = Path(folder) / WEIGHTS
+        digest = _copy_regular(Path(path), copy)
+        if sha256 is not None and digest != sha256:
+            raise WeightsError(
+                f"{path} has sha256 {digest[:16]}..., not the {sha256[:16]}... its record or training "
+                "summary names: the file was changed or replaced since; put the named weights back"
+            )
+        _check_format(copy, path)
+        yield copy
+
+
+def _copy_regular(path: Path, copy: Path) -> str:
+    """Copies the regular file at `path` to `copy`; returns its sha256."""
+    digest = hashlib.sha256()
+    try:
+        with _open_regular(path) as source, open(copy, "wb") as target:
+            while chunk := source.read(1 << 20):
+                digest.update(chunk)
+                target.write(chunk)
+    except OSError as err:
+        raise WeightsError(f"cannot read the weights file {path}: {err.strerror or err}") from err
+    return digest.hexdigest()
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """`path` opened for reading if it is a regular file: checked with `stat` (which never blocks), then
+    opened without blocking and checked again on the descriptor, in case a FIFO was swapped in between.
+
+    Raises:
+        WeightsError: when it is a device, FIFO, socket or folder.
+    """
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise _not_regular(path)
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _not_regular(path)
+    return os.fdopen(fd, "rb")
+
+
+def _not_regular(path: Path) -> WeightsError:
+    return WeightsError(
+        f"{path} is not a regular file (a device, FIFO or folder); weights are .weights.h5 files"
+    )
+
+
+def _check_format(copy: Path, shown: Path) -> None:
+    """Refuses what is not a Keras 3 weights file: another format, a `.keras` archive, or a file in the
+    legacy HDF5 layout (a whole model with its config, whose layers may hold code, or Keras 2 weights)."""
+    import h5py
+
+    with open(copy, "rb") as f:
+        head = f.read(len(HDF5_SIGNATURE))
+    if head.startswith(ZIP_SIGNATURE):
+        raise WeightsError(
+            f"{shown} is a zip archive (a .keras model?), not the .weights.h5 file a training writes; "
+            "tfmeta loads weights files only"
+        )
+    if head != HDF5_SIGNATURE:
+        raise WeightsError(
+            f"{shown} is not an HDF5 file, so not Keras weights; a record must name the .weights.h5 file its "
+            "training wrote"
+        )
+    try:
+        with h5py.File(copy, "r") as f:
+            model, legacy = "model_config" in f.attrs, "layer_names" in f.attrs or "model_weights" in f
+    except Exception as err:  # h5py's errors on a damaged file are of several types
+        raise WeightsError(f"{shown} is not a readable HDF5 file ({_reason(err)})") from err
+    if model or legacy:
+        what = "a whole Keras model (model.save to .h5)" if model else "Keras 2 weights"
+        raise WeightsError(
+            f"{shown} is {what} in the legacy HDF5 layout, not a .weights.h5 file a tfmeta training writes; "
+            "tfmeta never loads model files, whose layers can hold code"
+        )
+
+
+def _reason(err: Exception) -> str:
+    """The informative line of an exception's message (Keras opens some with a line ending in ':')."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.endswith(":")] or lines
+    return useful[0][:300] if useful else type(err).__name__
+
+
+def check_writable(folder: Path, what: str, option: str) -> None:
+    """Checks that a file can be created, written and removed in `folder` (or, while it does not exist,
+    in the nearest existing folder above it, where it will be made), so that a run that could not keep
+    its results fails before it trains, not after.
+
+    Args:
+        what: the folder's role in messages ("results folder").
+        option: the command-line option that names another folder.
+
+    Raises:
+        NotWritableError: naming the folder, the reason and the way out.
+    """
+    folder = Path(folder)
+    try:
+        existing = next(p for p in (folder, *folder.parents) if p.exists())
+        if not existing.is_dir():
+            where = "is" if existing == folder else f"would be made under {existing}, which is"
+            raise NotWritableError(f"the {what} {folder} {where} a file; name a folder with {option}")
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".tfmeta-write-check-")
+        try:
+            os.write(fd, bytes(4096))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except NotWritableError:
+        raise
+    except OSError as err:
+        raise NotWritableError(
+            f"the {what} {folder} cannot be written ({err.strerror or err}); nothing was trained: free "
+            f"space there, make it writable, or name another folder with {option}"
+        ) from err
 
 
 def load_trained(model: keras.Model, run_dir: Path, every: int) -> Trained:
-    """Loads finished weights into a built model; `every` is the validation interval of its curve."""
-    load_weights(model, run_dir / WEIGHTS)
-    return Trained(json.loads((run_dir / SUMMARY).read_text()), True, read_curve(run_dir, every))
+    """Loads finished weights into a built model; `every` is the validation interval of its curve.
+
+    Raises:
+        WeightsError: when the weights file is not the one the training's summary names by sha256.
+    """
+    summary = json.loads((run_dir / SUMMARY).read_text())
+    load_weights(model, run_dir / WEIGHTS, summary.get("weights_sha256"))
+    return Trained(summary, True, read_curve(run_dir, every))
 
 
 def _resumes(run_dir: Path, now: int | None) -> list[int]:

@@ -59,6 +59,15 @@ def import_path(name: str) -> str:
     )
 
 
+def is_registered(path: str) -> bool:
+    """Whether `path` (`package.module:ClassName`) is a built-in method's or an installed `tfmeta.methods`
+    entry point's, decided from the registry and the installed packages' metadata without importing
+    anything: a record's import path is only imported when this holds or the user allows its module."""
+    if path in BUILTIN.values():
+        return True
+    return any(ep.value.strip() == path for ep in metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
 def get(name: str) -> type:
     """The method class for a registered name or a `package.module:ClassName` path, checked against the
     contract of `tfmeta.methods.base`.
