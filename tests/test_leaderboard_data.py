@@ -267,6 +267,7 @@ def test_the_leaderboard_never_imports_tensorflow(tmp_path):
     script = f"""
 import os, sys
 os.environ["TFMETA_RESULTS_DIR"] = {str(tmp_path)!r}
+os.environ["TFMETA_SUBMISSIONS"] = "on"
 import tfmeta.records.submission as s, tfmeta.records.frames.tables, tfmeta.records.frames.curves
 import tfmeta.records.frames.methods, tfmeta.records.frames.optimizers
 from streamlit.testing.v1 import AppTest

@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from tfmeta.contract import ContractError
     from tfmeta.data.mini_imagenet import MiniImagenetError
     from tfmeta.data.omniglot import ArchiveError
+    from tfmeta.errors import UserError
     from tfmeta.harness.sweep import SweepError
     from tfmeta.methods import MethodConfigError, UnknownMethodError
     from tfmeta.records.locks import LockedError
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     errors = (
         SpecError, UnknownMethodError, UnknownFamilyError, ContractError, ArchiveError, MiniImagenetError,
-        RecordError, SweepError, FileExistsError, MethodConfigError, LockedError,
+        RecordError, SweepError, FileExistsError, MethodConfigError, LockedError, UserError,
     )  # fmt: skip
     commands = {name: command for group in GROUPS for name, command in group.COMMANDS.items()}
     try:

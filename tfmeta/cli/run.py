@@ -262,14 +262,18 @@ def _mark(done) -> None:
         ValueError: when the record changed, or verified.json cannot be written.
     """
     from tfmeta import __version__
-    from tfmeta.records import trust
+    from tfmeta.records import submission, trust
 
     try:
         if trust.record_digest(done.path) != done.record_sha256:
             raise ValueError(
                 "reproduced, but the file changed since it was read: not marked; verify it again"
             )
-        trust.mark(done.path, done.episodes, done.weights_sha256, __version__)
+        path = done.path
+        if path.parent.name == submission.PENDING:  # an upload the operator has now reproduced
+            path = submission.admit(path)
+            print(f"admitted {path.name} from {submission.PENDING}/ to the leaderboard")
+        trust.mark(path, done.episodes, done.weights_sha256, __version__)
     except OSError as err:
         raise ValueError(
             f"reproduced, but not marked: {trust.VERIFIED} in {done.path.parent} cannot be written "

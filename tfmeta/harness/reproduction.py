@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfmeta.errors import UserError
 from tfmeta.records import few_shot, locations, store, submission
 
 # Accuracies are counts over the queries; a tolerance only absorbs float formatting, never a flipped query.
@@ -30,7 +31,7 @@ _MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 _CLASS = re.compile(r"[A-Za-z_]\w*")
 
 
-class VerificationError(ValueError):
+class VerificationError(UserError, ValueError):
     """A record that cannot be verified, or whose re-evaluation disagrees; the message says which."""
 
 

@@ -28,6 +28,8 @@ from typing import BinaryIO
 
 import keras
 
+from tfmeta.errors import UserError
+
 WEIGHTS = "weights.weights.h5"
 SUMMARY = "training.json"
 CURVE = "curve.csv"
@@ -40,12 +42,12 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # where Keras writes it: at the start of 
 ZIP_SIGNATURE = b"PK\x03\x04"  # a `.keras` archive
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError, ValueError):
     """A weights file that cannot be loaded into the method: not a regular file, not Keras weights, a
     whole model rather than weights, other bytes than its sha256 names, or another method's variables."""
 
 
-class NotWritableError(OSError):
+class NotWritableError(UserError, OSError):
     """A folder a run must write to cannot be written (read-only, full, not a folder); the message says
     which, why, and what to do."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 
@@ -240,6 +241,29 @@ def _store(record: dict, results_dir: Path, pending: bool) -> Path:
         return few_shot.write(record, folder, filename(record, digest))
     except FileExistsError as err:
         raise SubmissionError(f"this record is already on the leaderboard: {err}") from err
+
+
+def admit(path: Path) -> Path:
+    """Moves a pending record (`pending/` of a results folder) onto the leaderboard beside it, once the
+    operator has verified it; the stored records are checked again under the folder's lock, since one may
+    have landed while it waited.
+
+    Raises:
+        SubmissionError: when it is a copy, or a second record of a seed, of a record now stored.
+    """
+    board = path.parent.parent
+    with locks.folder(board):
+        record = few_shot.read(path)
+        stored = _stored(board)
+        duplicate = next((p for p, other in stored if _digest(other) == _digest(record)), None)
+        sibling = next((p for p, other in stored if _same_seed(other, record)), None)
+        if duplicate or sibling:
+            holder = (duplicate or sibling).name
+            raise SubmissionError(f"{path.name} is pending, but {holder} now holds its result")
+        destination = board / path.name
+        os.link(path, destination)  # fails rather than overwrite a stored record
+        path.unlink()
+        return destination
 
 
 def check_name_is_distinct(name: str, others: list[dict]) -> None:
