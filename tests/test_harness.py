@@ -217,13 +217,13 @@ def test_a_block_larger_than_its_part_is_named_before_any_work(class_sets, tmp_p
         .read_text()
         .replace(
             "train: {part: train, way: 5, shot: 1, query: 5, episodes: 60",
-            "train: {part: train, way: 5000, shot: 1, query: 5, episodes: 60",
+            "train: {part: train, way: 5, shot: 1, query: 25, episodes: 60",
         )
-    )
+    )  # within the size caps, but 26 examples per class where the part holds 20
     the_plan = planning.plan(planning.RunOptions(spec=spec, method="protonet", profile="smoke"))
     with pytest.raises(
         specs.SpecError,
-        match=r"train episodes of 5000-way 1-shot 5-query need 5000 classes .* has \d+ classes of 20",
+        match=r"train episodes of 5-way 1-shot 25-query need 5 classes of 26 examples, .* has \d+ classes of 20",
     ):
         the_plan.check_fits(class_sets)
 
