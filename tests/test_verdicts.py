@@ -295,3 +295,130 @@ def test_committed_entries_that_the_episode_test_separates_tie(mine, theirs):
     assert verdict.outcome == "ties", message
     assert c.queries == verdicts.query_count(a_records[0]) and c.seed_aware, message
     assert c.p > 0.05 and c.low < 0 < c.high, message
+
+
+def table(rng: np.random.Generator, seeds: list[int], episodes: int = 200) -> list[np.ndarray]:
+    """Entries of one table over the same episodes, each a little better than the one before."""
+    difficulty = rng.normal(0, 0.04, episodes)
+    return [
+        entry(rng, list(0.88 + 0.004 * k + rng.normal(0, 0.003, n)), difficulty) for k, n in enumerate(seeds)
+    ]
+
+
+def same_bits(first: Comparison, second: Comparison) -> bool:
+    return first == second and first.differences.tobytes() == second.differences.tobytes()
+
+
+def test_compare_many_gives_compare_for_the_first_two_entries_bit_for_bit():
+    rng = np.random.default_rng(20)
+    entries = table(rng, [3, 2, 5, 1])
+    for a, b in [(entries[0], entries[1]), (entries[2], entries[3]), (entries[3], entries[0])]:
+        (many,) = verdicts.compare_many([a, b], [(0, 1)], resamples=3000, seed=4)
+        assert same_bits(compare(a, b, resamples=3000, seed=4), many)
+    # Other entries and other pairs in the call change nothing for the pair (0, 1).
+    all_pairs = [(i, j) for i in range(4) for j in range(4) if i != j]
+    results = verdicts.compare_many(entries, all_pairs, resamples=3000, seed=4)
+    assert same_bits(results[0], compare(entries[0], entries[1], resamples=3000, seed=4))
+    assert all_pairs[0] == (0, 1)
+    # Floating point (no common denominator) too.
+    noisy = [x + rng.normal(0, 1e-4, x.shape) for x in entries]
+    assert verdicts.compare_many(noisy, [(0, 1)], resamples=500)[0].queries is None
+    assert same_bits(
+        verdicts.compare_many(noisy, [(0, 1), (2, 3)], resamples=500)[0], compare(*noisy[:2], resamples=500)
+    )
+
+
+def test_compare_many_results_do_not_depend_on_the_other_pairs_or_entries():
+    rng = np.random.default_rng(21)
+    entries = table(rng, [3, 3, 2, 4, 1])
+    pairs = [(i, j) for i in range(5) for j in range(i + 1, 5)] + [(4, 3), (1, 0), (0, 1)]
+    together = verdicts.compare_many(entries, pairs, resamples=2000, seed=2, level=0.9)
+    for pair, comparison in zip(pairs, together, strict=True):
+        (alone,) = verdicts.compare_many(entries, [pair], resamples=2000, seed=2, level=0.9)
+        assert same_bits(alone, comparison), pair
+    extended = entries + table(rng, [2])
+    again = verdicts.compare_many(extended, pairs, resamples=2000, seed=2, level=0.9)
+    assert all(same_bits(x, y) for x, y in zip(together, again, strict=True))
+    assert together[-1] is together[0] and together[0].level == 0.9
+    # A pair reversed is the same bootstrap, negated (the draws are shared).
+    forward, backward = together[pairs.index((0, 1))], together[pairs.index((1, 0))]
+    assert np.array_equal(backward.differences, -forward.differences[::-1])
+    assert (backward.at_most_zero, backward.at_least_zero) == (forward.at_least_zero, forward.at_most_zero)
+    assert backward.difference == -forward.difference
+
+
+def test_compare_many_is_deterministic_and_seeded():
+    rng = np.random.default_rng(22)
+    entries = table(rng, [3, 3, 3])
+    pairs = [(0, 1), (1, 2), (0, 2)]
+    first = verdicts.compare_many(entries, pairs, resamples=2000)
+    second = verdicts.compare_many([x.copy() for x in entries], pairs, resamples=2000)
+    assert all(same_bits(x, y) for x, y in zip(first, second, strict=True))
+    other = verdicts.compare_many(entries, pairs, resamples=2000, seed=1)
+    assert not any(np.array_equal(x.differences, y.differences) for x, y in zip(first, other, strict=True))
+    assert all(not c.differences.flags.writeable for c in first)
+    assert verdicts.compare_many(entries, [], resamples=2000) == []
+
+
+def test_compare_many_counts_exactly_whatever_the_product_type(monkeypatch):
+    rng = np.random.default_rng(23)
+    entries = table(rng, [3, 1, 4], episodes=150)
+    pairs = [(0, 1), (2, 0), (1, 2)]
+    fast = verdicts.compare_many(entries, pairs, resamples=1500)
+    for dtype in (np.int64, np.float64):
+        monkeypatch.setattr(verdicts, "_product_dtype", lambda bound, dtype=dtype: dtype)
+        slow = verdicts.compare_many(entries, pairs, resamples=1500)
+        assert all(same_bits(x, y) for x, y in zip(fast, slow, strict=True))
+    # Counts make every resampled difference a multiple of 1 / (S_A S_B E queries).
+    for comparison in fast:
+        scale = comparison.seeds_a * comparison.seeds_b * comparison.episodes * QUERIES
+        scaled = comparison.differences * scale
+        assert np.abs(scaled - np.rint(scaled)).max() < 1e-6
+
+
+def test_compare_many_resamples_seeds_at_every_position():
+    # One episode: only the seeds vary, whatever the positions of the two entries in the call.
+    entries = [np.array([[0.5]]), np.array([[0.3]]), np.array([[0.5]]), np.array([[0.2], [0.6]])]
+    c = verdicts.compare_many(entries, [(3, 1)], resamples=4000)[0]
+    values, counts = np.unique(c.differences, return_counts=True)
+    assert values.tolist() == pytest.approx([-0.1, 0.1, 0.3])
+    assert counts / 4000 == pytest.approx([0.25, 0.5, 0.25], abs=0.03)
+    assert c.seeds_a == 2 and c.seeds_b == 1 and c.queries == 10
+    # Two entries that answered every episode alike tie exactly.
+    same = verdicts.compare_many(entries, [(0, 2)], resamples=100)[0]
+    assert (same.difference, same.low, same.high, same.p) == (0.0, 0.0, 0.0, 1.0)
+
+
+def test_holm_over_a_table_compared_at_once_agrees_with_itself():
+    rng = np.random.default_rng(24)
+    entries = table(rng, [3, 3, 2, 3, 3, 3], episodes=400)
+    pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    neighbours = [(i, i + 1) for i in range(5)]
+    results = verdicts.compare_many(entries, pairs + neighbours, resamples=2000)
+    family, near = holm(results[: len(pairs)]), holm(results[len(pairs) :])
+    assert all(agrees(v) for v in family + near)
+    assert {v.outcome for v in family} >= {"ties", "loses to"}
+    assert [v.comparison for v in near] == [results[pairs.index(p)] for p in neighbours]
+
+
+def test_compare_many_refuses_entries_and_pairs_that_do_not_fit():
+    good = np.full((3, 100), 0.5)
+    with pytest.raises(ValueError, match=r"\(3, 100\), \(3, 100\) and \(3, 99\)"):
+        verdicts.compare_many([good, good, np.full((3, 99), 0.5)], [(0, 1)])
+    with pytest.raises(ValueError, match=r"\(100,\)"):
+        verdicts.compare_many([good, np.full(100, 0.5)], [(0, 1)])
+    with pytest.raises(ValueError, match=r"\(0, 100\)"):
+        verdicts.compare_many([good, np.empty((0, 100))], [])
+    with pytest.raises(ValueError, match="finite"):
+        verdicts.compare_many([good, np.full((2, 100), np.nan)], [(0, 1)])
+    for pair in [(0, 2), (-1, 0), (1, 1), (3, 0)]:
+        with pytest.raises(ValueError, match=r"two different entry indices in \[0, 2\)"):
+            verdicts.compare_many([good, good], [(0, 1), pair])
+    with pytest.raises(ValueError, match="two entry indices"):
+        verdicts.compare_many([good, good], [(0, 1, 1)])
+    with pytest.raises(TypeError):
+        verdicts.compare_many([good, good], [(0.0, 1)])
+    with pytest.raises(ValueError, match="not a count out of 300"):
+        verdicts.compare_many([good, np.full((1, 100), 0.501)], [(0, 1)], queries=300)
+    with pytest.raises(ValueError, match="resamples must be positive"):
+        verdicts.compare_many([good, good], [(0, 1)], resamples=0)

@@ -9,7 +9,8 @@ the variance of training (seeds) must be counted beside that of the test sample:
 seeds of either side with replacement and one set of episodes with replacement shared by both sides (the
 episodes are paired), and takes the difference of the two means. A family of comparisons (one table, one
 page) is corrected with Holm's step-down procedure (Holm 1979, "A Simple Sequentially Rejective Multiple
-Test Procedure", Scandinavian Journal of Statistics 6(2)).
+Test Procedure", Scandinavian Journal of Statistics 6(2)). The pairs of one table are compared together by
+`compare_many`, which draws the episodes, and each entry's seeds, once for all pairs (common random numbers).
 
 Decisions are made by construction from integer counts, so that the three ways of reading a verdict agree
 exactly: the outcome is not "ties" if and only if the printed interval (cut at the Holm level the verdict
@@ -26,6 +27,7 @@ Pure NumPy, no TensorFlow; deterministic: a fixed generator seed gives byte-iden
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -37,11 +39,12 @@ from tfmeta.records.entries import training_seed
 
 # 20,000 resamples resolve a two-sided p of 2/20,001 = 1e-4, and the Holm levels of families of up to 500
 # comparisons at alpha = 0.05; at 0.05/15 the tail beyond the interval holds 33 resamples (Monte Carlo
-# relative error of that tail about 17%; 10,000 would leave 16, about 25%). About 0.15 s for 3 x 1000
-# against 3 x 1000 episodes on 2 busy cores, 0.2 s for 5 x 1000 against 5 x 1000.
+# relative error of that tail about 17%; 10,000 would leave 16, about 25%). On 2 busy cores: one `compare`
+# of 3 x 1000 against 3 x 1000 episodes about 0.2 s; `compare_many` over 15 such entries about 0.45 s for
+# all 105 pairs, 0.4 s for the 14 neighbour pairs (the shared episode draws cost most of it).
 RESAMPLES = 20_000
 MAX_QUERIES = 10_000  # the largest `correct / queries` denominator `compare` looks for
-_CHUNK_VALUES = 2**18  # resamples x episodes drawn at once: 1 MiB of int32 indices, cache-sized
+_CHUNK_VALUES = 2**18  # resamples x episodes drawn at once: 2 MiB of int64 indices, cache-sized
 _TOLERANCE = 1e-6
 _LIMIT = 10**9  # the denominator bound when reading a float level or alpha as the decimal it was written as
 
@@ -145,6 +148,9 @@ def compare(
 ) -> Comparison:
     """Compares entry A with entry B by a two-level paired bootstrap over seeds and episodes.
 
+    ``compare(a, b, ...)`` is ``compare_many([a, b], [(0, 1)], ...)[0]``, bit for bit; to compare many
+    pairs of one table, call `compare_many` once.
+
     Args:
         a, b: per-episode accuracies (fractions), shape [seeds, episodes], the same episodes in the same
             order on both sides (`per_seed` builds them from records).
@@ -158,28 +164,113 @@ def compare(
         ValueError: for arrays that are not 2-D, empty or of different episode counts, for non-finite
             values, or for accuracies that are not counts of `queries`.
     """
-    a, b = _checked(a, b)
+    return compare_many([a, b], [(0, 1)], level=level, resamples=resamples, seed=seed, queries=queries)[0]
+
+
+def compare_many(
+    entries: Sequence[np.ndarray | Sequence[Sequence[float]]],
+    pairs: Sequence[tuple[int, int]],
+    *,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+    queries: int | None = None,
+    level: float = 0.95,
+) -> list[Comparison]:
+    """Compares many pairs of entries of one table, all answering the same episodes, at once.
+
+    Each result is the two-level paired bootstrap of `compare`: per resample, the seeds of either side are
+    drawn with replacement and one draw of episodes with replacement is shared by both sides. The draws
+    are shared by the whole call (common random numbers): one episode draw per resample for every entry,
+    and one seed draw per resample for each entry, used by every pair it is in. Each pair's bootstrap is
+    still exactly that two-level paired bootstrap (its two sides draw their seeds independently, their
+    episodes together); the comparisons of one call are merely dependent, which Holm's procedure allows
+    (it holds under any dependence). The resampled differences are coherent: resample by resample, the
+    difference of (A, C) is that of (A, B) plus that of (B, C) (as exact fractions), and that of (B, A) is
+    minus that of (A, B) (to the bit).
+
+    The work shared: the episode weights (how often each episode was drawn) are drawn once, the resampled
+    episode sums of every seed of every entry are a matrix product of those weights with the correct
+    counts (exact: integers summed in a float type wide enough; in chunks of resamples), and each entry's
+    seed draw weighs its own seeds' sums once; a pair then costs a subtraction and a sort. Memory: a few
+    MiB per chunk, plus ``resamples`` x (seeds of all entries) sums.
+
+    Reproducibility: entry k's seed draws come from a generator of its own, seeded by `seed` and k, and
+    the episode draws from one seeded by `seed` alone; so the result for a pair (i, j) depends, bit for
+    bit, only on entries i and j, their positions i and j, `resamples`, `seed`, `level` and the
+    denominator `queries`: not on the other entries or pairs asked for. In particular the pair (0, 1) of
+    any call gives exactly ``compare(entries[0], entries[1])`` when both use the same `queries` (pass
+    it, or let the entries share their smallest denominator); the same two entries at other positions
+    give another, equally valid, bootstrap draw.
+
+    Args:
+        entries: per-episode accuracies of each entry, shape [seeds, episodes], the same episodes in the
+            same order in every entry (seed counts may differ).
+        pairs: (i, j) indices into `entries`, each compared as A = entries[i] against B = entries[j];
+            a pair listed twice gives the same result twice.
+        resamples, seed, level: as for `compare`.
+        queries: as for `compare`; None finds the smallest denominator common to all entries.
+
+    Returns:
+        One `Comparison` per pair, in the order of `pairs`.
+
+    Raises:
+        ValueError: for entries that are not non-empty 2-D arrays over the same number of episodes, for
+            non-finite values, for accuracies that are not counts of `queries`, and for a pair that is not
+            two different indices in range.
+    """
+    arrays = _checked(entries)
+    pairs = _checked_pairs(pairs, len(arrays))
     if resamples < 1:
         raise ValueError(f"resamples must be positive; got {resamples}")
-    queries = _denominator(a, b) if queries is None else queries
-    if queries is not None:
-        a, b = correct_counts(a, queries).astype(np.float64), correct_counts(b, queries).astype(np.float64)
-    scale = a.shape[0] * b.shape[0] * a.shape[1] * (queries or 1)
-    differences = np.sort(_bootstrap(a, b, resamples, seed, exact=queries is not None)) / scale
+    if not pairs:
+        return []
+    queries = _denominator(arrays) if queries is None else queries
+    values = [correct_counts(x, queries) for x in arrays] if queries is not None else arrays
+    used = sorted({index for pair in pairs for index in pair})
+    totals = _resampled_totals({k: values[k] for k in used}, resamples, seed, exact=queries is not None)
+    done: dict[tuple[int, int], Comparison] = {}
+    for i, j in pairs:
+        if (i, j) not in done:
+            done[i, j] = _pair(values[i], values[j], totals[i], totals[j], level, queries)
+    return [done[pair] for pair in pairs]
+
+
+def _checked(entries) -> list[np.ndarray]:
+    arrays = [np.asarray(x, dtype=np.float64) for x in entries]
+    if any(x.ndim != 2 or 0 in x.shape for x in arrays) or len({x.shape[1] for x in arrays}) > 1:
+        shapes = [str(x.shape) for x in arrays]
+        listed = " and ".join([", ".join(shapes[:-1]), shapes[-1]]) if len(shapes) > 1 else "".join(shapes)
+        raise ValueError(
+            f"compare needs non-empty [seeds, episodes] arrays over the same episodes; got shapes {listed}"
+        )
+    if not all(np.isfinite(x).all() for x in arrays):
+        raise ValueError("per-episode accuracies must be finite")
+    return arrays
+
+
+def _checked_pairs(pairs, count: int) -> list[tuple[int, int]]:
+    checked = []
+    for pair in pairs:
+        if len(pair) != 2:
+            raise ValueError(f"a pair is two entry indices; got {pair!r}")
+        i, j = operator.index(pair[0]), operator.index(pair[1])
+        if not (0 <= i < count and 0 <= j < count) or i == j:
+            raise ValueError(f"a pair needs two different entry indices in [0, {count}); got {(i, j)}")
+        checked.append((i, j))
+    return checked
+
+
+def _pair(a, b, total_a: np.ndarray, total_b: np.ndarray, level: float, queries: int | None) -> Comparison:
+    """A against B from their resampled totals: differences are ``S_B T_A - S_A T_B`` over the scale
+    ``S_A S_B E`` (times `queries` for counts, where they are integers and so exact)."""
+    (seeds_a, episodes), seeds_b = a.shape, b.shape[0]
+    if (a == a[0]).all() and (b == a[0]).all():
+        scaled = np.zeros(len(total_a))  # every seed of both sides answered every episode alike
+    else:
+        scaled = np.sort(seeds_b * total_a - seeds_a * total_b)
+    differences = scaled / (seeds_a * seeds_b * episodes * (queries or 1))
     differences.flags.writeable = False
     return _comparison(a, b, differences, level, queries)
-
-
-def _checked(a, b) -> tuple[np.ndarray, np.ndarray]:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.ndim != 2 or b.ndim != 2 or 0 in a.shape or 0 in b.shape or a.shape[1] != b.shape[1]:
-        raise ValueError(
-            f"compare needs two non-empty [seeds, episodes] arrays over the same episodes; "
-            f"got shapes {a.shape} and {b.shape}"
-        )
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise ValueError("per-episode accuracies must be finite")
-    return a, b
 
 
 def _comparison(a, b, differences: np.ndarray, level: float, queries: int | None) -> Comparison:
@@ -216,40 +307,53 @@ def _point_difference(a: np.ndarray, b: np.ndarray, queries: int | None) -> floa
     return float(Fraction(numerator, a.shape[0] * b.shape[0] * a.shape[1] * queries))
 
 
-def _bootstrap(a: np.ndarray, b: np.ndarray, resamples: int, seed: int, *, exact: bool) -> np.ndarray:
-    """Resampled differences, times ``S_A S_B E`` (times `queries` for counts): integers when `exact`.
+def _resampled_totals(
+    values: Mapping[int, np.ndarray], resamples: int, seed: int, *, exact: bool
+) -> dict[int, np.ndarray]:
+    """Per entry k, per resample, ``sum_s w_s sum_e W_e X_se``: its seeds' sums over the drawn episodes
+    (W counts how often each episode was drawn), weighed by how often each seed was drawn (w).
 
-    Per resample, seed weights w (counts of each seed drawn) and one shared draw of episode indices:
-    ``sum_j (S_B w_A A - S_A w_B B)[idx_j]``. Drawn in chunks of a fixed size (a function of the episode
-    count only), so the generator's stream, and so the result, depends on the inputs alone. No BLAS: its
-    threads gain nothing on these thin products and stall on a busy machine.
+    Integers (int64) when `exact`. Their episode sums are a product of non-negative integers whose every
+    partial sum is at most ``episodes * max(X)``: exact in float32 below 2**24 (float64 below 2**53, int64
+    beyond), whatever the order of summation. The episode draws come from the generator of `seed`'s spawn
+    key (0,), entry k's seed draws from that of (1, k); all are drawn in chunks of a size that depends on
+    the episode count alone, so that each stream, and so each result, depends on the inputs alone. No
+    BLAS (`einsum`, not `matmul`): its threads stall on a busy machine between the draws, and its order of
+    summation may vary, which floating-point (inexact) accuracies would see.
     """
-    if (a == a[0]).all() and (b == a[0]).all():
-        return np.zeros(resamples)  # every seed of both sides answered every episode alike
-    rng = np.random.default_rng(seed)
-    (seeds_a, episodes), seeds_b = a.shape, b.shape[0]
-    bound = 2 * seeds_a * seeds_b * max(np.abs(a).max(), np.abs(b).max())
-    dtype = (np.int32 if bound < 2**31 else np.int64) if exact else np.float64
-    stacked = np.concatenate([a, b]).astype(dtype)
+    first = values[next(iter(values))]
+    episodes = first.shape[1]
+    largest = max(int(x.max()) for x in values.values()) if exact else 0
+    dtype = _product_dtype(episodes * largest) if exact else np.float64
+    counts = {k: np.ascontiguousarray(x, dtype=dtype) for k, x in values.items()}  # [seeds, episodes]
+    sums = {k: np.empty((resamples, x.shape[0]), dtype=dtype) for k, x in values.items()}
     chunk = max(1, _CHUNK_VALUES // episodes)
-    out = np.empty(resamples, dtype=np.float64)
+    episode_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
     for start in range(0, resamples, chunk):
         n = min(chunk, resamples - start)
-        weights = np.concatenate(
-            [seeds_b * _seed_weights(rng, n, seeds_a), -seeds_a * _seed_weights(rng, n, seeds_b)], axis=1
-        )
-        per_episode = np.einsum("ns,se->ne", weights.astype(dtype), stacked)
-        indices = rng.integers(0, episodes, size=(n, episodes), dtype=np.int32)
-        indices += (np.arange(n, dtype=np.int32) * episodes)[:, None]
-        drawn = np.take(per_episode.ravel(), indices)
-        out[start : start + n] = drawn.sum(axis=1, dtype=np.int64 if exact else np.float64)
-    return out
+        drawn = episode_rng.integers(0, episodes, size=(n, episodes), dtype=np.int64)
+        drawn += (np.arange(n, dtype=np.int64) * episodes)[:, None]
+        weights = np.bincount(drawn.ravel(), minlength=n * episodes).reshape(n, episodes).astype(dtype)
+        for k, x in counts.items():  # entry by entry: its sums do not depend on the other entries
+            np.einsum("ne,se->ns", weights, x, out=sums[k][start : start + n])
+    totals = {}
+    for k, x in sums.items():
+        seed_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, k)))
+        own = x.astype(np.int64) if exact else x
+        totals[k] = np.einsum("ns,ns->n", _seed_weights(seed_rng, resamples, x.shape[1]), own)
+    return totals
+
+
+def _product_dtype(bound: int) -> type:
+    """The cheapest dtype that sums non-negative integers up to `bound` exactly."""
+    return np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
 
 
 def _seed_weights(rng: np.random.Generator, n: int, seeds: int) -> np.ndarray:
     """[n, seeds] counts of each seed in n draws of `seeds` seeds with replacement."""
     drawn = rng.integers(0, seeds, size=(n, seeds))
-    return (drawn[:, :, None] == np.arange(seeds)).sum(axis=1)
+    drawn += (np.arange(n) * seeds)[:, None]
+    return np.bincount(drawn.ravel(), minlength=n * seeds).reshape(n, seeds)
 
 
 def holm(comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[Verdict]:
@@ -362,9 +466,9 @@ def correct_counts(per_episode: np.ndarray | Sequence, queries: int) -> np.ndarr
     return counts.astype(np.int64)
 
 
-def _denominator(a: np.ndarray, b: np.ndarray) -> int | None:
-    """The smallest q <= MAX_QUERIES making every accuracy a count out of q, or None."""
-    values = np.unique(np.concatenate([a.ravel(), b.ravel()]))
+def _denominator(arrays: Sequence[np.ndarray]) -> int | None:
+    """The smallest q <= MAX_QUERIES making every accuracy of every array a count out of q, or None."""
+    values = np.unique(np.concatenate([x.ravel() for x in arrays]))
     if values.min() < 0 or values.max() > 1:
         return None
     q = 1
