@@ -223,7 +223,8 @@ def test_a_block_larger_than_its_part_is_named_before_any_work(class_sets, tmp_p
     the_plan = planning.plan(planning.RunOptions(spec=spec, method="protonet", profile="smoke"))
     with pytest.raises(
         specs.SpecError,
-        match=r"train episodes of 5-way 1-shot 25-query need 5 classes of 26 examples, .* has \d+ classes of 20",
+        match=r"train episodes of 5-way 1-shot 25-query need 5 classes of 26 examples, .* has \d+ classes "
+        r"of 20",
     ):
         the_plan.check_fits(class_sets)
 

@@ -11,8 +11,8 @@ from tfmeta.records.frames.overview import overview_frame, published_frame
 from tfmeta.records.frames.tables import ALPHA, Table, group_tables
 
 SHOWN = [
-    "Rank", "Entry", "Accuracy (%)", "Seeds", "Across seeds (%)", "Paper (%)", "Gap to paper", "Protocol",
-    "Training budget", "Profile", "Train time", "ms / episode", "Params", "Gap to next", "Trust",
+    "Rank", "Entry", "Accuracy (%)", "Gap to next", "Seeds", "Across seeds (%)", "Trust", "Paper (%)",
+    "Gap to paper", "Protocol", "Training budget", "Profile", "Train time", "ms / episode", "Params",
     "Entry page",
 ]  # fmt: skip
 COLUMNS = {
@@ -30,8 +30,8 @@ COLUMNS = {
         help="the paper's own number, same protocol; blank where the papers report none for it"
     ),
     "Gap to next": st.column_config.TextColumn(
-        help=f"paired difference to the next rank in points ± 95% CI, Wilcoxon p; '>' significant at "
-        f"{ALPHA}, '~' not distinguishable"
+        help="verdict against the next rank: difference in points with the interval the verdict used, from "
+        f"a bootstrap over training seeds and test episodes, Holm-corrected over the table's gaps at {ALPHA}"
     ),
     "ms / episode": st.column_config.NumberColumn(
         format="%.0f", help="meta-training milliseconds per episode"
@@ -67,8 +67,8 @@ def show_table(table: Table) -> None:
     st.caption(
         f"{len(table.entries)} entries on benchmark {plain(key.benchmark)} ({plain(key.dataset)}, split "
         f"{plain(key.split)}, test part {plain(key.part)}), frozen test episodes {plain(key.short_hash)}: "
-        "every row answered exactly these episodes. **Gap to next** compares each row with the one below "
-        "(paired Wilcoxon test): `>` the gap is real, `~` it is not."
+        "every row answered exactly these episodes. **Gap to next** compares each row with the one below, "
+        "counting training seeds and test episodes (Holm-corrected): *beats* is a real gap, *ties* is not."
     )
     frame = table.frame()
     # Text, so that a method without a published number shows a blank cell rather than "None".

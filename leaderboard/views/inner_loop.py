@@ -91,7 +91,8 @@ def run() -> None:
     if not rows.empty:
         st.markdown(
             "Own update against the best tuned optimizer from the same start, at the trained horizon "
-            "(paired Wilcoxon test over the curve episodes; beats or loses to where p < 0.05):"
+            "(a bootstrap over the curve episodes, one training seed, Holm-corrected over the optimizers of "
+            "each start; the interval is the one the verdict used):"
         )
         st.dataframe(rows.drop(columns="setting"), hide_index=True, width="stretch")
     paired = paired_frame(entries)

@@ -8,11 +8,9 @@ from tfmeta.records.frames.tables import ALPHA, group_tables, pairwise_frame
 
 
 def difference_chart(frame) -> alt.Chart:
-    """Each pair's difference with its paired 95% CI; colour says whether the gap is significant."""
+    """Each pair's difference with the interval its verdict used; colour says the verdict."""
     data = frame.assign(
-        pair=frame["A"] + " vs " + frame["B"],
-        low=frame["A - B (points)"] - frame["CI95 (points)"],
-        high=frame["A - B (points)"] + frame["CI95 (points)"],
+        pair=frame["A"] + " vs " + frame["B"], low=frame["Low (points)"], high=frame["High (points)"]
     )
     y = alt.Y("pair:N", title=None, sort=None, axis=alt.Axis(labelLimit=400))
     color = alt.Color("Significant:N", scale=alt.Scale(domain=[True, False], range=["#1f77b4", "#aaaaaa"]))
@@ -20,7 +18,10 @@ def difference_chart(frame) -> alt.Chart:
         alt.Chart(data)
         .mark_rule(strokeWidth=3)
         .encode(
-            y=y, x=alt.X("low:Q", title="A - B (accuracy points), paired 95% CI"), x2="high:Q", color=color
+            y=y,
+            x=alt.X("low:Q", title="A - B (accuracy points), Holm-level interval"),
+            x2="high:Q",
+            color=color,
         )
     )
     points = (
@@ -35,10 +36,11 @@ def difference_chart(frame) -> alt.Chart:
 def run() -> None:
     st.title("Significance")
     st.markdown(
-        "Every method answers the same frozen test episodes, so their per-episode accuracies pair up. "
-        "For each pair: the mean difference in accuracy points with its paired 95% CI, the episodes each "
-        "method wins, an exact sign test and a Wilcoxon signed-rank test; "
-        f"significant means Wilcoxon p < {ALPHA}."
+        "Every entry answers the same frozen test episodes with each of its training seeds. For each pair: "
+        "the mean difference in accuracy points and a two-level paired bootstrap over seeds and episodes "
+        f"(seed variance counted), Holm-corrected over all pairs of the table at {ALPHA}; the interval "
+        "shown is the one the verdict used, so a verdict other than *ties* means it excludes zero. "
+        "Entries with fewer than 3 seeds say so in the note."
     )
     entries = load_entries()
     if not st.toggle(
@@ -60,15 +62,16 @@ def run() -> None:
         width="stretch",
         column_config={
             "A - B (points)": st.column_config.NumberColumn(format="%+.2f"),
-            "CI95 (points)": st.column_config.NumberColumn(format="%.2f"),
-            "Sign test p": st.column_config.NumberColumn(format="%.3g"),
-            "Wilcoxon p": st.column_config.NumberColumn(format="%.3g"),
+            "Low (points)": st.column_config.NumberColumn(format="%+.2f"),
+            "High (points)": st.column_config.NumberColumn(format="%+.2f"),
+            "Level": st.column_config.NumberColumn(format="%.4f"),
+            "Holm p": st.column_config.NumberColumn(format="%.2g"),
         },
     )
     against_best = frame[frame["A"].str.startswith("#1 ")]
     st.subheader("Each entry against the best")
     st.altair_chart(difference_chart(against_best), width="stretch")
-    st.caption("A difference whose CI excludes zero is a real gap; grey pairs are not distinguishable.")
+    st.caption("An interval that excludes zero is a real gap; grey pairs are not distinguishable.")
     st.subheader("Every pair")
     st.altair_chart(pair_matrix(frame), width="stretch")
 

@@ -30,6 +30,13 @@ def add_parsers(commands) -> None:
         "until `tfmeta verify --mark` reproduces them (default: off)",
     )
 
+    report = commands.add_parser(
+        "report", help="regenerate docs/results.md and every marked results block of README and docs/"
+    )
+    report.add_argument(
+        "--check", action="store_true", help="write nothing; list the files that differ and exit 1 if any"
+    )
+
     submit = commands.add_parser("submit", help="check a result record and add it to the leaderboard")
     submit.add_argument("record", type=Path, help="the record's JSON file")
     submit.add_argument("--results-dir", type=Path, help=f"where accepted records go; {RESULTS_HELP}")
@@ -73,4 +80,22 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"leaderboard": cmd_leaderboard, "submit": cmd_submit}
+def cmd_report(args: argparse.Namespace) -> int:
+    from tfmeta.records import report
+
+    root = locations.checkout()
+    if root is None:
+        print("tfmeta: error: tfmeta report writes a checkout's docs; run it from a clone", file=sys.stderr)
+        return 2
+    stale = []
+    for path, text in report.render(root).items():
+        if not path.is_file() or path.read_text() != text:
+            stale.append(path.relative_to(root))
+            if not args.check:
+                path.write_text(text)
+    for path in stale:
+        print(f"{'differs' if args.check else 'wrote'}: {path}")
+    return 1 if args.check and stale else 0
+
+
+COMMANDS = {"leaderboard": cmd_leaderboard, "submit": cmd_submit, "report": cmd_report}

@@ -18,6 +18,7 @@ import pandas as pd
 
 from tfmeta.records.entries import entry_key
 from tfmeta.records.frames.tables import entry_labels
+from tfmeta.records.verdicts import Verdict, compare, holm
 
 Entry = tuple[Path, dict]
 
@@ -88,54 +89,66 @@ def curve_frame(entries: Iterable[Entry]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def outcome(comparison: dict, alpha: float = 0.05) -> str:
-    """The own rule "beats" or "loses to" an optimizer where the paired Wilcoxon test says so (p < alpha),
-    else it "ties"."""
-    if comparison["wilcoxon_p"] >= alpha:
-        return "ties"
-    return "beats" if comparison["mean_difference"] > 0 else "loses to"
+def verdicts(block: dict, alpha: float = 0.05) -> dict[str, Verdict]:
+    """The own rule against each standard optimizer from one start, at the trained horizon: the bootstrap
+    of `tfmeta.records.verdicts` over the curve episodes (one training seed: episode noise only),
+    Holm-corrected over the optimizers of that start. Empty when the block keeps no per-episode
+    accuracies."""
+    own = block.get("inner_curve", {}).get("accuracy_at_trained_steps")
+    curves = block.get("baseline_curves", {})
+    rules = [rule for rule in sorted(curves) if curves[rule].get("accuracy_at_trained_steps")]
+    if not own or not rules:
+        return {}
+    comparisons = [compare([own], [curves[rule]["accuracy_at_trained_steps"]]) for rule in rules]
+    return dict(zip(rules, holm(comparisons, alpha), strict=True))
 
 
 def paired_frame(entries: Iterable[Entry]) -> pd.DataFrame:
     """Per record and start, the method's own rule against each standard optimizer from that start, at
-    the trained horizon: difference in points (own - optimizer), its CI, wins / losses / ties, p-values
-    and the `outcome`."""
+    the trained horizon: difference in points (own - optimizer), the interval its verdict used, the
+    Holm-adjusted p and the `outcome`."""
     rows = []
     for path, record in curve_records(entries):
         for start, block in starts(record):
-            for rule, c in sorted(block.get("paired_vs_baselines", {}).items()):
+            for rule, verdict in verdicts(block).items():
                 rows.append({
                     "setting": setting_label(record), "method": record["method"]["name"], "start": start,
                     "against": rule, "learning rate": block["baseline_curves"][rule]["learning_rate"],
-                    "own - optimizer (points)": 100 * c["mean_difference"], "CI95 (points)": 100 * c["ci95"],
-                    "wins / losses / ties": f"{c['wins']} / {c['losses']} / {c['ties']}",
-                    "Wilcoxon p": c["wilcoxon_p"], "outcome": outcome(c), "episodes": c["n"],
-                    "record": path.name,
+                    **_verdict_cells(verdict), "record": path.name,
                 })  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def _verdict_cells(verdict: Verdict) -> dict:
+    c = verdict.comparison
+    return {
+        "own - optimizer (points)": 100 * c.difference,
+        "interval (points)": f"[{100 * verdict.low:+.2f}, {100 * verdict.high:+.2f}]",
+        "Holm p": verdict.p_adjusted,
+        "outcome": verdict.outcome,
+        "episodes": c.episodes,
+    }
 
 
 def best_baseline_frame(entries: Iterable[Entry]) -> pd.DataFrame:
     """Per record and start, the method's own rule against the best standard optimizer from that start
     (the highest mean accuracy at the trained horizon, at its tuned rate): both accuracies (%), the
-    paired difference and its `outcome`. The fair question for a learned rule: not "does it beat Adam?"
-    but "does it beat the best of them, each tuned?"."""
+    difference and its `outcome` (Holm-corrected with the other optimizers of the start). The fair
+    question for a learned rule: not "does it beat Adam?" but "does it beat the best of them, each
+    tuned?"."""
     rows = []
     for path, record in curve_records(entries):
         for start, block in starts(record):
-            curves, paired = block.get("baseline_curves", {}), block.get("paired_vs_baselines", {})
-            if not paired:
+            decided = verdicts(block)
+            if not decided:
                 continue
-            trained = block["inner_curve"]["trained_steps"]
-            best = max(sorted(paired), key=lambda rule: curves[rule]["accuracy_mean"][trained])
-            c = paired[best]
+            curves, trained = block["baseline_curves"], block["inner_curve"]["trained_steps"]
+            best = max(sorted(decided), key=lambda rule: curves[rule]["accuracy_mean"][trained])
             rows.append({
                 "setting": setting_label(record), "method": record["method"]["name"], "start": start,
                 "own (%)": 100 * block["inner_curve"]["accuracy_mean"][trained], "best optimizer": best,
                 "learning rate": curves[best]["learning_rate"],
                 "optimizer (%)": 100 * curves[best]["accuracy_mean"][trained],
-                "own - optimizer (points)": 100 * c["mean_difference"], "CI95 (points)": 100 * c["ci95"],
-                "Wilcoxon p": c["wilcoxon_p"], "outcome": outcome(c), "episodes": c["n"],
-                "record": path.name,
+                **_verdict_cells(decided[best]), "record": path.name,
             })  # fmt: skip
     return pd.DataFrame(rows)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tfmeta.records.optimizer import BASELINES, KIND
 from tfmeta.records.stats import mean_ci95, paired_comparison
+from tfmeta.records.verdicts import Verdict, compare, holm
 
 
 def optimizer_records(entries: list[tuple[Path, dict]]) -> list[dict]:
@@ -143,9 +145,9 @@ def outcomes_frame(records: list[dict], alpha: float = 0.05) -> pd.DataFrame:
                 theirs = _finals(by_name[baseline])
                 rows.append({
                     "task": task, "profile": profile, "learned": name, "baseline": baseline,
-                    **_outcome(mine, theirs, alpha),
-                    "vs tuned adam": _normalised(mine, adam),
+                    "pair": (mine, theirs), "vs tuned adam": _normalised(mine, adam),
                 })  # fmt: skip
+    _decide(rows, alpha)
     columns = ["task", "profile", "learned", "baseline", "outcome", "difference", "p", "vs tuned adam"]
     return pd.DataFrame(rows, columns=columns)
 
@@ -175,8 +177,9 @@ def best_baseline_frame(records: list[dict], alpha: float = 0.05) -> pd.DataFram
                 "best baseline": best,
                 "learning rate": by_name[best].get("optimizer_config", {}).get("learning_rate"),
                 "baseline final loss": _plus_minus(by_name[best].get("final_loss")),
-                **_outcome(_finals(by_name[name]), finals[best], alpha),
+                "pair": (_finals(by_name[name]), finals[best]),
             })  # fmt: skip
+    _decide(rows, alpha)
     columns = [
         "task", "profile", "learned", "learned final loss", "best baseline", "learning rate",
         "baseline final loss", "outcome", "difference", "p",
@@ -190,13 +193,37 @@ def _normalised(mine: list[float] | None, adam: list[float] | None) -> float | N
     return sum(mine) / sum(adam)
 
 
-def _outcome(mine: list[float] | None, theirs: list[float] | None, alpha: float) -> dict:
+def _decide(rows: list[dict], alpha: float) -> None:
+    """Fills each row's outcome from its `pair` of final losses (learned, baseline): a bootstrap over the
+    held-out problems (`tfmeta.records.verdicts`; one meta-training seed, so problem noise only),
+    Holm-corrected over every row of the same profile, since one claim ("the learned optimizers win on k
+    tasks") rests on all of them. An optimizer that diverged on any problem (no final loss) loses to one
+    that did not. `difference` is the mean final loss of the learned optimizer less the baseline's; `p`
+    the Holm-adjusted p-value."""
+    families: dict[tuple, list[int]] = {}
+    for index, row in enumerate(rows):
+        mine, theirs = row.pop("pair")
+        row["outcome"], row["difference"], row["p"] = _unpaired_outcome(mine, theirs)
+        if row["outcome"] is None:
+            row["verdict"] = compare(np.array([theirs]), np.array([mine]))  # baseline - learned: > 0 wins
+            families.setdefault(row["profile"], []).append(index)
+    for members in families.values():
+        for index, verdict in zip(
+            members, holm([rows[i].pop("verdict") for i in members], alpha), strict=True
+        ):
+            rows[index].update(_outcome(verdict))
+
+
+def _unpaired_outcome(mine: list[float] | None, theirs: list[float] | None) -> tuple:
     if mine is None or theirs is None or len(mine) != len(theirs):
         outcome = "ties" if mine is None and theirs is None else ("loses" if mine is None else "wins")
-        return {"outcome": outcome, "difference": None, "p": None}
-    c = paired_comparison(mine, theirs)
-    outcome = "ties" if c.wilcoxon_p >= alpha else ("wins" if c.mean_difference < 0 else "loses")
-    return {"outcome": outcome, "difference": c.mean_difference, "p": c.wilcoxon_p}
+        return outcome, None, None
+    return None, None, None
+
+
+def _outcome(verdict: Verdict) -> dict:
+    outcome = {"beats": "wins", "ties": "ties", "loses to": "loses"}[verdict.outcome]
+    return {"outcome": outcome, "difference": -verdict.comparison.difference, "p": verdict.p_adjusted}
 
 
 def tally_frame(outcomes: pd.DataFrame) -> pd.DataFrame:

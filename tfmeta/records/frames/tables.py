@@ -15,13 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from tfmeta.records import published, submission, trust
 from tfmeta.records.entries import LATER_ARGUMENTS, PRIMARY, batch_norm, entry_key, protocol, training_seed
 from tfmeta.records.few_shot import summarize
 from tfmeta.records.locations import is_shipped_results
-from tfmeta.records.stats import PairedComparison, paired_comparison, t_ci95
+from tfmeta.records.stats import t_ci95
+from tfmeta.records.verdicts import Verdict, compare_many, holm, query_count, tied
 
 ALPHA = 0.05
 Entry = tuple[Path, dict]
@@ -72,7 +74,7 @@ class Table:
         return table_frame(self.entries)
 
 
-def table_key(record: dict) -> TableKey:
+def table_key(record: dict, by_protocol: bool = True) -> TableKey:
     b = record["benchmark"]
     return TableKey(
         b["name"],
@@ -83,16 +85,17 @@ def table_key(record: dict) -> TableKey:
         b["shot"],
         record["episodes_hash"],
         len(record["per_episode"]),
-        protocol(record),
+        protocol(record) if by_protocol else "any protocol",
     )
 
 
-def group_tables(entries: Iterable[Entry]) -> list[Table]:
+def group_tables(entries: Iterable[Entry], by_protocol: bool = True) -> list[Table]:
     """Groups records into ranked tables, ordered by benchmark, profile, way, shot, then size; within a
-    table, records that differ only in training seed are one entry (`combine_seeds`)."""
+    table, records that differ only in training seed are one entry (`combine_seeds`). With `by_protocol`
+    off, entries of every protocol class share their setting's table (for comparisons across classes)."""
     groups: dict[TableKey, list[Entry]] = defaultdict(list)
     for path, record in entries:
-        groups[table_key(record)].append((path, record))
+        groups[table_key(record, by_protocol)].append((path, record))
     tables = [Table(key, sorted(combine_seeds(group), key=_ranking_key)) for key, group in groups.items()]
     return sorted(tables, key=_table_order)
 
@@ -126,7 +129,7 @@ def _combined(members: list[Entry]) -> Entry:
     ]
     if len(members) == 1:
         path, record = members[0]
-        return path, {**record, "seeds": seeds, "source": source}
+        return path, {**record, "seeds": seeds, "source": source, "seed_episodes": [record["per_episode"]]}
     newest_path, newest = max(members, key=lambda m: m[1]["provenance"]["created"])
     per_episode = [
         math.fsum(column) / len(members)
@@ -138,7 +141,7 @@ def _combined(members: list[Entry]) -> Entry:
     }
     return newest_path, {
         **newest, "per_episode": per_episode, "accuracy": summarize(per_episode), "timing": timing,
-        "seeds": seeds, "source": source,
+        "seeds": seeds, "source": source, "seed_episodes": [r["per_episode"] for _, r in members],
     }  # fmt: skip
 
 
@@ -152,33 +155,52 @@ def _ranking_key(entry: Entry) -> tuple:
     return (-record["accuracy"]["mean"], record["accuracy"]["ci95"], path.name)
 
 
+def seed_episodes(record: dict) -> np.ndarray:
+    """An entry's per-episode accuracies, one row per training seed (`combine_seeds` keeps them)."""
+    return np.asarray(record.get("seed_episodes") or [record["per_episode"]], dtype=np.float64)
+
+
 def ranks(entries: list[Entry]) -> list[int]:
-    """Competition ranks ("1, 2, 2, 4") by mean accuracy; entries must be sorted best first."""
+    """Competition ranks ("1, 2, 2, 4") by mean accuracy, ties decided on exact correct counts; entries
+    must be sorted best first."""
     result: list[int] = []
     for index, (_, record) in enumerate(entries):
-        tied = index and record["accuracy"]["mean"] == entries[index - 1][1]["accuracy"]["mean"]
-        result.append(result[-1] if tied else index + 1)
+        same = index and _same_accuracy(entries[index - 1][1], record)
+        result.append(result[-1] if same else index + 1)
     return result
 
 
-def neighbour_comparisons(entries: list[Entry]) -> list[PairedComparison | None]:
-    """For each entry, the paired comparison with the entry ranked just below it (None for the last)."""
-    pairs = zip(entries, entries[1:], strict=False)
-    comparisons: list[PairedComparison | None] = [
-        paired_comparison(a["per_episode"], b["per_episode"]) for (_, a), (_, b) in pairs
-    ]
-    return [*comparisons, None]
+def _same_accuracy(a: dict, b: dict) -> bool:
+    try:
+        return tied(seed_episodes(a), seed_episodes(b), query_count(a))
+    except ValueError:  # accuracies that are not counts out of way x query
+        return a["accuracy"]["mean"] == b["accuracy"]["mean"]
 
 
-def gap_label(comparison: PairedComparison | None) -> str:
-    """A short mark for a gap to the next rank: `>` significant, `~` not, in accuracy points."""
-    if comparison is None:
-        return ""
-    mark = ">" if comparison.significant(ALPHA) else "~"
-    return (
-        f"{mark} {100 * comparison.mean_difference:+.2f} ± {100 * comparison.ci95:.2f} "
-        f"(p={comparison.wilcoxon_p:.2g})"
-    )
+def neighbour_verdicts(entries: list[Entry]) -> list[Verdict | None]:
+    """For each entry, its verdict against the entry ranked just below it (None for the last): the
+    seed-and-episode bootstrap of `tfmeta.records.verdicts`, Holm-corrected over the table's neighbour
+    gaps (one family)."""
+    pairs = [(i, i + 1) for i in range(len(entries) - 1)]
+    verdicts: list[Verdict | None] = list(holm(_compared(entries, pairs)))
+    return [*verdicts, None] if entries else []
+
+
+def _compared(entries: list[Entry], pairs: list[tuple[int, int]]):
+    """The bootstrap comparisons of `pairs` of a table's entries (positions in the ranking), sharing the
+    episode draws: every entry answered the same episodes."""
+    if not pairs:
+        return []
+    arrays = [seed_episodes(record) for _, record in entries]
+    try:
+        return compare_many(arrays, pairs, queries=query_count(entries[0][1]))
+    except ValueError:  # accuracies that are not counts out of way x query: let the bootstrap find out
+        return compare_many(arrays, pairs)
+
+
+def gap_label(verdict: Verdict | None) -> str:
+    """The verdict against the next rank, with the interval it used, in accuracy points."""
+    return "" if verdict is None else verdict.text()
 
 
 def table_frame(entries: list[Entry]) -> pd.DataFrame:
@@ -186,7 +208,7 @@ def table_frame(entries: list[Entry]) -> pd.DataFrame:
     rows = []
     records = [record for _, record in entries]
     for rank, (path, record), comparison, label, name in zip(
-        ranks(entries), entries, neighbour_comparisons(entries), variants(records), entry_labels(records),
+        ranks(entries), entries, neighbour_verdicts(entries), variants(records), entry_labels(records),
         strict=True,
     ):  # fmt: skip
         rows.append({"Rank": rank, "Entry": name, **row_cells(path, record, gap_label(comparison), label)})
@@ -365,20 +387,26 @@ def duration(seconds: float) -> str:
 
 
 def pairwise_frame(entries: list[Entry]) -> pd.DataFrame:
-    """Every pair (A ranked above B) of a table: paired difference in points, its CI and both tests."""
+    """Every pair (A ranked above B) of a table: the verdict of the seed-and-episode bootstrap,
+    Holm-corrected over all pairs of the table (one family), with the interval it used."""
+    names = entry_labels([record for _, record in entries])
+    pairs = [(i, j) for i in range(len(entries)) for j in range(i + 1, len(entries))]
+    verdicts = holm(_compared(entries, pairs))
     rows = []
-    for i, (path_a, a) in enumerate(entries):
-        for j, (path_b, b) in enumerate(entries[i + 1 :], start=i + 1):
-            c = paired_comparison(a["per_episode"], b["per_episode"])
-            rows.append({
-                "A": f"#{i + 1} {a['method']['name']}",
-                "B": f"#{j + 1} {b['method']['name']}",
-                "A - B (points)": 100 * c.mean_difference,
-                "CI95 (points)": 100 * c.ci95,
-                "A wins / B wins / ties": f"{c.wins} / {c.losses} / {c.ties}",
-                "Sign test p": c.sign_p,
-                "Wilcoxon p": c.wilcoxon_p,
-                "Significant": c.significant(ALPHA),
-                "Records": f"{path_a.name} vs {path_b.name}",
-            })  # fmt: skip
+    for (i, j), verdict in zip(pairs, verdicts, strict=True):
+        c = verdict.comparison
+        rows.append({
+            "A": f"#{i + 1} {names[i]}",
+            "B": f"#{j + 1} {names[j]}",
+            "A - B (points)": 100 * c.difference,
+            "Low (points)": 100 * verdict.low,
+            "High (points)": 100 * verdict.high,
+            "Level": verdict.level,
+            "Verdict": verdict.outcome,
+            "Holm p": verdict.p_adjusted,
+            "Seeds": f"{c.seeds_a} vs {c.seeds_b}",
+            "Note": verdict.note,
+            "Significant": verdict.outcome != "ties",
+            "Records": f"{entries[i][0].name} vs {entries[j][0].name}",
+        })  # fmt: skip
     return pd.DataFrame(rows)
