@@ -262,6 +262,7 @@ def _mark(done) -> None:
         ValueError: when the record changed, or verified.json cannot be written.
     """
     from tfmeta import __version__
+    from tfmeta.harness import provenance
     from tfmeta.records import submission, trust
 
     try:
@@ -273,7 +274,8 @@ def _mark(done) -> None:
         if path.parent.name == submission.PENDING:  # an upload the operator has now reproduced
             path = submission.admit(path)
             print(f"admitted {path.name} from {submission.PENDING}/ to the leaderboard")
-        trust.mark(path, done.episodes, done.weights_sha256, __version__)
+        machine = {k: v for k, v in provenance.hardware([]).items() if k in ("cpu", "cpu_id", "simd")}
+        trust.mark(path, done.episodes, done.weights_sha256, __version__, machine)
     except OSError as err:
         raise ValueError(
             f"reproduced, but not marked: {trust.VERIFIED} in {done.path.parent} cannot be written "

@@ -21,7 +21,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tfmeta.records import locations, store
+from tfmeta.records import locations, locks, store
 
 VERIFIED = "verified.json"  # listed in store.NOT_RECORDS, so record listings pass it by
 KEY_ENV = "TFMETA_VERIFY_KEY"
@@ -77,10 +77,16 @@ def is_verified(path: Path, table: dict, record: dict | None = None) -> bool:
     return _signature_valid(path.name, entry)
 
 
-def mark(path: Path, episodes: int, weights_sha256: str, version: str) -> None:
+def mark(path: Path, episodes: int, weights_sha256: str, version: str, machine: dict | None = None) -> None:
     """Adds a verified record to its folder's `verified.json` (written atomically), signed with this
-    machine's key outside the shipped records' folder."""
+    machine's key outside the shipped records' folder. `machine` names the CPU the re-evaluation ran on
+    (model and vector instruction sets, which decide float rounding on an episode at the edge)."""
     directory = path.parent
+    with locks.folder(directory):  # two verifications at once must not lose each other's lines
+        _add(path, directory, episodes, weights_sha256, version, machine)
+
+
+def _add(path: Path, directory: Path, episodes: int, weights_sha256: str, version: str, machine) -> None:
     table = load(directory)
     entry = {
         "record_sha256": record_digest(path),
@@ -88,6 +94,7 @@ def mark(path: Path, episodes: int, weights_sha256: str, version: str) -> None:
         "episodes": episodes,
         "verified": datetime.now(UTC).isoformat(timespec="seconds"),
         "tfmeta_version": version,
+        **({"machine": machine} if machine else {}),
     }
     if not locations.is_shipped_results(directory):
         entry["signature"] = _sign(path.name, entry, key(create=True))
