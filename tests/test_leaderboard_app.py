@@ -178,9 +178,9 @@ def test_method_pages_show_paper_and_reproduce_command(board, monkeypatch):
     assert app.selectbox[0].value == "CosineNearestNeighbour"
     assert any("Gidaris" in m.value for m in app.markdown)
     commands = [code.value for code in app.code]
-    assert commands == [
-        "tfmeta run omniglot --method cosine_nn:CosineNearestNeighbour --profile smoke --way 5 --shot 1"
-    ]
+    made_by = "tfmeta run omniglot --method cosine_nn:CosineNearestNeighbour --profile smoke"
+    assert commands == [made_by, f"{made_by} --way 5 --shot 1"]  # the recorded command, then the rebuilt
+    assert any(e.label.startswith("seed 0 ·") and e.label.endswith("· verified") for e in app.expander)
 
 
 def test_method_pages_group_records_by_entry_with_a_curve_per_seed(monkeypatch, tmp_path):

@@ -18,9 +18,10 @@ def chart(bands, x: str, x_title: str, y_title: str, log_x: bool = False) -> alt
     base = alt.Chart(bands).encode(
         x=alt.X(f"{x}:Q", title=x_title + (" (log)" if log_x else ""), scale=scale)
     )
-    # The band takes no legend of its own, so the legend's swatches are the lines' solid colours.
+    # The band is drawn with `fill` and takes no legend, so the lines' legend keeps solid swatches (a
+    # `legend: null` on the same `color` field would switch the lines' legend off too).
     band = base.mark_area(opacity=0.2).encode(
-        y="lower:Q", y2="upper:Q", color=alt.Color("method:N", scale=colour, legend=None)
+        y="lower:Q", y2="upper:Q", fill=alt.Fill("method:N", scale=colour, legend=None)
     )
     line = base.mark_line(point=alt.OverlayMarkDef(filled=True)).encode(
         y=alt.Y("mean:Q", title=y_title, scale=alt.Scale(zero=False)),
@@ -28,7 +29,14 @@ def chart(bands, x: str, x_title: str, y_title: str, log_x: bool = False) -> alt
             "method:N",
             title="entry",
             scale=colour,
-            legend=alt.Legend(symbolType="circle", symbolOpacity=1, symbolSize=120, labelLimit=320),
+            legend=alt.Legend(
+                orient="bottom",
+                columns=3,
+                symbolType="circle",
+                symbolOpacity=1,
+                symbolSize=120,
+                labelLimit=320,
+            ),
         ),
         tooltip=[
             "method",

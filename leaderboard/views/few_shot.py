@@ -16,9 +16,11 @@ SHOWN = [
     "Entry page",
 ]  # fmt: skip
 COLUMNS = {
-    "Rank": st.column_config.NumberColumn(width="small"),
+    "Rank": st.column_config.NumberColumn(width="small", pinned=True),
     "Entry": st.column_config.TextColumn(
-        help="method and what sets its configuration apart (hover for the whole name)", width="medium"
+        help="method and what sets its configuration apart (hover for the whole name)",
+        width="medium",
+        pinned=True,
     ),
     "Accuracy (%)": st.column_config.TextColumn(
         help="mean over seeds ± 95% CI (1.96 std / sqrt N) over the test episodes"
@@ -45,16 +47,25 @@ def pick_table(tables: list[Table]) -> tuple[str, str]:
     """Setting first, then the protocol class among those that setting has (the spec's own first)."""
     settings = list(dict.fromkeys(table.key.setting for table in tables))
     left, right = st.columns([3, 2])
-    setting = left.selectbox("Setting", settings, help="benchmark, way, shot and frozen test episodes")
+    wanted = st.query_params.get("setting")  # the page's state lives in its URL, so a link shows the same
+    setting = left.selectbox(
+        "Setting",
+        settings,
+        index=settings.index(wanted) if wanted in settings else 0,
+        help="benchmark, way, shot and frozen test episodes",
+    )
     classes = list(dict.fromkeys(table.key.protocol for table in tables if table.key.setting == setting))
+    wanted_class = st.query_params.get("class")
     chosen = right.radio(
         "Protocol class",
         classes,
+        index=classes.index(wanted_class) if wanted_class in classes else 0,
         format_func=plain,  # radio labels render markdown: a record's text must stay text
         horizontal=True,
         help=f"batch-norm mode and training classes; the specs ask for '{PRIMARY}', and "
         "entries rank only against entries of the same class",
     )
+    st.query_params.update({"setting": setting, "class": chosen})
     return setting, chosen
 
 
@@ -82,7 +93,9 @@ def compute_chart(table: Table) -> alt.LayerChart | None:
     frame = compute_frame(table)
     if frame.empty:
         return None
-    x = alt.X("cpu_seconds:Q", title="training CPU-seconds (log)", scale=alt.Scale(type="log"))
+    low, high = frame["cpu_seconds"].min(), frame["cpu_seconds"].max()
+    domain = [low / 1.15, high * 1.15]  # fitted to the points, not to the decades around them
+    x = alt.X("cpu_seconds:Q", title="training CPU-seconds (log)", scale=alt.Scale(type="log", domain=domain))
     y = alt.Y("accuracy:Q", title="accuracy (%)", scale=alt.Scale(zero=False))
     base = alt.Chart(frame).encode(x=x)
     tooltip = ["entry", alt.Tooltip("accuracy:Q", format=".2f"), alt.Tooltip("cpu_seconds:Q", format=".3s")]
@@ -106,7 +119,12 @@ def compute_chart(table: Table) -> alt.LayerChart | None:
         .mark_line(interpolate="step-after", color="#0072B2")
         .encode(x=x, y=y)
     )
-    labels = base.mark_text(align="left", dx=7, fontSize=11).encode(y=y, text="entry")
+    # Only the front is labelled: the dominated points crowd together, and the table names them all.
+    labels = (
+        alt.Chart(frame[frame["pareto"]])
+        .mark_text(align="left", dx=7, dy=-7, fontSize=11)
+        .encode(x=x, y=y, text="entry")
+    )
     return (errors + front + points + labels).properties(height=340)
 
 

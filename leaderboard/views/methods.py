@@ -4,6 +4,8 @@ import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note, plain
 
+from tfmeta.records import trust
+from tfmeta.records.entries import training_seed
 from tfmeta.records.frames.methods import (
     analysis_frames,
     by_entry,
@@ -18,11 +20,18 @@ from tfmeta.records.frames.methods import (
 
 def show_record(path, record) -> None:
     b, accuracy = record["benchmark"], record["accuracy"]
+    status = trust.status(path, record)
     title = (
-        f"{plain(b['name'])} {b['way']}-way {b['shot']}-shot · {plain(record['profile'])}: "
-        f"{100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}% ({accuracy['n_episodes']} episodes)"
+        f"seed {training_seed(record)} · {plain(b['name'])} {b['way']}-way {b['shot']}-shot · "
+        f"{plain(record['profile'])}: {100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}% "
+        f"({accuracy['n_episodes']} episodes) · {status}"
     )
     with st.expander(title):
+        recorded = record["provenance"].get("command")
+        if recorded:
+            derived = record["provenance"].get("command_derived")
+            st.markdown("Made by (derived from the record after the run):" if derived else "Made by:")
+            st.code(recorded, language="bash")
         st.markdown("Reproduce:")
         st.code(reproduce_command(record), language="bash")
         summary = provenance_summary(record)  # a dataframe: its cells are text, never markdown
@@ -86,7 +95,9 @@ def run() -> None:
     st.markdown("**Method configuration** (latest record):")
     st.json(without_nulls(latest["config"]), expanded=True)
     groups = by_entry(mine)
-    st.subheader(f"Results: {len(mine)} records in {len(groups)} entries")
+    st.subheader(
+        f"Results: {len(mine)} records in {len(groups)} {'entry' if len(groups) == 1 else 'entries'}"
+    )
     for label, members in groups.items():
         show_entry(label, members)
 
@@ -108,7 +119,10 @@ def show_entry(label: str, members) -> None:
             .properties(height=220)
         )
         st.altair_chart(chart, width="stretch")
-    for path, record in members:
+    for path, record in sorted(
+        members,
+        key=lambda m: (training_seed(m[1]), m[1]["benchmark"]["way"], m[1]["benchmark"]["shot"], m[0].name),
+    ):
         show_record(path, record)
 
 
