@@ -1,11 +1,12 @@
-"""Verdicts over seeds and episodes: the hierarchical paired bootstrap, Holm's step-down and exact counts.
+"""Verdicts over seeds and episodes: the hierarchical t test, Holm's step-down and exact counts.
 
 Synthetic data throughout (accuracies are binomial counts out of `QUERIES`), and the committed records of
-two leaderboard comparisons that a test over episodes alone calls significant.
+four leaderboard comparisons, two of which a test over episodes alone calls significant.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -13,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from tfmeta.records import verdicts
 from tfmeta.records.entries import entry_key, training_seed
 from tfmeta.records.stats import paired_comparison
-from tfmeta.records.verdicts import Comparison, compare, holm
+from tfmeta.records.verdicts import Comparison, compare, compare_many, holm
 
 QUERIES = 300
 RESULTS = Path(__file__).resolve().parents[1] / "leaderboard" / "results"
@@ -30,22 +32,20 @@ def entry(rng: np.random.Generator, seed_means: list[float], difficulty: np.ndar
     return rng.binomial(QUERIES, chances) / QUERIES
 
 
-def from_differences(differences: list[float] | np.ndarray, seeds: tuple[int, int] = (3, 3)) -> Comparison:
-    """A comparison with these bootstrap differences (to give Holm exactly the p-values a test wants)."""
-    d = np.sort(np.asarray(differences, dtype=np.float64))
-    at_most, at_least = int((d <= 0).sum()), int((d >= 0).sum())
-    low, high = verdicts._cut(d, verdicts.Fraction(1, 40))
+def with_p(p: float, df: float = 20.0, sign: int = 1, seeds: tuple[int, int] = (3, 3)) -> Comparison:
+    """A comparison with standard error 1 whose two-sided p is `p` (A ahead of B when `sign` > 0)."""
+    return with_statistic(sign * float(stats.t.isf(p / 2, df)), df, seeds)
+
+
+def with_statistic(difference: float, df: float = 20.0, seeds: tuple[int, int] = (3, 3)) -> Comparison:
+    """A comparison with standard error 1, so that `difference` is its t statistic."""
+    p = float(2 * stats.t.sf(abs(difference), df))
+    half = float(stats.t.isf(0.025, df))
     return Comparison(
-        difference=float(d.mean()), low=low, high=high, level=0.95,
-        p=float(verdicts._p_value(at_most, at_least, len(d))), seeds_a=seeds[0], seeds_b=seeds[1],
-        episodes=100, resamples=len(d), seed_aware=min(seeds) >= 3, queries=None,
-        at_most_zero=at_most, at_least_zero=at_least, differences=d,
+        difference=difference, low=difference - half, high=difference + half, level=0.95, p=p,
+        standard_error=1.0, df=df, components=(0.4, 0.4, 0.2), seeds_a=seeds[0], seeds_b=seeds[1],
+        episodes=100, seed_aware=min(seeds) >= 3, queries=None,
     )  # fmt: skip
-
-
-def with_p(nonpositive: int, resamples: int = 1999) -> Comparison:
-    """A comparison whose two-sided p is 2 (nonpositive + 1) / (resamples + 1), A ahead of B."""
-    return from_differences([-0.01] * nonpositive + [0.01] * (resamples - nonpositive))
 
 
 def agrees(verdict: verdicts.Verdict, alpha: float = 0.05) -> bool:
@@ -66,6 +66,9 @@ def test_seed_variance_the_episode_test_misses_gives_an_interval_across_zero():
     assert old.wilcoxon_p < 0.001, message
     assert c.low < 0 < c.high and verdict.outcome == "ties", message
     assert c.queries == QUERIES and c.seed_aware and c.p > 0.2, message
+    seeds_a, seeds_b, episodes = c.components
+    assert seeds_a > 5 * episodes and seeds_b > 5 * episodes, message  # the seeds dominate
+    assert 2 <= c.df < 5, message  # and so the t quantile is far from 1.96
 
 
 def test_a_clear_difference_over_three_seeds_each_beats():
@@ -80,29 +83,66 @@ def test_a_clear_difference_over_three_seeds_each_beats():
     (reverse,) = holm([compare(b, a)])
     assert reverse.outcome == "loses to" and reverse.high < 0, reverse.text()
     assert re.fullmatch(
-        r"beats: \+1\.9\d \[\+1\.\d\d, \+2\.\d\d\] pts \(p = 0\.0001, 3 vs 3 seeds\)", verdict.text()
-    )
+        r"beats: \+[12]\.\d\d \[\+1\.\d\d, \+2\.\d\d\] pts \(p = [0-9.e-]+, 3 vs 3 seeds\)", verdict.text()
+    ), verdict.text()
+    assert verdict.p_adjusted < 1e-3
 
 
-def test_the_bootstrap_resamples_seeds_and_shares_episodes():
-    # One episode: only the seeds vary. A's seed means over two seeds are x1, (x1 + x2) / 2 or x2.
-    a, b = np.array([[0.2], [0.6]]), np.array([[0.3]])
-    c = compare(a, b, resamples=4000)
-    values, counts = np.unique(c.differences, return_counts=True)
-    assert values.tolist() == pytest.approx([-0.1, 0.1, 0.3])
-    assert counts / 4000 == pytest.approx([0.25, 0.5, 0.25], abs=0.03)
-    # One seed each: the paired episode bootstrap, whose spread is the differences' std / sqrt(E).
+def test_the_closed_form_by_hand():
+    a = np.array([[0.6, 0.8, 0.7, 0.9], [0.5, 0.9, 0.6, 0.8], [0.7, 0.7, 0.8, 0.9]])
+    b = np.array([[0.5, 0.7, 0.7, 0.6], [0.6, 0.6, 0.5, 0.8]])
+    c = compare(a, b, level=0.9)
+    seed_a = np.var(a.mean(axis=1), ddof=1) / 3
+    seed_b = np.var(b.mean(axis=1), ddof=1) / 2
+    episode = np.var(a.mean(axis=0) - b.mean(axis=0), ddof=1) / 4
+    se = math.sqrt(seed_a + seed_b + episode)
+    df = se**4 / (seed_a**2 / 2 + seed_b**2 / 1 + episode**2 / 3)
+    difference = a.mean() - b.mean()
+    half = stats.t.ppf(0.95, df) * se
+    assert c.queries == 10 and (c.seeds_a, c.seeds_b, c.episodes) == (3, 2, 4)
+    assert c.difference == pytest.approx(difference, abs=1e-15)
+    assert c.components == pytest.approx((seed_a, seed_b, episode), rel=1e-12)
+    assert (c.standard_error, c.df) == pytest.approx((se, df), rel=1e-12)
+    assert c.p == pytest.approx(2 * stats.t.sf(abs(difference) / se, df), rel=1e-9)
+    assert (c.low, c.high) == pytest.approx((difference - half, difference + half), rel=1e-9)
+    assert c.statistic == pytest.approx(abs(difference) / se, rel=1e-12)
+    assert c.interval(0.9) == (c.low, c.high)
+    assert c.interval(0.99)[0] < c.low and c.interval(0.99)[1] > c.high
+
+
+def test_one_seed_a_side_is_the_paired_t_test_and_one_episode_is_welchs():
     rng = np.random.default_rng(3)
     difficulty = rng.normal(0, 0.05, 800)
-    a, b = entry(rng, [0.9], difficulty), entry(rng, [0.9], difficulty)
-    c = compare(a, b, resamples=4000)
-    expected = np.std(a[0] - b[0]) / math.sqrt(800)
-    assert np.std(c.differences) == pytest.approx(expected, rel=0.1)
-    assert np.mean(c.differences) == pytest.approx(c.difference, abs=expected / 5)
+    a, b = entry(rng, [0.9], difficulty), entry(rng, [0.895], difficulty)
+    c = compare(a, b)
+    paired = stats.ttest_rel(a[0], b[0])
+    assert c.p == pytest.approx(paired.pvalue, rel=1e-9) and c.df == 799
+    assert c.components[:2] == (0.0, 0.0)
+    # One episode: seeds only, Welch's unequal-variance t test of the seed means.
+    a, b = np.array([[0.61], [0.70], [0.64], [0.66]]), np.array([[0.58], [0.66], [0.57]])
+    c = compare(a, b)
+    welch = stats.ttest_ind(a[:, 0], b[:, 0], equal_var=False)
+    assert c.p == pytest.approx(welch.pvalue, rel=1e-9) and c.df == pytest.approx(welch.df, rel=1e-12)
+    assert c.components[2] == 0.0
+    # One seed on one episode against one seed: nothing is estimable.
+    c = compare([[0.5]], [[0.4]])
+    assert (c.standard_error, c.df, c.p, c.low, c.high) == (math.inf, 0.0, 1.0, -math.inf, math.inf)
+    assert holm([c])[0].outcome == "ties"
+
+
+def test_the_test_holds_its_level_with_three_seeds_whose_spread_dominates():
+    rng = np.random.default_rng(1)
+    rejections, runs = 0, 500
+    for _ in range(runs):
+        difficulty = rng.normal(0, 0.03, 100)
+        a = entry(rng, list(0.9 + rng.normal(0, 0.003, 3)), difficulty)
+        b = entry(rng, list(0.9 + rng.normal(0, 0.003, 3)), difficulty)
+        rejections += compare(a, b).p < 0.05
+    assert 0.02 <= rejections / runs <= 0.085, f"{rejections} of {runs} rejected at 0.05 under the null"
 
 
 def test_holm_does_not_reject_the_smallest_p_between_alpha_over_m_and_alpha():
-    family = [with_p(40), with_p(300), with_p(500), with_p(700), with_p(900)]  # smallest p = 0.041
+    family = [with_p(0.041), with_p(0.3), with_p(0.5), with_p(0.7), with_p(0.9)]
     assert family[0].p == pytest.approx(0.041)
     (alone,) = holm([family[0]])
     assert alone.outcome == "beats"
@@ -116,46 +156,68 @@ def test_holm_does_not_reject_the_smallest_p_between_alpha_over_m_and_alpha():
 
 
 def test_holm_steps_down_where_bonferroni_would_not():
-    family = [with_p(29), with_p(3), with_p(10)]  # p = 0.03, 0.004, 0.011: below 0.05, 0.05/3, 0.05/2
+    family = [with_p(0.03), with_p(0.004, sign=-1), with_p(0.011)]  # below 0.05, 0.05/3, 0.05/2
     results = holm(family)
-    assert [v.outcome for v in results] == ["beats"] * 3, [v.text() for v in results]
+    assert [v.outcome for v in results] == ["beats", "loses to", "beats"], [v.text() for v in results]
     assert [v.level for v in results] == pytest.approx([0.95, 1 - 0.05 / 3, 0.975])
-    assert [v.p_adjusted for v in results] == pytest.approx(
-        [0.03, 0.012, 0.022]
-    )  # 0.022 = max(3 * 0.004, 2 * 0.011)
+    assert [v.p_adjusted for v in results] == pytest.approx([0.03, 0.012, 0.022])  # max(3 * 0.004, 2 * 0.011)
     assert all(agrees(v) for v in results)
+    # The interval printed is the t interval at the Holm level.
+    low, high = family[2].interval(0.975)
+    assert (results[2].low, results[2].high) == (low, high)
 
 
-def test_p_exactly_at_the_holm_threshold_is_not_rejected_and_just_below_is():
-    at, below = holm([with_p(49)])[0], holm([with_p(48)])[0]  # p = 0.05 and 0.049 over 1,999 resamples
-    assert (at.outcome, at.p_adjusted) == ("ties", 0.05) and at.low <= 0, at.text()
-    assert below.outcome == "beats" and below.low > 0 and below.p_adjusted < 0.05, below.text()
+def test_a_statistic_exactly_at_the_holm_threshold_is_not_rejected_and_one_bit_above_is():
+    for df, alpha, m in [(20.0, 0.05, 1), (2.37, 0.05, 3), (999.0, 0.01, 2), (3.5, 0.1, 5)]:
+        threshold = -float(verdicts.special.stdtrit(df, alpha / m / 2))
+        fillers = [with_p(0.9)] * (m - 1)
+        at = holm([with_statistic(threshold, df), *fillers], alpha)[0]
+        above = holm([with_statistic(math.nextafter(threshold, math.inf), df), *fillers], alpha)[0]
+        below = holm([with_statistic(-math.nextafter(threshold, math.inf), df), *fillers], alpha)[0]
+        assert at.outcome == "ties" and at.low <= 0 <= at.high and at.p_adjusted >= alpha, at
+        assert above.outcome == "beats" and above.low > 0 and above.p_adjusted < alpha, above
+        assert below.outcome == "loses to" and below.high < 0 and below.p_adjusted < alpha, below
 
 
 def test_every_verdict_of_random_families_agrees_with_its_interval_and_adjusted_p():
     rng = np.random.default_rng(5)
     outcomes = set()
-    for family in range(40):
+    for family in range(300):
         m = int(rng.integers(1, 9))
         comparisons = []
         for _ in range(m):
-            episodes, gap = int(rng.integers(20, 120)), rng.choice([0.0, 0.005, 0.02, 0.05])
+            episodes, gap = int(rng.integers(2, 120)), rng.choice([0.0, 0.005, 0.02, 0.05])
             seeds_a, seeds_b = int(rng.integers(1, 5)), int(rng.integers(1, 5))
             difficulty = rng.normal(0, 0.05, episodes)
-            a = entry(rng, list(0.8 + gap + rng.normal(0, 0.01, seeds_a)), difficulty)
+            a = entry(rng, list(0.8 + gap * rng.choice([-1, 1]) + rng.normal(0, 0.01, seeds_a)), difficulty)
             b = entry(rng, list(0.8 + rng.normal(0, 0.01, seeds_b)), difficulty)
-            comparisons.append(compare(a, b, resamples=int(rng.choice([499, 999, 1999])), seed=family))
+            comparisons.append(compare(a, b, queries=QUERIES))
         alpha = float(rng.choice([0.05, 0.1, 0.01]))
+        if family % 3 == 0:  # a comparison on the edge of a Holm level, either side of it by a bit
+            divisor = int(rng.integers(1, m + 1))
+            df = float(rng.uniform(1.5, 50))
+            edge = -float(verdicts.special.stdtrit(df, alpha / divisor / 2))
+            comparisons[int(rng.integers(m))] = with_statistic(
+                math.nextafter(edge, rng.choice([math.inf, -math.inf, edge])), df
+            )
         results = holm(comparisons, alpha=alpha)
         ps = sorted(c.p for c in comparisons)
         adjusted = np.maximum.accumulate([min(1, (m - k) * p) for k, p in enumerate(ps)])
         for verdict in results:
             outcomes.add(verdict.outcome)
-            assert agrees(verdict, alpha), verdict.text()
+            assert agrees(verdict, alpha), verdict
             assert verdict.family == m and verdict.comparison in comparisons
-            assert any(math.isclose(verdict.p_adjusted, p, rel_tol=1e-9) for p in adjusted), verdict
-            assert verdict.outcome != "beats" or verdict.low > 0
-    assert {"beats", "ties"} <= outcomes
+            assert any(
+                math.isclose(verdict.p_adjusted, p, rel_tol=1e-9) or abs(verdict.p_adjusted - alpha) < 1e-12
+                for p in adjusted
+            ), verdict
+            assert (verdict.outcome == "beats") == (verdict.low > 0), verdict
+            assert (verdict.outcome == "loses to") == (verdict.high < 0), verdict
+        # Holm's rule: the rejected are a prefix of the ranking by p.
+        ranked = sorted(range(m), key=lambda i: (comparisons[i].p, i))
+        rejected = [results[i].outcome != "ties" for i in ranked]
+        assert rejected == sorted(rejected, reverse=True)
+    assert outcomes == {"beats", "ties", "loses to"}
 
 
 def test_the_same_inputs_give_identical_verdicts():
@@ -163,11 +225,15 @@ def test_the_same_inputs_give_identical_verdicts():
     difficulty = rng.normal(0, 0.04, 300)
     a, b = entry(rng, [0.9, 0.91, 0.905], difficulty), entry(rng, [0.9, 0.895], difficulty)
     first, second = compare(a, b), compare(a.copy(), b.copy())
-    assert first == second and np.array_equal(first.differences, second.differences)
+    assert first == second
     assert [v.text() for v in holm([first, first])] == [v.text() for v in holm([second, second])]
-    other = compare(a, b, seed=1)
-    assert not np.array_equal(first.differences, other.differences)
-    assert not first.differences.flags.writeable
+    # Counts are exact: the order of the seeds and the denominator change nothing.
+    assert compare(a[::-1], b[::-1]) == first
+    assert compare(a, b, queries=3 * QUERIES) == dataclass_with(first, queries=3 * QUERIES)
+
+
+def dataclass_with(comparison: Comparison, **changes) -> Comparison:
+    return dataclasses.replace(comparison, **changes)
 
 
 def test_notes_for_one_and_two_seeds():
@@ -179,6 +245,7 @@ def test_notes_for_one_and_two_seeds():
     single = holm([compare(one, three)])[0]
     assert "1 vs 3 seeds; one seed: test-episode noise only)" in single.text()
     assert not single.comparison.seed_aware and holm([compare(three, three)])[0].comparison.seed_aware
+    assert single.comparison.components[0] == 0.0 and single.comparison.components[1] > 0
 
 
 def test_shapes_that_do_not_pair_are_refused():
@@ -188,6 +255,10 @@ def test_shapes_that_do_not_pair_are_refused():
         compare(np.full(100, 0.5), np.full((3, 100), 0.5))
     with pytest.raises(ValueError, match=r"\(0, 100\)"):
         compare(np.empty((0, 100)), np.full((3, 100), 0.5))
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        compare(np.full((3, 100), 0.5), np.full((3, 100), 0.5), level=1.0)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        holm([with_p(0.01)], alpha=0.0)
     with pytest.raises(ValueError, match="different numbers of episodes"):
         verdicts.per_seed([{"seed": 0, "per_episode": [0.5] * 3}, {"seed": 1, "per_episode": [0.5] * 4}])
     with pytest.raises(ValueError, match="same training seed"):
@@ -199,27 +270,40 @@ def test_per_seed_orders_rows_by_training_seed():
     assert verdicts.per_seed(records).tolist() == [[0.1, 0.3], [0.2, 0.4]]
 
 
-def test_an_exact_tie_has_p_one_and_a_zero_interval():
+def test_identical_entries_tie_with_p_one_and_a_zero_interval():
     rng = np.random.default_rng(8)
     a = entry(rng, [0.9, 0.9, 0.9], rng.normal(0, 0.04, 200))
     same = np.repeat(a[:1], 3, axis=0)
     c = compare(same, same[:2])
     (verdict,) = holm([c])
-    assert (c.difference, c.low, c.high, c.p) == (0.0, 0.0, 0.0, 1.0)
+    assert (c.difference, c.low, c.high, c.p, c.standard_error) == (0.0, 0.0, 0.0, 1.0, 0.0)
     assert verdict.outcome == "ties" and verdict.text().startswith("ties: +0.00 [+0.00, +0.00] pts (p = 1,")
-    # The same seeds listed in another order: the mean difference is exactly zero and so are the resamples
-    # that draw the same seeds and episodes on both sides (counts, not floating point).
+    # The same seeds listed in another order: the difference and the episode component are exactly zero
+    # (counts, not floating point); the seeds still vary.
     c = compare(a, a[::-1])
-    assert c.difference == 0.0 and c.at_most_zero + c.at_least_zero > c.resamples
-    assert c.p > 0.5 and holm([c])[0].outcome == "ties"
+    assert c.difference == 0.0 and c.components[2] == 0.0 and c.standard_error > 0
+    assert c.p == 1.0 and c.low == -c.high and holm([c])[0].outcome == "ties"
+
+
+def test_a_constant_offset_on_every_seed_and_episode_has_p_zero():
+    rng = np.random.default_rng(9)
+    counts = rng.integers(1, QUERIES, 150)
+    a = np.repeat((counts / QUERIES)[None], 3, axis=0)
+    b = np.repeat(((counts - 1) / QUERIES)[None], 2, axis=0)
+    c = compare(a, b)
+    assert (c.standard_error, c.p, c.df) == (0.0, 0.0, math.inf)
+    assert c.difference == c.low == c.high == pytest.approx(1 / QUERIES)
+    verdict = holm([with_p(0.5), c, with_p(0.3)])[1]
+    assert verdict.outcome == "beats" and verdict.low == verdict.high > 0 and verdict.p_adjusted == 0.0
+    assert holm([compare(b, a)])[0].outcome == "loses to"
 
 
 def test_thirds_tie_exactly_where_floating_point_does_not():
     a, b = np.array([[1 / 3, 2 / 3]]), np.array([[2 / 3, 1 / 3], [0.0, 1.0]])
     assert verdicts.tied(a, b, 3)
     assert not verdicts.tied(a, np.array([[2 / 3, 2 / 3]]), 3)
-    c = compare(a, b, resamples=500)
-    assert c.queries == 3 and c.difference == 0.0
+    c = compare(a, b)
+    assert c.queries == 3 and c.difference == 0.0 and c.p == 1.0
 
 
 def test_correct_counts_are_exact_integers():
@@ -232,28 +316,111 @@ def test_correct_counts_are_exact_integers():
     assert verdicts.query_count({"benchmark": {"way": 20, "query": 15}}) == 300
     rng = np.random.default_rng(9)
     noisy = rng.normal(0.9, 0.01, (2, 50))
-    assert compare(noisy, noisy + 0.001, resamples=200).queries is None
+    floating = compare(noisy, noisy + 0.001)
+    assert floating.queries is None and floating.difference == pytest.approx(-0.001)
     with pytest.raises(ValueError, match="not a count out of 300"):
         compare(noisy, noisy, queries=300)
 
 
 def test_text_form_in_points():
-    spread = from_differences((np.arange(1999) - 10) * 1e-5)  # 11 of 1,999 at or below zero: p = 0.012
-    (verdict,) = holm([spread])
-    assert verdict.text() == "beats: +0.99 [+0.04, +1.94] pts (p = 0.012, 3 vs 3 seeds)"
-    first, second = holm([spread, with_p(900)])
-    assert first.text().startswith("beats: +0.99 [+0.01, +1.97] pts (Holm p = 0.024, 3 vs 3 seeds)")
+    spread = with_statistic(2.6, df=20.0)
+    (verdict,) = holm([dataclass_with(spread, difference=0.0099, standard_error=0.0099 / 2.6)])
+    assert verdict.text() == "beats: +0.99 [+0.20, +1.78] pts (p = 0.017, 3 vs 3 seeds)"
+    first, second = holm([verdict.comparison, with_p(0.9)])
+    assert first.text() == "beats: +0.99 [+0.07, +1.91] pts (Holm p = 0.034, 3 vs 3 seeds)"
     assert second.text().startswith("ties: ") and "Holm p = 0.9" in second.text()
 
 
 def test_tally_and_performance_profile():
-    results = holm([with_p(2), with_p(900), from_differences([-0.01] * 1999)])
+    results = holm([with_p(0.001), with_p(0.9), with_p(0.001, sign=-1)])
     assert verdicts.tally(results) == {"beats": 1, "ties": 1, "loses to": 1}
     scores = {"adam": {"mlp": 1.0, "cnn": 2.0, "rnn": 4.0}, "learned": {"mlp": 1.5, "cnn": 1.0}}
     profile = verdicts.performance_profile(scores, [1.0, 1.5, 2.0])
     assert profile == {"adam": [2 / 3, 2 / 3, 1.0], "learned": [1 / 3, 2 / 3, 2 / 3]}
     with pytest.raises(ValueError, match="positive"):
         verdicts.performance_profile({"adam": {"mlp": 0.0}}, [1.0])
+
+
+def table(rng: np.random.Generator, seeds: list[int], episodes: int = 200) -> list[np.ndarray]:
+    """Entries of one table over the same episodes, each a little better than the one before."""
+    difficulty = rng.normal(0, 0.04, episodes)
+    return [
+        entry(rng, list(0.88 + 0.004 * k + rng.normal(0, 0.003, n)), difficulty) for k, n in enumerate(seeds)
+    ]
+
+
+def test_compare_many_gives_compare_for_each_pair_whatever_else_is_in_the_call():
+    rng = np.random.default_rng(20)
+    entries = table(rng, [3, 2, 5, 1])
+    pairs = [(i, j) for i in range(4) for j in range(4) if i != j] + [(0, 1)]
+    results = compare_many(entries, pairs, level=0.9)
+    for (i, j), comparison in zip(pairs, results, strict=True):
+        assert comparison == compare(entries[i], entries[j], level=0.9), (i, j)
+        assert compare_many(entries + table(rng, [2]), [(i, j)], level=0.9)[0] == comparison
+    assert results[-1] is results[0]
+    # A pair reversed: the difference and interval negated, the same p, SE and df.
+    forward, backward = results[pairs.index((0, 1))], results[pairs.index((1, 0))]
+    assert (backward.difference, backward.low, backward.high) == (
+        -forward.difference,
+        -forward.high,
+        -forward.low,
+    )
+    assert (backward.p, backward.standard_error, backward.df) == (
+        forward.p,
+        forward.standard_error,
+        forward.df,
+    )
+    assert backward.components == (forward.components[1], forward.components[0], forward.components[2])
+    # Floating point (no common denominator) too.
+    noisy = [x + rng.normal(0, 1e-4, x.shape) for x in entries]
+    first = compare_many(noisy, [(0, 1), (2, 3)])[0]
+    assert first.queries is None and first == compare(*noisy[:2])
+    assert compare_many(entries, []) == []
+
+
+def test_holm_over_a_table_compared_at_once_agrees_with_itself():
+    rng = np.random.default_rng(24)
+    entries = table(rng, [3, 3, 2, 3, 3, 3], episodes=400)
+    pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)]
+    neighbours = [(i, i + 1) for i in range(5)]
+    results = compare_many(entries, pairs + neighbours)
+    family, near = holm(results[: len(pairs)]), holm(results[len(pairs) :])
+    assert all(agrees(v) for v in family + near)
+    assert {v.outcome for v in family} >= {"ties", "loses to"}
+    assert [v.comparison for v in near] == [results[pairs.index(p)] for p in neighbours]
+
+
+def test_compare_many_refuses_entries_and_pairs_that_do_not_fit():
+    good = np.full((3, 100), 0.5)
+    with pytest.raises(ValueError, match=r"\(3, 100\), \(3, 100\) and \(3, 99\)"):
+        compare_many([good, good, np.full((3, 99), 0.5)], [(0, 1)])
+    with pytest.raises(ValueError, match=r"\(100,\)"):
+        compare_many([good, np.full(100, 0.5)], [(0, 1)])
+    with pytest.raises(ValueError, match=r"\(0, 100\)"):
+        compare_many([good, np.empty((0, 100))], [])
+    with pytest.raises(ValueError, match="finite"):
+        compare_many([good, np.full((2, 100), np.nan)], [(0, 1)])
+    for pair in [(0, 2), (-1, 0), (1, 1), (3, 0)]:
+        with pytest.raises(ValueError, match=r"two different entry indices in \[0, 2\)"):
+            compare_many([good, good], [(0, 1), pair])
+    with pytest.raises(ValueError, match="two entry indices"):
+        compare_many([good, good], [(0, 1, 1)])
+    with pytest.raises(TypeError):
+        compare_many([good, good], [(0.0, 1)])
+    with pytest.raises(ValueError, match="not a count out of 300"):
+        compare_many([good, np.full((1, 100), 0.501)], [(0, 1)], queries=300)
+
+
+def test_sums_of_squares_beyond_int64_stay_exact(monkeypatch):
+    rng = np.random.default_rng(25)
+    queries = 9_973  # prime: a large common denominator
+    a = rng.integers(0, queries + 1, (40, 3000)) / queries
+    b = rng.integers(0, queries + 1, (30, 3000)) / queries
+    c = compare(a, b, queries=queries)
+    episode = np.var(a.mean(axis=0) - b.mean(axis=0), ddof=1) / 3000
+    assert c.components[2] == pytest.approx(episode, rel=1e-9)
+    monkeypatch.setattr(verdicts, "_INT64_SAFE", 1)  # Python integers throughout
+    assert compare(a, b, queries=queries) == c
 
 
 def standard_entry(prefix: str) -> list[dict]:
@@ -274,13 +441,17 @@ def standard_entry(prefix: str) -> list[dict]:
 
 
 @pytest.mark.parametrize(
-    "mine, theirs",
+    "mine, theirs, outcome, difference, standard_error, df, p",
     [
-        ("omniglot-protonet_hallucination-20w1s", "omniglot-protonet-20w1s"),
-        ("omniglot-reptile-5w5s", "omniglot-maml-5w5s"),
+        # Separated by a test over episodes alone; not by the seeds.
+        ("omniglot-protonet_hallucination-20w1s", "omniglot-protonet-20w1s", "ties", 0.12, 0.138, 2.4, 0.45),
+        ("omniglot-reptile-5w5s", "omniglot-maml-5w5s", "ties", -0.08, 0.060, 9.9, 0.20),
+        # Called a loss at bootstrap p = 0.0026 over 3 seeds; a Welch test of the seed means gives 0.16.
+        ("omniglot-meta_lstm-5w5s", "omniglot-finetune-5w5s", "ties", -0.30, 0.148, 2.7, 0.15),
+        ("omniglot-relation-5w1s", "omniglot-protonet-5w1s", "beats", 0.26, 0.061, 129, 4.7e-5),
     ],
 )
-def test_committed_entries_that_the_episode_test_separates_tie(mine, theirs):
+def test_committed_entries(mine, theirs, outcome, difference, standard_error, df, p):
     a_records, b_records = standard_entry(mine), standard_entry(theirs)
     assert a_records[0]["episodes_hash"] == b_records[0]["episodes_hash"]
     a, b = verdicts.per_seed(a_records), verdicts.per_seed(b_records)
@@ -288,137 +459,16 @@ def test_committed_entries_that_the_episode_test_separates_tie(mine, theirs):
     (verdict,) = holm([c])
     old = paired_comparison(a.mean(axis=0), b.mean(axis=0))
     message = (
-        f"{mine} vs {theirs}: {verdict.text()}; bootstrap p = {c.p:.3g}; seed means "
+        f"{mine} vs {theirs}: {verdict.text()}; D = {100 * c.difference:+.3f} pts, SE = "
+        f"{100 * c.standard_error:.4f} pts, df = {c.df:.2f}, p = {c.p:.3g}; components (pts^2) "
+        f"{[round(1e4 * x, 5) for x in c.components]}; seed means "
         f"{np.round(100 * a.mean(axis=1), 2).tolist()} vs {np.round(100 * b.mean(axis=1), 2).tolist()}; "
         f"episode-only Wilcoxon p = {old.wilcoxon_p:.2g}"
     )
-    assert verdict.outcome == "ties", message
+    assert verdict.outcome == outcome, message
     assert c.queries == verdicts.query_count(a_records[0]) and c.seed_aware, message
-    assert c.p > 0.05 and c.low < 0 < c.high, message
-
-
-def table(rng: np.random.Generator, seeds: list[int], episodes: int = 200) -> list[np.ndarray]:
-    """Entries of one table over the same episodes, each a little better than the one before."""
-    difficulty = rng.normal(0, 0.04, episodes)
-    return [
-        entry(rng, list(0.88 + 0.004 * k + rng.normal(0, 0.003, n)), difficulty) for k, n in enumerate(seeds)
-    ]
-
-
-def same_bits(first: Comparison, second: Comparison) -> bool:
-    return first == second and first.differences.tobytes() == second.differences.tobytes()
-
-
-def test_compare_many_gives_compare_for_the_first_two_entries_bit_for_bit():
-    rng = np.random.default_rng(20)
-    entries = table(rng, [3, 2, 5, 1])
-    for a, b in [(entries[0], entries[1]), (entries[2], entries[3]), (entries[3], entries[0])]:
-        (many,) = verdicts.compare_many([a, b], [(0, 1)], resamples=3000, seed=4)
-        assert same_bits(compare(a, b, resamples=3000, seed=4), many)
-    # Other entries and other pairs in the call change nothing for the pair (0, 1).
-    all_pairs = [(i, j) for i in range(4) for j in range(4) if i != j]
-    results = verdicts.compare_many(entries, all_pairs, resamples=3000, seed=4)
-    assert same_bits(results[0], compare(entries[0], entries[1], resamples=3000, seed=4))
-    assert all_pairs[0] == (0, 1)
-    # Floating point (no common denominator) too.
-    noisy = [x + rng.normal(0, 1e-4, x.shape) for x in entries]
-    assert verdicts.compare_many(noisy, [(0, 1)], resamples=500)[0].queries is None
-    assert same_bits(
-        verdicts.compare_many(noisy, [(0, 1), (2, 3)], resamples=500)[0], compare(*noisy[:2], resamples=500)
-    )
-
-
-def test_compare_many_results_do_not_depend_on_the_other_pairs_or_entries():
-    rng = np.random.default_rng(21)
-    entries = table(rng, [3, 3, 2, 4, 1])
-    pairs = [(i, j) for i in range(5) for j in range(i + 1, 5)] + [(4, 3), (1, 0), (0, 1)]
-    together = verdicts.compare_many(entries, pairs, resamples=2000, seed=2, level=0.9)
-    for pair, comparison in zip(pairs, together, strict=True):
-        (alone,) = verdicts.compare_many(entries, [pair], resamples=2000, seed=2, level=0.9)
-        assert same_bits(alone, comparison), pair
-    extended = entries + table(rng, [2])
-    again = verdicts.compare_many(extended, pairs, resamples=2000, seed=2, level=0.9)
-    assert all(same_bits(x, y) for x, y in zip(together, again, strict=True))
-    assert together[-1] is together[0] and together[0].level == 0.9
-    # A pair reversed is the same bootstrap, negated (the draws are shared).
-    forward, backward = together[pairs.index((0, 1))], together[pairs.index((1, 0))]
-    assert np.array_equal(backward.differences, -forward.differences[::-1])
-    assert (backward.at_most_zero, backward.at_least_zero) == (forward.at_least_zero, forward.at_most_zero)
-    assert backward.difference == -forward.difference
-
-
-def test_compare_many_is_deterministic_and_seeded():
-    rng = np.random.default_rng(22)
-    entries = table(rng, [3, 3, 3])
-    pairs = [(0, 1), (1, 2), (0, 2)]
-    first = verdicts.compare_many(entries, pairs, resamples=2000)
-    second = verdicts.compare_many([x.copy() for x in entries], pairs, resamples=2000)
-    assert all(same_bits(x, y) for x, y in zip(first, second, strict=True))
-    other = verdicts.compare_many(entries, pairs, resamples=2000, seed=1)
-    assert not any(np.array_equal(x.differences, y.differences) for x, y in zip(first, other, strict=True))
-    assert all(not c.differences.flags.writeable for c in first)
-    assert verdicts.compare_many(entries, [], resamples=2000) == []
-
-
-def test_compare_many_counts_exactly_whatever_the_product_type(monkeypatch):
-    rng = np.random.default_rng(23)
-    entries = table(rng, [3, 1, 4], episodes=150)
-    pairs = [(0, 1), (2, 0), (1, 2)]
-    fast = verdicts.compare_many(entries, pairs, resamples=1500)
-    for dtype in (np.int64, np.float64):
-        monkeypatch.setattr(verdicts, "_product_dtype", lambda bound, dtype=dtype: dtype)
-        slow = verdicts.compare_many(entries, pairs, resamples=1500)
-        assert all(same_bits(x, y) for x, y in zip(fast, slow, strict=True))
-    # Counts make every resampled difference a multiple of 1 / (S_A S_B E queries).
-    for comparison in fast:
-        scale = comparison.seeds_a * comparison.seeds_b * comparison.episodes * QUERIES
-        scaled = comparison.differences * scale
-        assert np.abs(scaled - np.rint(scaled)).max() < 1e-6
-
-
-def test_compare_many_resamples_seeds_at_every_position():
-    # One episode: only the seeds vary, whatever the positions of the two entries in the call.
-    entries = [np.array([[0.5]]), np.array([[0.3]]), np.array([[0.5]]), np.array([[0.2], [0.6]])]
-    c = verdicts.compare_many(entries, [(3, 1)], resamples=4000)[0]
-    values, counts = np.unique(c.differences, return_counts=True)
-    assert values.tolist() == pytest.approx([-0.1, 0.1, 0.3])
-    assert counts / 4000 == pytest.approx([0.25, 0.5, 0.25], abs=0.03)
-    assert c.seeds_a == 2 and c.seeds_b == 1 and c.queries == 10
-    # Two entries that answered every episode alike tie exactly.
-    same = verdicts.compare_many(entries, [(0, 2)], resamples=100)[0]
-    assert (same.difference, same.low, same.high, same.p) == (0.0, 0.0, 0.0, 1.0)
-
-
-def test_holm_over_a_table_compared_at_once_agrees_with_itself():
-    rng = np.random.default_rng(24)
-    entries = table(rng, [3, 3, 2, 3, 3, 3], episodes=400)
-    pairs = [(i, j) for i in range(6) for j in range(i + 1, 6)]
-    neighbours = [(i, i + 1) for i in range(5)]
-    results = verdicts.compare_many(entries, pairs + neighbours, resamples=2000)
-    family, near = holm(results[: len(pairs)]), holm(results[len(pairs) :])
-    assert all(agrees(v) for v in family + near)
-    assert {v.outcome for v in family} >= {"ties", "loses to"}
-    assert [v.comparison for v in near] == [results[pairs.index(p)] for p in neighbours]
-
-
-def test_compare_many_refuses_entries_and_pairs_that_do_not_fit():
-    good = np.full((3, 100), 0.5)
-    with pytest.raises(ValueError, match=r"\(3, 100\), \(3, 100\) and \(3, 99\)"):
-        verdicts.compare_many([good, good, np.full((3, 99), 0.5)], [(0, 1)])
-    with pytest.raises(ValueError, match=r"\(100,\)"):
-        verdicts.compare_many([good, np.full(100, 0.5)], [(0, 1)])
-    with pytest.raises(ValueError, match=r"\(0, 100\)"):
-        verdicts.compare_many([good, np.empty((0, 100))], [])
-    with pytest.raises(ValueError, match="finite"):
-        verdicts.compare_many([good, np.full((2, 100), np.nan)], [(0, 1)])
-    for pair in [(0, 2), (-1, 0), (1, 1), (3, 0)]:
-        with pytest.raises(ValueError, match=r"two different entry indices in \[0, 2\)"):
-            verdicts.compare_many([good, good], [(0, 1), pair])
-    with pytest.raises(ValueError, match="two entry indices"):
-        verdicts.compare_many([good, good], [(0, 1, 1)])
-    with pytest.raises(TypeError):
-        verdicts.compare_many([good, good], [(0.0, 1)])
-    with pytest.raises(ValueError, match="not a count out of 300"):
-        verdicts.compare_many([good, np.full((1, 100), 0.501)], [(0, 1)], queries=300)
-    with pytest.raises(ValueError, match="resamples must be positive"):
-        verdicts.compare_many([good, good], [(0, 1)], resamples=0)
+    assert 100 * c.difference == pytest.approx(difference, abs=0.005), message
+    assert 100 * c.standard_error == pytest.approx(standard_error, abs=0.0015), message
+    assert c.df == pytest.approx(df, rel=0.05), message
+    assert c.p == pytest.approx(p, rel=0.05), message
+    assert (c.low < 0 < c.high) == (outcome == "ties"), message

@@ -1,73 +1,94 @@
 """One model for every "beats / ties / loses to" verdict: seeds and episodes together, Holm-corrected.
 
-An entry of the leaderboard is S training seeds (rows) answering the same E frozen test episodes (columns).
-Two entries are compared on the same episodes with a two-level paired bootstrap, in the spirit of the
-stratified bootstrap interval estimates of Agarwal et al. 2021, "Deep Reinforcement Learning at the Edge of
-the Statistical Precipice" (rliable, https://arxiv.org/abs/2108.13264), and of Bouthillier et al. 2021,
-"Accounting for Variance in Machine Learning Benchmarks" (https://arxiv.org/abs/2103.03098), who show that
-the variance of training (seeds) must be counted beside that of the test sample: each resample draws the
-seeds of either side with replacement and one set of episodes with replacement shared by both sides (the
-episodes are paired), and takes the difference of the two means. A family of comparisons (one table, one
-page) is corrected with Holm's step-down procedure (Holm 1979, "A Simple Sequentially Rejective Multiple
-Test Procedure", Scandinavian Journal of Statistics 6(2)). The pairs of one table are compared together by
-`compare_many`, which draws the episodes, and each entry's seeds, once for all pairs (common random numbers).
+An entry of the leaderboard is S training seeds (rows) answering the same E frozen test episodes (columns),
+and two entries are compared on those episodes, paired. Training is random: another seed gives another
+model. Bouthillier et al. 2021, "Accounting for Variance in Machine Learning Benchmarks" (MLSys,
+https://arxiv.org/abs/2103.03098), show that this variance must be counted beside that of the test
+sample, or a gap smaller than the spread of seeds is called significant. After Agarwal et al. 2021, "Deep
+Reinforcement Learning at the Edge of the Statistical Precipice" (NeurIPS, https://arxiv.org/abs/2108.13264),
+every verdict comes with an interval estimate, not a point estimate alone. Their bootstrap is not used here:
+resampling 3 seeds with replacement sees only 10 distinct draws and shrinks the seed variance by the factor
+(S - 1) / S, so with so few seeds its intervals are too narrow and its p-values too small
+(anti-conservative: on the committed records it called the meta-learner LSTM a loser to fine-tuning,
+5-way 5-shot, at p = 0.0026, where a Welch test of the 3 + 3 seed means gives p = 0.16, and this one 0.15).
 
-Decisions are made by construction from integer counts, so that the three ways of reading a verdict agree
-exactly: the outcome is not "ties" if and only if the printed interval (cut at the Holm level the verdict
-used) excludes zero, if and only if the Holm-adjusted p-value is below alpha. With R resamples and
-``n = min(#{d <= 0}, #{d >= 0})``, the p-value is ``min(1, 2 (n + 1) / (R + 1))`` and the interval at
-two-sided tail mass ``2 t`` runs from the j-th smallest to the j-th largest resampled difference, with
-``j = ceil(t (R + 1)) - 1``; it excludes zero exactly when ``p < 2 t``. When ``j < 1`` the resamples cannot
-resolve that level, and the interval is infinite (no rejection). Accuracies that are ``correct / queries``
-are turned into exact integer counts first, so a zero difference is exactly zero.
+The test is instead closed form, in the style of a mixed model (seeds nested in entries, episodes crossed
+with both). The difference is D = mean(A) - mean(B) over all seeds and episodes, and its variance the sum
+of three components:
 
-Pure NumPy, no TensorFlow; deterministic: a fixed generator seed gives byte-identical verdicts.
+- the seeds of A: var(row means of A, ddof 1) / S_A, present when S_A >= 2; likewise the seeds of B;
+- the episodes: var(d_e, ddof 1) / E, present when E >= 2, where d_e is A's seed mean on episode e less
+  B's (paired by episode: the difficulty shared by both sides cancels).
+
+The noise of one seed on one episode enters both a seed and the episode component, so the standard error
+SE is, if anything, a little large (conservative: on the committed 3-seed records by 3% where the seeds
+dominate, up to 30% where the episodes do). The degrees of freedom are Welch-Satterthwaite's
+(Satterthwaite 1946, "An Approximate Distribution of Estimates of Variance Components", Biometrics
+Bulletin 2(6); Welch 1947, "The Generalization of 'Student's' Problem when Several Different Population
+Variances are Involved", Biometrika 34): ``df = SE^4 / sum_i c_i^2 / df_i`` over the components c_i present
+and not zero, with ``df_i`` = S_A - 1, S_B - 1 and E - 1. When the seeds dominate, 3 seeds a side give df
+of 2 to 4, and the t quantile (4.30 at df = 2, against 1.96) pays for how little 3 seeds say about their
+spread. The p-value is ``2 t_df.sf(|D| / SE)`` and the interval at two-sided level L is
+``D +- t_df.isf((1 - L) / 2) SE``. An entry of one seed has no seed component (nothing to estimate it
+from): its verdicts see test-episode noise only, and say so. SE = 0 is exact: D = 0 then (identical
+entries) gives p = 1 and the interval [0, 0]; D != 0 (every seed differs by the same amount on every
+episode) gives p = 0 and [D, D]. With neither a second seed nor a second episode nothing is estimable:
+SE is infinite, p = 1.
+
+A family of comparisons (one table, one claim) is corrected with Holm's step-down procedure (Holm 1979,
+"A Simple Sequentially Rejective Multiple Test Procedure", Scandinavian Journal of Statistics 6(2)).
+The three ways of reading a verdict agree by construction: the outcome is not "ties" if and only if the
+printed interval (cut at the Holm level the verdict used) excludes zero, if and only if the Holm-adjusted
+p-value is below alpha. Each decision is made once, from ``|D| / SE > t_df.isf(tail)``; the printed
+interval is cut with that same quantile, and its bound next to zero and the adjusted p-value are kept on
+the decision's side where floating point would put them a last bit across.
+
+Accuracies that are ``correct / queries`` are counted as exact integers first: D and the variance
+components are then exact fractions, rounded once, so an exact tie is exactly zero, and a result depends
+neither on the order of the seeds nor on the denominator used. NumPy and SciPy (Student's t), no
+TensorFlow; deterministic.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
 import numpy as np
+from scipy import special
 
 from tfmeta.records.entries import training_seed
 
-# 20,000 resamples resolve a two-sided p of 2/20,001 = 1e-4, and the Holm levels of families of up to 500
-# comparisons at alpha = 0.05; at 0.05/15 the tail beyond the interval holds 33 resamples (Monte Carlo
-# relative error of that tail about 17%; 10,000 would leave 16, about 25%). On 2 busy cores: one `compare`
-# of 3 x 1000 against 3 x 1000 episodes about 0.2 s; `compare_many` over 15 such entries about 0.45 s for
-# all 105 pairs, 0.4 s for the 14 neighbour pairs (the shared episode draws cost most of it).
-RESAMPLES = 20_000
 MAX_QUERIES = 10_000  # the largest `correct / queries` denominator `compare` looks for
-_CHUNK_VALUES = 2**18  # resamples x episodes drawn at once: 2 MiB of int64 indices, cache-sized
 _TOLERANCE = 1e-6
-_LIMIT = 10**9  # the denominator bound when reading a float level or alpha as the decimal it was written as
+_INT64_SAFE = 2**62  # sums of squares below this are exact in int64; beyond, Python integers
 
 Outcome = Literal["beats", "ties", "loses to"]
 OUTCOMES: tuple[Outcome, ...] = ("beats", "ties", "loses to")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Comparison:
     """Entry A against entry B on the same test episodes (differences are A - B, as fractions).
 
     Attributes:
-        difference: mean over all seeds and episodes of A minus that of B.
-        low, high: percentile interval of the bootstrap differences at `level`.
+        difference: D, the mean over all seeds and episodes of A minus that of B.
+        low, high: the t interval ``D +- t_df.isf((1 - level) / 2) standard_error``.
         level: the two-sided level of `low` and `high`.
-        p: two-sided bootstrap p-value,
-            ``min(1, 2 (min(at_most_zero, at_least_zero) + 1) / (resamples + 1))``.
-        seeds_a, seeds_b, episodes, resamples: the sizes compared and the bootstrap's size.
+        p: two-sided p-value of "no difference", ``2 t_df.sf(|D| / standard_error)``.
+        standard_error: SE, the square root of the sum of `components`; 0 when no seed and no episode
+            varies, infinite when nothing is estimable (one seed a side and one episode).
+        df: Welch-Satterthwaite degrees of freedom of SE (infinite when SE = 0, 0 when SE is infinite).
+        components: the variance of D from (the seeds of A, the seeds of B, the episodes); 0 where absent
+            (one seed, one episode).
+        seeds_a, seeds_b, episodes: the sizes compared.
         seed_aware: both sides have at least 3 seeds, so the seed spread is counted with some confidence.
-        queries: the denominator the accuracies were counted with (exact integer arithmetic), or None when
-            they are not ``correct / queries`` fractions (floating-point arithmetic).
-        at_most_zero, at_least_zero: resamples whose difference is <= 0 and >= 0 (exact counts).
-        differences: the sorted bootstrap differences (read-only), kept to cut intervals at other levels.
+        queries: the denominator the accuracies were counted with (exact arithmetic), or None when they
+            are not ``correct / queries`` fractions (floating point).
     """
 
     difference: float
@@ -75,37 +96,33 @@ class Comparison:
     high: float
     level: float
     p: float
+    standard_error: float
+    df: float
+    components: tuple[float, float, float]
     seeds_a: int
     seeds_b: int
     episodes: int
-    resamples: int
     seed_aware: bool
     queries: int | None
-    at_most_zero: int
-    at_least_zero: int
-    differences: np.ndarray = field(repr=False, compare=False)
 
     @property
-    def exact_p(self) -> Fraction:
-        """The p-value as an exact fraction (what Holm's decisions are made with)."""
-        return _p_value(self.at_most_zero, self.at_least_zero, self.resamples)
+    def statistic(self) -> float:
+        """|D| / SE, the t statistic's size: infinite when SE = 0 < |D|, 0 when D = 0 or SE is infinite."""
+        return _statistic(self.difference, self.standard_error)
 
     def interval(self, level: float) -> tuple[float, float]:
-        """The percentile interval at another two-sided `level` (e.g. 0.99)."""
-        return self.interval_at_tail((1 - _decimal(level)) / 2)
-
-    def interval_at_tail(self, tail: Fraction) -> tuple[float, float]:
-        """The interval leaving at most `tail` of the resamples out on each side; infinite when the
-        resamples cannot resolve it. It excludes zero exactly when ``exact_p < 2 * tail``."""
-        return _cut(self.differences, tail)
+        """The t interval at another two-sided `level` (e.g. 0.99); it excludes zero exactly when the
+        comparison rejects "no difference" at that level."""
+        low, high, _ = _interval(self, (1 - _fraction(level)) / 2)
+        return low, high
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Verdict:
     """One comparison of a Holm family, decided.
 
     Attributes:
-        comparison: the bootstrap comparison (A against B).
+        comparison: the comparison (A against B).
         outcome: "beats", "ties" or "loses to" (A relative to B): "beats" when the interval at `level` lies
             above zero, "loses to" when below, "ties" otherwise.
         level: the two-sided level the verdict used: ``1 - alpha / (m - k + 1)`` at Holm rank k, or the
@@ -142,96 +159,72 @@ def compare(
     b: np.ndarray | Sequence[Sequence[float]],
     *,
     level: float = 0.95,
-    resamples: int = RESAMPLES,
-    seed: int = 0,
     queries: int | None = None,
 ) -> Comparison:
-    """Compares entry A with entry B by a two-level paired bootstrap over seeds and episodes.
+    """Compares entry A with entry B: the difference of their means, with the seed variance of either
+    side and the episode variance of the paired differences, and a Welch-Satterthwaite t interval.
 
-    ``compare(a, b, ...)`` is ``compare_many([a, b], [(0, 1)], ...)[0]``, bit for bit; to compare many
-    pairs of one table, call `compare_many` once.
+    ``compare(a, b, ...)`` is ``compare_many([a, b], [(0, 1)], ...)[0]``, bit for bit.
 
     Args:
         a, b: per-episode accuracies (fractions), shape [seeds, episodes], the same episodes in the same
             order on both sides (`per_seed` builds them from records).
         level: two-sided level of the interval returned.
-        resamples: bootstrap resamples.
-        seed: the generator's seed; fixed, so that a verdict is reproducible byte for byte.
         queries: queries per episode, to count accuracies as exact integers; None finds the smallest
             common denominator up to `MAX_QUERIES`, or uses floating point where there is none.
 
     Raises:
         ValueError: for arrays that are not 2-D, empty or of different episode counts, for non-finite
-            values, or for accuracies that are not counts of `queries`.
+            values, for accuracies that are not counts of `queries`, or for a level not in (0, 1).
     """
-    return compare_many([a, b], [(0, 1)], level=level, resamples=resamples, seed=seed, queries=queries)[0]
+    return compare_many([a, b], [(0, 1)], level=level, queries=queries)[0]
 
 
 def compare_many(
     entries: Sequence[np.ndarray | Sequence[Sequence[float]]],
     pairs: Sequence[tuple[int, int]],
     *,
-    resamples: int = RESAMPLES,
-    seed: int = 0,
     queries: int | None = None,
     level: float = 0.95,
 ) -> list[Comparison]:
-    """Compares many pairs of entries of one table, all answering the same episodes, at once.
+    """Compares many pairs of entries of one table, all answering the same episodes.
 
-    Each result is the two-level paired bootstrap of `compare`: per resample, the seeds of either side are
-    drawn with replacement and one draw of episodes with replacement is shared by both sides. The draws
-    are shared by the whole call (common random numbers): one episode draw per resample for every entry,
-    and one seed draw per resample for each entry, used by every pair it is in. Each pair's bootstrap is
-    still exactly that two-level paired bootstrap (its two sides draw their seeds independently, their
-    episodes together); the comparisons of one call are merely dependent, which Holm's procedure allows
-    (it holds under any dependence). The resampled differences are coherent: resample by resample, the
-    difference of (A, C) is that of (A, B) plus that of (B, C) (as exact fractions), and that of (B, A) is
-    minus that of (A, B) (to the bit).
-
-    The work shared: the episode weights (how often each episode was drawn) are drawn once, the resampled
-    episode sums of every seed of every entry are a matrix product of those weights with the correct
-    counts (exact: integers summed in a float type wide enough; in chunks of resamples), and each entry's
-    seed draw weighs its own seeds' sums once; a pair then costs a subtraction and a sort. Memory: a few
-    MiB per chunk, plus ``resamples`` x (seeds of all entries) sums.
-
-    Reproducibility: entry k's seed draws come from a generator of its own, seeded by `seed` and k, and
-    the episode draws from one seeded by `seed` alone; so the result for a pair (i, j) depends, bit for
-    bit, only on entries i and j, their positions i and j, `resamples`, `seed`, `level` and the
-    denominator `queries`: not on the other entries or pairs asked for. In particular the pair (0, 1) of
-    any call gives exactly ``compare(entries[0], entries[1])`` when both use the same `queries` (pass
-    it, or let the entries share their smallest denominator); the same two entries at other positions
-    give another, equally valid, bootstrap draw.
+    Each result is that of `compare` for its two entries and depends on them alone (not on the other
+    entries or pairs, nor, for counts, on the denominator). Each entry's seed and episode sums are
+    computed once; a pair then costs a pass over the episodes. A pair reversed gives the difference and
+    interval negated and the same p.
 
     Args:
         entries: per-episode accuracies of each entry, shape [seeds, episodes], the same episodes in the
             same order in every entry (seed counts may differ).
         pairs: (i, j) indices into `entries`, each compared as A = entries[i] against B = entries[j];
             a pair listed twice gives the same result twice.
-        resamples, seed, level: as for `compare`.
         queries: as for `compare`; None finds the smallest denominator common to all entries.
+        level: as for `compare`.
 
     Returns:
         One `Comparison` per pair, in the order of `pairs`.
 
     Raises:
         ValueError: for entries that are not non-empty 2-D arrays over the same number of episodes, for
-            non-finite values, for accuracies that are not counts of `queries`, and for a pair that is not
-            two different indices in range.
+            non-finite values, for accuracies that are not counts of `queries`, for a pair that is not
+            two different indices in range, or for a level not in (0, 1).
     """
     arrays = _checked(entries)
     pairs = _checked_pairs(pairs, len(arrays))
-    if resamples < 1:
-        raise ValueError(f"resamples must be positive; got {resamples}")
+    tail = (1 - _fraction(level)) / 2
     if not pairs:
         return []
     queries = _denominator(arrays) if queries is None else queries
-    values = [correct_counts(x, queries) for x in arrays] if queries is not None else arrays
     used = sorted({index for pair in pairs for index in pair})
-    totals = _resampled_totals({k: values[k] for k in used}, resamples, seed, exact=queries is not None)
+    if queries is not None:
+        summaries = {k: _Counts(correct_counts(arrays[k], queries), queries) for k in used}
+    else:
+        summaries = {k: _Floats(arrays[k]) for k in used}
     done: dict[tuple[int, int], Comparison] = {}
     for i, j in pairs:
         if (i, j) not in done:
-            done[i, j] = _pair(values[i], values[j], totals[i], totals[j], level, queries)
+            done[i, j] = _comparison(summaries[i], summaries[j], level, tail, queries)
     return [done[pair] for pair in pairs]
 
 
@@ -260,100 +253,122 @@ def _checked_pairs(pairs, count: int) -> list[tuple[int, int]]:
     return checked
 
 
-def _pair(a, b, total_a: np.ndarray, total_b: np.ndarray, level: float, queries: int | None) -> Comparison:
-    """A against B from their resampled totals: differences are ``S_B T_A - S_A T_B`` over the scale
-    ``S_A S_B E`` (times `queries` for counts, where they are integers and so exact)."""
-    (seeds_a, episodes), seeds_b = a.shape, b.shape[0]
-    if (a == a[0]).all() and (b == a[0]).all():
-        scaled = np.zeros(len(total_a))  # every seed of both sides answered every episode alike
-    else:
-        scaled = np.sort(seeds_b * total_a - seeds_a * total_b)
-    differences = scaled / (seeds_a * seeds_b * episodes * (queries or 1))
-    differences.flags.writeable = False
-    return _comparison(a, b, differences, level, queries)
+class _Counts:
+    """One entry's exact sums: correct counts per seed (rows) and per episode (columns, over seeds)."""
+
+    def __init__(self, counts: np.ndarray, queries: int):
+        self.seeds, self.episodes = counts.shape
+        rows = [int(x) for x in counts.sum(axis=1)]
+        self.total = sum(rows)
+        # var(row means) = var(row sums) / (E q)^2, the variance an exact fraction (ddof 1).
+        self.seed_variance = (
+            Fraction(self.seeds * sum(x * x for x in rows) - self.total**2, self.seeds * (self.seeds - 1))
+            / (self.episodes * queries) ** 2
+            if self.seeds >= 2
+            else None
+        )
+        self.columns = counts.sum(axis=0)  # int64, at most seeds x queries each
 
 
-def _comparison(a, b, differences: np.ndarray, level: float, queries: int | None) -> Comparison:
-    at_most, at_least = int(np.count_nonzero(differences <= 0)), int(np.count_nonzero(differences >= 0))
-    low, high = _cut(differences, (1 - _decimal(level)) / 2)
-    return Comparison(
-        difference=_point_difference(a, b, queries), low=low, high=high, level=level,
-        p=float(_p_value(at_most, at_least, len(differences))),
-        seeds_a=a.shape[0], seeds_b=b.shape[0], episodes=a.shape[1], resamples=len(differences),
-        seed_aware=min(a.shape[0], b.shape[0]) >= 3, queries=queries,
-        at_most_zero=at_most, at_least_zero=at_least, differences=differences,
-    )  # fmt: skip
+class _Floats:
+    """One entry's sums in floating point (accuracies that are not counts of one denominator)."""
+
+    def __init__(self, values: np.ndarray):
+        self.seeds, self.episodes = values.shape
+        self.mean = float(values.mean())
+        self.seed_variance = float(np.var(values.mean(axis=1), ddof=1)) if self.seeds >= 2 else None
+        self.columns = values.mean(axis=0)
 
 
-def _p_value(at_most_zero: int, at_least_zero: int, resamples: int) -> Fraction:
-    return min(Fraction(1), Fraction(2 * (min(at_most_zero, at_least_zero) + 1), resamples + 1))
-
-
-def _cut(differences: np.ndarray, tail: Fraction) -> tuple[float, float]:
-    """From the j-th smallest to the j-th largest sorted difference, ``j = ceil(tail (R + 1)) - 1``."""
-    resamples = len(differences)
-    j = math.ceil(tail * (resamples + 1)) - 1
-    if j < 1:
-        return -math.inf, math.inf
-    return float(differences[j - 1]), float(differences[resamples - j])
-
-
-def _point_difference(a: np.ndarray, b: np.ndarray, queries: int | None) -> float:
-    """mean(A) - mean(B); exact (a zero is exactly zero) over integer counts."""
+def _comparison(a, b, level: float, tail: Fraction, queries: int | None) -> Comparison:
+    """A against B from their summaries: D, the variance components and the t interval."""
+    seeds_a, seeds_b, episodes = a.seeds, b.seeds, a.episodes
     if queries is None:
-        return float(a.mean() - b.mean())
-    sum_a, sum_b = int(a.sum()), int(b.sum())  # integer-valued floats below 2**53: exact
-    numerator = sum_a * b.shape[0] - sum_b * a.shape[0]
-    return float(Fraction(numerator, a.shape[0] * b.shape[0] * a.shape[1] * queries))
+        difference = a.mean - b.mean
+        episode = float(np.var(a.columns - b.columns, ddof=1)) / episodes if episodes >= 2 else None
+    else:
+        difference, episode = _exact_difference(a, b, queries)
+    seed_a = None if a.seed_variance is None else a.seed_variance / seeds_a
+    seed_b = None if b.seed_variance is None else b.seed_variance / seeds_b
+    named = ((seed_a, seeds_a - 1), (seed_b, seeds_b - 1), (episode, episodes - 1))
+    standard_error, df = _standard_error([(c, dof) for c, dof in named if c is not None])
+    p = _p_value(float(difference), standard_error, df)
+    shell = Comparison(
+        difference=float(difference), low=0.0, high=0.0, level=level, p=p,
+        standard_error=standard_error, df=df,
+        components=tuple(0.0 if c is None else float(c) for c in (seed_a, seed_b, episode)),
+        seeds_a=seeds_a, seeds_b=seeds_b, episodes=episodes,
+        seed_aware=min(seeds_a, seeds_b) >= 3, queries=queries,
+    )  # fmt: skip
+    low, high, _ = _interval(shell, tail)
+    return dataclasses.replace(shell, low=low, high=high)
 
 
-def _resampled_totals(
-    values: Mapping[int, np.ndarray], resamples: int, seed: int, *, exact: bool
-) -> dict[int, np.ndarray]:
-    """Per entry k, per resample, ``sum_s w_s sum_e W_e X_se``: its seeds' sums over the drawn episodes
-    (W counts how often each episode was drawn), weighed by how often each seed was drawn (w).
-
-    Integers (int64) when `exact`. Their episode sums are a product of non-negative integers whose every
-    partial sum is at most ``episodes * max(X)``: exact in float32 below 2**24 (float64 below 2**53, int64
-    beyond), whatever the order of summation. The episode draws come from the generator of `seed`'s spawn
-    key (0,), entry k's seed draws from that of (1, k); all are drawn in chunks of a size that depends on
-    the episode count alone, so that each stream, and so each result, depends on the inputs alone. No
-    BLAS (`einsum`, not `matmul`): its threads stall on a busy machine between the draws, and its order of
-    summation may vary, which floating-point (inexact) accuracies would see.
-    """
-    first = values[next(iter(values))]
-    episodes = first.shape[1]
-    largest = max(int(x.max()) for x in values.values()) if exact else 0
-    dtype = _product_dtype(episodes * largest) if exact else np.float64
-    counts = {k: np.ascontiguousarray(x, dtype=dtype) for k, x in values.items()}  # [seeds, episodes]
-    sums = {k: np.empty((resamples, x.shape[0]), dtype=dtype) for k, x in values.items()}
-    chunk = max(1, _CHUNK_VALUES // episodes)
-    episode_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0,)))
-    for start in range(0, resamples, chunk):
-        n = min(chunk, resamples - start)
-        drawn = episode_rng.integers(0, episodes, size=(n, episodes), dtype=np.int64)
-        drawn += (np.arange(n, dtype=np.int64) * episodes)[:, None]
-        weights = np.bincount(drawn.ravel(), minlength=n * episodes).reshape(n, episodes).astype(dtype)
-        for k, x in counts.items():  # entry by entry: its sums do not depend on the other entries
-            np.einsum("ne,se->ns", weights, x, out=sums[k][start : start + n])
-    totals = {}
-    for k, x in sums.items():
-        seed_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1, k)))
-        own = x.astype(np.int64) if exact else x
-        totals[k] = np.einsum("ns,ns->n", _seed_weights(seed_rng, resamples, x.shape[1]), own)
-    return totals
+def _exact_difference(a: _Counts, b: _Counts, queries: int) -> tuple[Fraction, Fraction | None]:
+    """D and the episode component as exact fractions. Per episode, ``c_e = S_B C_A,e - S_A C_B,e``
+    (C the column sums of correct counts) is ``d_e S_A S_B q``, an integer."""
+    seeds_a, seeds_b, episodes = a.seeds, b.seeds, a.episodes
+    scale = seeds_a * seeds_b * queries
+    difference = Fraction(seeds_b * a.total - seeds_a * b.total, scale * episodes)
+    if episodes < 2:
+        return difference, None
+    largest = scale  # |c_e| <= S_A S_B q
+    wide = episodes * largest * largest >= _INT64_SAFE
+    columns_a, columns_b = (x.astype(object) if wide else x for x in (a.columns, b.columns))
+    c = seeds_b * columns_a - seeds_a * columns_b
+    total, squares = int(c.sum()), int((c * c).sum())
+    variance = Fraction(episodes * squares - total * total, episodes * (episodes - 1)) / scale**2
+    return difference, variance / episodes
 
 
-def _product_dtype(bound: int) -> type:
-    """The cheapest dtype that sums non-negative integers up to `bound` exactly."""
-    return np.float32 if bound < 2**24 else np.float64 if bound < 2**53 else np.int64
+def _standard_error(present: list[tuple]) -> tuple[float, float]:
+    """SE and its Welch-Satterthwaite degrees of freedom from the components present, (variance, df)."""
+    if not present:
+        return math.inf, 0.0
+    total = sum(c for c, _ in present)
+    if total == 0:
+        return 0.0, math.inf
+    spread = sum(c * c / dof for c, dof in present if c != 0)
+    return math.sqrt(float(total)), float(total * total / spread)
 
 
-def _seed_weights(rng: np.random.Generator, n: int, seeds: int) -> np.ndarray:
-    """[n, seeds] counts of each seed in n draws of `seeds` seeds with replacement."""
-    drawn = rng.integers(0, seeds, size=(n, seeds))
-    drawn += (np.arange(n) * seeds)[:, None]
-    return np.bincount(drawn.ravel(), minlength=n * seeds).reshape(n, seeds)
+def _statistic(difference: float, standard_error: float) -> float:
+    if difference == 0 or math.isinf(standard_error):
+        return 0.0
+    return math.inf if standard_error == 0 else abs(difference) / standard_error
+
+
+def _p_value(difference: float, standard_error: float, df: float) -> float:
+    statistic = _statistic(difference, standard_error)
+    if math.isinf(statistic) or statistic == 0:
+        return 0.0 if statistic else 1.0
+    return min(1.0, 2 * float(special.stdtr(df, -statistic)))  # t_df.sf(|D| / SE), doubled
+
+
+def _interval(comparison: Comparison, tail: Fraction | float) -> tuple[float, float, bool]:
+    """The interval leaving `tail` on each side, and whether it excludes zero, decided once from
+    ``|D| / SE > t_df.isf(tail)``; the bound next to zero is kept on the decision's side."""
+    difference, standard_error = comparison.difference, comparison.standard_error
+    if standard_error == 0:
+        return difference, difference, difference != 0
+    if math.isinf(standard_error):
+        return -math.inf, math.inf, False
+    quantile = -float(special.stdtrit(comparison.df, float(tail)))  # t_df.isf(tail)
+    excludes = _statistic(difference, standard_error) > quantile
+    half = quantile * standard_error
+    low, high = _agreeing(difference - half, difference + half, difference, excludes)
+    return low, high, excludes
+
+
+def _agreeing(low: float, high: float, difference: float, excludes: bool) -> tuple[float, float]:
+    """The interval with its bound next to zero on the side `excludes` says (a last-bit correction)."""
+    if excludes and difference > 0 and low <= 0:
+        low = math.nextafter(0.0, 1.0)
+    elif excludes and difference < 0 and high >= 0:
+        high = math.nextafter(0.0, -1.0)
+    elif not excludes:
+        low, high = min(low, 0.0), max(high, 0.0)
+    return low, high
 
 
 def holm(comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[Verdict]:
@@ -361,22 +376,23 @@ def holm(comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[Verdict
 
     Ranked by ascending p (ties in input order), the comparison at rank k rejects "no difference" when every
     one before it did and its interval at level ``1 - alpha / (m - k + 1)`` excludes zero (equivalently,
-    its exact p is below ``alpha / (m - k + 1)``). After the first that does not, every later comparison
-    is shown at the stopping comparison's level, where its interval includes zero too.
+    its p is below ``alpha / (m - k + 1)``). After the first that does not, every later comparison is
+    shown at the stopping comparison's level, where its interval includes zero too.
     """
     m = len(comparisons)
-    limit = _decimal(alpha)
-    order = sorted(range(m), key=lambda i: (comparisons[i].exact_p, i))
+    limit = _fraction(alpha)
+    order = sorted(range(m), key=lambda i: (comparisons[i].p, i))
     decided: dict[int, Verdict] = {}
-    adjusted, divisor, stopped = Fraction(0), m, False
+    adjusted, divisor, stopped = 0.0, m, False
     for rank, index in enumerate(order, start=1):
         comparison = comparisons[index]
-        adjusted = max(adjusted, min(Fraction(1), (m - rank + 1) * comparison.exact_p))
+        adjusted = max(adjusted, min(1.0, (m - rank + 1) * comparison.p))
         divisor = divisor if stopped else m - rank + 1
-        low, high = comparison.interval_at_tail(limit / divisor / 2)
-        rejected = not stopped and (low > 0 or high < 0)
+        low, high, excludes = _interval(comparison, limit / divisor / 2)
+        rejected = not stopped and excludes
+        low, high = _agreeing(low, high, comparison.difference, rejected)
         stopped = not rejected
-        outcome: Outcome = "ties" if not rejected else "beats" if low > 0 else "loses to"
+        outcome: Outcome = "ties" if not rejected else "beats" if comparison.difference > 0 else "loses to"
         decided[index] = Verdict(
             comparison=comparison, outcome=outcome, level=float(1 - limit / divisor), low=low, high=high,
             family=m, p_adjusted=_toward(adjusted, rejected, alpha), note=_note(comparison),
@@ -384,14 +400,13 @@ def holm(comparisons: Sequence[Comparison], alpha: float = 0.05) -> list[Verdict
     return [decided[i] for i in range(m)]
 
 
-def _toward(adjusted: Fraction, rejected: bool, alpha: float) -> float:
-    """The adjusted p as a float on the side of `alpha` the exact decision is on (rounding cannot flip it)."""
-    value = float(adjusted)
-    if rejected and value >= alpha:
+def _toward(adjusted: float, rejected: bool, alpha: float) -> float:
+    """The adjusted p on the side of `alpha` the decision is on (rounding cannot flip it)."""
+    if rejected and adjusted >= alpha:
         return math.nextafter(alpha, 0.0)
-    if not rejected and value < alpha:
+    if not rejected and adjusted < alpha:
         return alpha
-    return value
+    return adjusted
 
 
 def _note(comparison: Comparison) -> str:
@@ -407,9 +422,9 @@ def _points(fraction: float) -> str:
     return f"{100 * fraction:+.2f}"
 
 
-def _decimal(value: float) -> Fraction:
-    """A float level or alpha as the fraction it was written as (0.05 is 1/20, not 0.05000000000000000277)."""
-    fraction = Fraction(value).limit_denominator(_LIMIT)
+def _fraction(value: float) -> Fraction:
+    """A float level or alpha as the decimal it was written as (0.05 is 1/20), checked to lie in (0, 1)."""
+    fraction = Fraction(value).limit_denominator(10**9)
     if not 0 < fraction < 1:
         raise ValueError(f"a level or alpha must lie strictly between 0 and 1; got {value}")
     return fraction
@@ -417,7 +432,7 @@ def _decimal(value: float) -> Fraction:
 
 def per_seed(records: Sequence[Mapping]) -> np.ndarray:
     """The [seeds, episodes] accuracies of one entry's records, rows ordered by training seed (so that the
-    bootstrap does not depend on the order the records were listed in).
+    arrays do not depend on the order the records were listed in).
 
     Raises:
         ValueError: for no records, a record without `per_episode`, unequal episode counts, different
