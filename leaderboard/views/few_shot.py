@@ -33,7 +33,7 @@ COLUMNS = {
     ),
     "Gap to next": st.column_config.TextColumn(
         help="verdict against the next rank: difference in points with the interval the verdict used, from "
-        f"a bootstrap over training seeds and test episodes, Holm-corrected over the table's gaps at {ALPHA}"
+        f"a t test counting training seeds and test episodes, Holm-corrected over the table's gaps at {ALPHA}"
     ),
     "ms / episode": st.column_config.NumberColumn(
         format="%.0f", help="meta-training milliseconds per episode"

@@ -116,7 +116,7 @@ def show_summary(entries, setting: str) -> None:
         return
     st.markdown(
         "**Own update against the best tuned optimizer from the same start**, at the trained horizon (a "
-        "bootstrap over the curve episodes, one training seed, Holm-corrected over the optimizers of each "
+        "t test over the curve episodes, one training seed, Holm-corrected over the optimizers of each "
         "start; the interval is the one the verdict used):"
     )
     shown = rows.drop(columns=["setting", "record"]).assign(

@@ -96,7 +96,7 @@ def show_answer(records) -> None:
     st.subheader("Which optimizer wins")
     st.caption(
         "Each learned optimizer against the tuned baseline with the lowest mean final loss on each task: a "
-        "bootstrap over the same held-out problems, Holm-corrected over all tasks (one meta-training seed, "
+        "t test over the same held-out problems, Holm-corrected over all tasks (one meta-training seed, "
         "so problem noise only). `difference` is learned minus baseline final loss: negative is better."
     )
     st.dataframe(counts.rename(columns={"loses": "losses"}), hide_index=True, width="stretch")

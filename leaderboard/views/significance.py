@@ -37,7 +37,7 @@ def run() -> None:
     st.title("Significance")
     st.markdown(
         "Every entry answers the same frozen test episodes with each of its training seeds. For each pair: "
-        "the mean difference in accuracy points and a two-level paired bootstrap over seeds and episodes "
+        "the mean difference in accuracy points and a paired t test counting seed and episode variance "
         f"(seed variance counted), Holm-corrected over all pairs of the table at {ALPHA}; the interval "
         "shown is the one the verdict used, so a verdict other than *ties* means it excludes zero. "
         "Entries with fewer than 3 seeds say so in the note."

@@ -90,7 +90,7 @@ def curve_frame(entries: Iterable[Entry]) -> pd.DataFrame:
 
 
 def verdicts(block: dict, alpha: float = 0.05) -> dict[str, Verdict]:
-    """The own rule against each standard optimizer from one start, at the trained horizon: the bootstrap
+    """The own rule against each standard optimizer from one start, at the trained horizon: the t test
     of `tfmeta.records.verdicts` over the curve episodes (one training seed: episode noise only),
     Holm-corrected over the optimizers of that start. Empty when the block keeps no per-episode
     accuracies."""

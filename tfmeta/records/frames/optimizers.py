@@ -194,7 +194,7 @@ def _normalised(mine: list[float] | None, adam: list[float] | None) -> float | N
 
 
 def _decide(rows: list[dict], alpha: float) -> None:
-    """Fills each row's outcome from its `pair` of final losses (learned, baseline): a bootstrap over the
+    """Fills each row's outcome from its `pair` of final losses (learned, baseline): a t test over the
     held-out problems (`tfmeta.records.verdicts`; one meta-training seed, so problem noise only),
     Holm-corrected over every row of the same profile, since one claim ("the learned optimizers win on k
     tasks") rests on all of them. An optimizer that diverged on any problem (no final loss) loses to one

@@ -179,7 +179,7 @@ def _same_accuracy(a: dict, b: dict) -> bool:
 
 def neighbour_verdicts(entries: list[Entry]) -> list[Verdict | None]:
     """For each entry, its verdict against the entry ranked just below it (None for the last): the
-    seed-and-episode bootstrap of `tfmeta.records.verdicts`, Holm-corrected over the table's neighbour
+    seed-and-episode t test of `tfmeta.records.verdicts`, Holm-corrected over the table's neighbour
     gaps (one family)."""
     pairs = [(i, i + 1) for i in range(len(entries) - 1)]
     verdicts: list[Verdict | None] = list(holm(_compared(entries, pairs)))
@@ -187,14 +187,14 @@ def neighbour_verdicts(entries: list[Entry]) -> list[Verdict | None]:
 
 
 def _compared(entries: list[Entry], pairs: list[tuple[int, int]]):
-    """The bootstrap comparisons of `pairs` of a table's entries (positions in the ranking), sharing the
-    episode draws: every entry answered the same episodes."""
+    """The comparisons of `pairs` of a table's entries (positions in the ranking), on the episodes every
+    entry of the table answered, in exact counts out of way x query where the accuracies are such counts."""
     if not pairs:
         return []
     arrays = [seed_episodes(record) for _, record in entries]
     try:
         return compare_many(arrays, pairs, queries=query_count(entries[0][1]))
-    except ValueError:  # accuracies that are not counts out of way x query: let the bootstrap find out
+    except ValueError:  # accuracies that are not counts out of way x query: compare them as they are
         return compare_many(arrays, pairs)
 
 
@@ -387,7 +387,7 @@ def duration(seconds: float) -> str:
 
 
 def pairwise_frame(entries: list[Entry]) -> pd.DataFrame:
-    """Every pair (A ranked above B) of a table: the verdict of the seed-and-episode bootstrap,
+    """Every pair (A ranked above B) of a table: the verdict of the seed-and-episode t test,
     Holm-corrected over all pairs of the table (one family), with the interval it used."""
     names = entry_labels([record for _, record in entries])
     pairs = [(i, j) for i in range(len(entries)) for j in range(i + 1, len(entries))]
