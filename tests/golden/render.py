@@ -20,7 +20,7 @@ weights (so could not be verified) moved to results/superseded/; and when Matchi
 and the Siamese network's contrastive entry gained seeds 1 and 2, and Reptile's entry likewise; and when
 first-order MAML's entry with 4 tasks and step 0.1 joined, with seeds 0, 1 and 2, and the meta-learner LSTM's
 entry gained seeds 1 and 2; and when every verdict (gap to next, every pair, the optimizer track) moved
-from an episode-only Wilcoxon test to the seed-and-episode bootstrap with Holm's correction, and pairs
+from an episode-only Wilcoxon test to the seed-and-episode t test with Holm's correction, and pairs
 came to name their entries' variants.
 """
 
