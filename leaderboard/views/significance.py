@@ -73,25 +73,37 @@ def run() -> None:
     st.altair_chart(difference_chart(against_best), width="stretch")
     st.caption("An interval that excludes zero is a real gap; grey pairs are not distinguishable.")
     st.subheader("Every pair")
-    st.altair_chart(pair_matrix(frame), width="stretch")
+    st.altair_chart(pair_matrix(frame), width="content")
 
 
-def pair_matrix(frame) -> alt.Chart:
-    """All pairs as one compact grid (row: the higher-ranked entry A, column: B): the colour says whether
-    A's lead is significant, the text is the difference in points."""
+def pair_matrix(frame) -> alt.LayerChart:
+    """All pairs as one grid (row: the higher-ranked entry A, column: B), one fixed-size cell per pair so
+    every label stays legible at 15 entries: the colour says the verdict, the text is the difference in
+    points (white on the dark cells)."""
     data = frame.assign(
         label=frame["A - B (points)"].map(lambda d: f"{d:+.2f}"),
-        verdict=frame["Significant"].map({True: "A beats B", False: "tie"}),
+        verdict=frame["Verdict"].map(lambda v: "tie" if v == "ties" else f"A {v} B"),
     )
     order = list(dict.fromkeys([*frame["A"], *frame["B"]]))
-    x = alt.X("B:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=160))
-    y = alt.Y("A:N", sort=order, title=None, axis=alt.Axis(labelLimit=160))
+    x = alt.X("B:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40, labelLimit=220, labelFontSize=12))
+    y = alt.Y("A:N", sort=order, title=None, axis=alt.Axis(labelLimit=260, labelFontSize=12))
     colour = alt.Color(
-        "verdict:N", scale=alt.Scale(domain=["A beats B", "tie"], range=["#0072B2", "#dddddd"])
+        "verdict:N",
+        title="verdict",
+        scale=alt.Scale(domain=["A beats B", "tie", "A loses to B"], range=["#0072B2", "#dddddd", "#D55E00"]),
     )
     cells = alt.Chart(data).mark_rect().encode(x=x, y=y, color=colour, tooltip=list(frame.columns))
-    text = alt.Chart(data).mark_text(fontSize=10).encode(x=x, y=y, text="label:N")
-    return (cells + text).properties(height=24 * len(order) + 40)
+    text = (
+        alt.Chart(data)
+        .mark_text(fontSize=12)
+        .encode(
+            x=x,
+            y=y,
+            text="label:N",
+            color=alt.condition(alt.datum.verdict == "tie", alt.value("#000000"), alt.value("#ffffff")),
+        )
+    )
+    return (cells + text).properties(width=alt.Step(64), height=alt.Step(30))
 
 
 if __name__ == "__main__":
