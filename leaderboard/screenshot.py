@@ -49,6 +49,10 @@ PAGES = {
     "submit": '[data-testid="stFileUploader"]',
 }
 SIZES = {"desktop": (1280, 800), "narrow": (400, 800)}
+# The tallest a page may scroll at a width: an answer a visitor has to scroll 8,000 px for is not an answer.
+MAX_HEIGHT = {1280: 6000, 400: 12000}
+# Streamlit scrolls inside its main block, so the page's own height says nothing: the tallest element does.
+HEIGHT = "Math.max(...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))"
 # Opened at a page's own URL, Streamlit's front end first asks for its health and host config under that
 # path, to learn whether the app is served below a base path; the 404s it expects there are not errors.
 BASE_PATH_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
@@ -187,6 +191,9 @@ def _page_problems(session: DevTools, width: int) -> list[str]:
     )["result"].get("value", 0)
     if overflow > width + 1:
         found.append(f"the page is {overflow} px wide in a {width} px window")
+    height = session.call("Runtime.evaluate", expression=HEIGHT, returnByValue=True)["result"].get("value", 0)
+    if height > MAX_HEIGHT.get(width, 12000):
+        found.append(f"the page is {height} px tall at {width} px (at most {MAX_HEIGHT.get(width, 12000)})")
     for event in session.events:
         params = event.get("params", {})
         if event.get("method") == "Runtime.exceptionThrown":
