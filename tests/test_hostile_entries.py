@@ -327,3 +327,18 @@ def test_a_file_name_that_is_not_text_is_skipped_and_shown_escaped(tmp_path, mon
     app = open_page(tmp_path, "few_shot", monkeypatch)
     assert not app.exception, app.exception
     assert any("udcff" in w.value for w in app.warning)
+
+
+@pytest.mark.parametrize("page", (*PAGES, "optimizers", "inner_loop"))
+def test_the_whole_corpus_in_one_folder_breaks_no_page(page, board, monkeypatch):
+    """Every refused record of this module dropped beside a valid one, with a FIFO and a file name that is
+    not UTF-8: each page renders, names every skipped file in a warning, and ranks the valid record only."""
+    for case, (edit, _) in REFUSED.items():
+        (board / f"{case}.json").write_text(json.dumps(edited(edit)), encoding="utf-8")
+    make_fifo(board / "pipe.json")
+    with open(os.fsencode(board) + b"/\xff.json", "wb") as f:
+        f.write(b"{}")
+    app = open_page(board, page, monkeypatch)
+    assert not app.exception, (page, app.exception)
+    if page in PAGES and page != "submit":  # the few-shot pages warn about each file they skip
+        assert len(app.warning) == len(REFUSED) + 2, [w.value for w in app.warning]
