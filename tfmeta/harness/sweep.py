@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import time
 import traceback
 from dataclasses import dataclass
@@ -279,8 +280,15 @@ def _collect(ray, ref, training, results_dir: Path, seconds: float, log, replace
 
 
 def _append_log(results_dir: Path, training, text: str) -> None:
-    with open(results_dir / "sweep.log", "a") as log:
-        log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} {training.label}\n{text}\n")
+    # O_NONBLOCK: a FIFO named sweep.log must not stall the sweep; anything but a regular file is passed by.
+    path = results_dir / "sweep.log"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK, 0o644)
+    except OSError:
+        return
+    with os.fdopen(fd, "a") as log:
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            log.write(f"== {time.strftime('%Y-%m-%d %H:%M:%S')} {training.label}\n{text}\n")
 
 
 def _progress(outcome: Outcome, finished: int, total: int, elapsed: float, skipped: int) -> str:
