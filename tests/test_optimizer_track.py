@@ -131,15 +131,21 @@ def test_leaderboard_page_shows_the_track(smoke_records, tmp_path, monkeypatch):
     app.switch_page("views/optimizers.py").run()
     assert not app.exception, app.exception
     assert [shown(s.value) for s in app.subheader] == [
-        "Against the best tuned baseline", "Across tasks", "quadratic", "quadratic@2x", "Meta-training"
-    ]  # fmt: skip
+        "Which optimizer wins",
+        "Task by task",
+        "Meta-training",
+    ]
+    tasks = [shown(e.label) for e in app.expander if not e.label.startswith("Against every")]
+    assert tasks == ["quadratic", "quadratic@2x"]  # per-task curves, folded
     assert any("broken.json" in shown(w.value) for w in app.warning)
-    best, tally, outcomes = (frame.value for frame in app.dataframe[:3])
+    counts, best, tally, outcomes = (frame.value for frame in app.dataframe[:4])
+    assert list(counts["learned"]) == ["lstm[quadratic]"]
+    assert int(counts[["wins", "ties", "losses"]].sum(axis=1).iloc[0]) == 2  # the answer first: 2 tasks
     assert set(best["task"]) == {"quadratic", "quadratic@2x"} and set(best["learned"]) == {"lstm[quadratic]"}
     assert set(best["outcome"]) <= {"wins", "ties", "loses"}
     assert set(tally["baseline"]) == {"sgd", "momentum", "nag", "adam", "rmsprop", "adagrad"}
     assert set(outcomes["task"]) == {"quadratic", "quadratic@2x"}
-    table = app.dataframe[3].value
+    table = app.dataframe[4].value
     assert set(table["optimizer"]) == {
         "sgd",
         "momentum",
@@ -151,9 +157,12 @@ def test_leaderboard_page_shows_the_track(smoke_records, tmp_path, monkeypatch):
     }
 
 
-def test_every_committed_task_draws_a_non_empty_chart_on_a_scale_defined_at_zero(monkeypatch, tmp_path):
-    """The shipped records on the optimizer page: a chart per task, every one on a symmetric-log loss
-    axis (defined at zero, where a log axis left quadratic@2x empty) and holding data."""
+def test_every_committed_task_draws_a_non_empty_chart_on_a_log_axis_fitted_to_it(monkeypatch, tmp_path):
+    """The shipped records on the optimizer page: a chart per task on a log loss axis whose domain is the
+    task's own losses (the band's lower edge clipped to it, so a band reaching zero still draws, where an
+    unclipped log axis once left quadratic@2x empty), every one holding data."""
+    import json
+
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("TFMETA_RESULTS_DIR", str(tmp_path))
@@ -161,13 +170,16 @@ def test_every_committed_task_draws_a_non_empty_chart_on_a_scale_defined_at_zero
     app = AppTest.from_file(str(locations.app_dir() / "app.py"), default_timeout=60).run()
     app.switch_page("views/optimizers.py").run()
     assert not app.exception, app.exception
-    tasks = [shown(s.value) for s in app.subheader if shown(s.value) not in ("Meta-training", "Across tasks")]
+    tasks = [shown(e.label) for e in app.expander if not e.label.startswith("Against every")]
     assert "quadratic@2x" in tasks
     charts = app.get("vega_lite_chart")[: len(tasks)]
     assert len(charts) == len(tasks)
     for task, chart in zip(tasks, charts, strict=True):
-        assert '"symlog"' in chart.proto.spec, task
+        line = json.loads(chart.proto.spec)["layer"][1]["encoding"]["y"]
+        assert line["scale"]["type"] == "log" and 0 < line["scale"]["domain"][0] < line["scale"]["domain"][1]
         assert any(dataset.data.data for dataset in chart.proto.datasets), task
-    (tally,) = [frame.value for frame in app.dataframe if "wins" in frame.value]
+    (tally,) = [
+        frame.value for frame in app.dataframe if "baseline" in frame.value and "tasks" in frame.value
+    ]
     assert (tally["wins"] + tally["ties"] + tally["losses"] == tally["tasks"]).all()
     assert set(tally["baseline"]) == {"sgd", "momentum", "nag", "adam", "rmsprop", "adagrad"}
