@@ -100,14 +100,11 @@ def find_weights(sha256: str, directories: list[Path]) -> Path:
 def _digest(path: Path) -> str | None:
     """The sha256 of a regular, non-empty file; None for anything else, or when it cannot be read."""
     try:
-        if not (stat.S_ISREG((info := os.stat(path)).st_mode) and info.st_size):
+        if not os.stat(path).st_size:
             return None
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for a FIFO since the stat
-                return None
+        with store.open_regular(path) as f:
             return hashlib.file_digest(f, "sha256").hexdigest()
-    except OSError:
+    except (OSError, store.RecordError):  # missing, unreadable, or not a regular file
         return None
 
 

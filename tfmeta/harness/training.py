@@ -17,20 +17,20 @@ import csv
 import hashlib
 import json
 import os
-import stat
 import tempfile
 import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import keras
 
 from tfmeta.errors import UserError
+from tfmeta.records import store
 
 WEIGHTS = "weights.weights.h5"
+WEIGHTS_EXPECTED = "weights are .weights.h5 files"
 SUMMARY = "training.json"
 CURVE = "curve.csv"
 RESUMES = "resumes.json"  # episode counts at which the training was resumed
@@ -253,35 +253,15 @@ def _copy_regular(path: Path, copy: Path) -> str:
     """Copies the regular file at `path` to `copy`; returns its sha256."""
     digest = hashlib.sha256()
     try:
-        with _open_regular(path) as source, open(copy, "wb") as target:
+        with store.open_regular(path, WEIGHTS_EXPECTED) as source, open(copy, "wb") as target:
             while chunk := source.read(1 << 20):
                 digest.update(chunk)
                 target.write(chunk)
+    except store.RecordError as err:  # not a regular file
+        raise WeightsError(str(err)) from None
     except OSError as err:
         raise WeightsError(f"cannot read the weights file {path}: {err.strerror or err}") from err
     return digest.hexdigest()
-
-
-def _open_regular(path: Path) -> BinaryIO:
-    """`path` opened for reading if it is a regular file: checked with `stat` (which never blocks), then
-    opened without blocking and checked again on the descriptor, in case a FIFO was swapped in between.
-
-    Raises:
-        WeightsError: when it is a device, FIFO, socket or folder.
-    """
-    if not stat.S_ISREG(os.stat(path).st_mode):
-        raise _not_regular(path)
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise _not_regular(path)
-    return os.fdopen(fd, "rb")
-
-
-def _not_regular(path: Path) -> WeightsError:
-    return WeightsError(
-        f"{path} is not a regular file (a device, FIFO or folder); weights are .weights.h5 files"
-    )
 
 
 def _check_format(copy: Path, shown: Path) -> None:

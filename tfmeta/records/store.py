@@ -73,10 +73,10 @@ def read_bytes(path: str | Path) -> bytes:
     return data
 
 
-def open_regular(path: str | Path) -> BinaryIO:
+def open_regular(path: str | Path, expected: str = "a record is a JSON file") -> BinaryIO:
     """A regular file opened for reading in binary mode. The type is checked before opening (`stat` never
     blocks) and again on the open descriptor, opened with O_NONBLOCK so that a FIFO swapped in between
-    cannot block either.
+    cannot block either. `expected` says what the file should have been, for the refusal.
 
     Raises:
         RecordError: when `path` is a device, pipe, socket or folder.
@@ -84,18 +84,16 @@ def open_regular(path: str | Path) -> BinaryIO:
     """
     path = Path(path)
     if not stat.S_ISREG(path.stat().st_mode):
-        raise _not_regular(path)
+        raise _not_regular(path, expected)
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
-        raise _not_regular(path)
+        raise _not_regular(path, expected)
     return os.fdopen(fd, "rb")
 
 
-def _not_regular(path: Path) -> RecordError:
-    return RecordError(
-        f"{text.printable(path)} is not a regular file (a device, pipe or folder); a record is a JSON file"
-    )
+def _not_regular(path: Path, expected: str) -> RecordError:
+    return RecordError(f"{text.printable(path)} is not a regular file (a device, pipe or folder); {expected}")
 
 
 def parse(data: bytes, name: str = "record") -> dict:
