@@ -137,11 +137,13 @@ def _signature_valid(name: str, entry: dict) -> bool:
 def shipped_weights_present(sha256: str) -> bool:
     """Whether the shipped weights folder holds `<sha256>.weights.h5` with that content."""
     path = locations.shipped_weights_dir() / f"{sha256}.weights.h5"
-    return _weights_digest(str(path), _stamp(path)) == sha256
+    return _digest(str(path), _stamp(path)) == sha256
 
 
 @functools.lru_cache(maxsize=4096)
-def _weights_digest(path: str, stamp: tuple) -> str | None:
+def _digest(path: str, stamp: tuple) -> str | None:
+    """The sha256 of a regular file as of `stamp` (its size and modification time), None when it is
+    missing or not a regular file: cached, since a page asks for every record's status more than once."""
     if not stamp:
         return None
     try:
@@ -152,7 +154,4 @@ def _weights_digest(path: str, stamp: tuple) -> str | None:
 
 
 def _safe_digest(path: Path) -> str | None:
-    try:
-        return record_digest(path)
-    except (OSError, store.RecordError):
-        return None
+    return _digest(str(path), _stamp(path))
