@@ -342,3 +342,18 @@ def test_the_whole_corpus_in_one_folder_breaks_no_page(page, board, monkeypatch)
     assert not app.exception, (page, app.exception)
     if page in PAGES and page != "submit":  # the few-shot pages warn about each file they skip
         assert len(app.warning) == len(REFUSED) + 2, [w.value for w in app.warning]
+
+
+def test_an_admitted_upload_moves_onto_the_board_unless_its_seed_landed_meanwhile(tmp_path, board):
+    from tfmeta.records import submission
+
+    first = submission.submit(json.dumps(make_record("upload", [0.7] * 20)).encode(), board, pending=True)
+    assert first.parent.name == submission.PENDING and not list(board.glob("omniglot-upload-*.json"))
+    admitted = submission.admit(first)
+    assert admitted.parent == board and not first.exists()
+    waiting = submission.submit(json.dumps(make_record("late", [0.6] * 20)).encode(), board, pending=True)
+    few_shot.write(make_record("late", [0.5] * 20), board, "landed.json")  # the same seed, meanwhile
+    before = snapshot(board)
+    with pytest.raises(submission.SubmissionError, match="is pending, but landed.json now holds its result"):
+        submission.admit(waiting)
+    assert snapshot(board) == before

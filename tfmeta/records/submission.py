@@ -226,10 +226,9 @@ def _store(record: dict, results_dir: Path, pending: bool) -> Path:
     digest = _digest(record)
     stored = _stored(results_dir) + _stored(results_dir / PENDING)  # read once for every check
     check_name_is_distinct(record["method"]["name"], [other for _, other in stored] + _shipped())
-    duplicate = next((path for path, other in stored if _digest(other) == digest), None)
+    duplicate, sibling = _holders(record, stored)
     if duplicate:
         raise SubmissionError(f"this record is already on the leaderboard as {duplicate.name}")
-    sibling = next((path for path, other in stored if _same_seed(other, record)), None)
     if sibling:
         raise SubmissionError(
             f"seed {entries.training_seed(record)} of this entry (same method, config, training budget and "
@@ -254,9 +253,7 @@ def admit(path: Path) -> Path:
     board = path.parent.parent
     with locks.folder(board):
         record = few_shot.read(path)
-        stored = _stored(board)
-        duplicate = next((p for p, other in stored if _digest(other) == _digest(record)), None)
-        sibling = next((p for p, other in stored if _same_seed(other, record)), None)
+        duplicate, sibling = _holders(record, _stored(board))
         if duplicate or sibling:
             holder = (duplicate or sibling).name
             raise SubmissionError(f"{path.name} is pending, but {holder} now holds its result")
@@ -328,6 +325,14 @@ def _stored(directory: Path) -> list[tuple[Path, dict]]:
         except (OSError, store.RecordError):
             continue
     return found
+
+
+def _holders(record: dict, stored: list[tuple[Path, dict]]) -> tuple[Path | None, Path | None]:
+    """The stored record holding the same result (a copy), and the one holding the same entry's seed."""
+    digest = _digest(record)
+    duplicate = next((path for path, other in stored if _digest(other) == digest), None)
+    sibling = next((path for path, other in stored if _same_seed(other, record)), None)
+    return duplicate, sibling
 
 
 def _same_seed(other: dict, record: dict) -> bool:
