@@ -60,8 +60,15 @@ def test_verify_reproduces_a_record_and_names_the_first_forged_episode(
     forged["per_episode"][index] = 1.0
     forged["accuracy"] = few_shot.summarize(forged["per_episode"])
     forged_path = few_shot.write(forged, tmp_path, "forged.json")
-    with pytest.raises(reproduction.VerificationError, match=rf"forged.json: episode {index} scores "):
+    with pytest.raises(reproduction.EpisodeDiffers, match=rf"forged.json: episode {index} scores "):
         reproduction.verify(forged_path, runs, str(data_dir), str(cache_dir))
+    from tfmeta import cli
+
+    code = cli.main([
+        "verify", "--mark", str(forged_path), "--weights-dir", str(runs[0]),
+        "--data-dir", str(data_dir), "--cache-dir", str(cache_dir),
+    ])  # fmt: skip
+    assert code == 1 and trust.label(forged_path, forged) == "differs on 1 machine"
     trust.mark(forged_path, 20, record["weights"]["sha256"], "test")
     forged_path.write_text(forged_path.read_text().replace('"profile"', '"profile" '))  # edited afterwards
     assert not trust.is_verified(forged_path, trust.load(tmp_path))

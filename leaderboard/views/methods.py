@@ -20,7 +20,7 @@ from tfmeta.records.frames.methods import (
 
 def show_record(path, record) -> None:
     b, accuracy = record["benchmark"], record["accuracy"]
-    status = trust.status(path, record)
+    status = trust.label(path, record)
     title = (
         f"seed {training_seed(record)} · {plain(b['name'])} {b['way']}-way {b['shot']}-shot · "
         f"{plain(record['profile'])}: {100 * accuracy['mean']:.2f} ± {100 * accuracy['ci95']:.2f}% "

@@ -247,6 +247,8 @@ def cmd_verify(args) -> int:
                 _mark(done)
         except Exception as err:  # one bad or forged record must not stop the others being checked
             print(f"NOT verified: {_failure(path, err)}", file=sys.stderr)
+            if args.mark and isinstance(err, reproduction.EpisodeDiffers):
+                _mark_differs(err)
             failed += 1
             continue
         print(f"verified: {path.name} ({done.episodes} episodes reproduced, weights {done.weights})")
@@ -262,7 +264,6 @@ def _mark(done) -> None:
         ValueError: when the record changed, or verified.json cannot be written.
     """
     from tfmeta import __version__
-    from tfmeta.harness import provenance
     from tfmeta.records import submission, trust
 
     try:
@@ -274,13 +275,34 @@ def _mark(done) -> None:
         if path.parent.name == submission.PENDING:  # an upload the operator has now reproduced
             path = submission.admit(path)
             print(f"admitted {path.name} from {submission.PENDING}/ to the leaderboard")
-        machine = {k: v for k, v in provenance.hardware([]).items() if k in ("cpu", "cpu_id", "simd")}
-        trust.mark(path, done.episodes, done.weights_sha256, __version__, machine)
+        trust.mark(path, done.episodes, done.weights_sha256, __version__, _machine())
     except OSError as err:
         raise ValueError(
             f"reproduced, but not marked: {trust.VERIFIED} in {done.path.parent} cannot be written "
             f"({err.strerror or err})"
         ) from err
+
+
+def _machine() -> dict:
+    """This machine as a verification names it: CPU model and vector instruction sets."""
+    from tfmeta.harness import provenance
+
+    return {k: v for k, v in provenance.hardware([]).items() if k in ("cpu", "cpu_id", "simd")}
+
+
+def _mark_differs(err) -> None:
+    """Keeps this machine's differing outcome in verified.json beside other machines' reproductions (a
+    record verified elsewhere becomes "verified on 1 of 2 machines"), unless the file changed since."""
+    from tfmeta import __version__
+    from tfmeta.records import trust
+
+    try:
+        if trust.record_digest(err.path) != err.record_sha256:
+            return
+        trust.mark_differs(err.path, err.weights_sha256, __version__, _machine(), err.detail)
+        print(f"noted in {trust.VERIFIED}: {err.path.name} differs on this machine", file=sys.stderr)
+    except OSError as err2:
+        print(f"not noted: {trust.VERIFIED} in {err.path.parent} cannot be written ({err2})", file=sys.stderr)
 
 
 def _failure(path: Path, err: Exception) -> str:

@@ -35,6 +35,17 @@ class VerificationError(UserError, ValueError):
     """A record that cannot be verified, or whose re-evaluation disagrees; the message says which."""
 
 
+class EpisodeDiffers(VerificationError):
+    """A re-evaluation that scored an episode differently on this machine: `path`, `record_sha256` and
+    `weights_sha256` say what was re-evaluated and `detail` how it differed, so that the outcome can be
+    kept beside other machines'."""
+
+    def __init__(self, message: str, path: Path, record_sha256: str, weights_sha256: str, detail: str):
+        super().__init__(message)
+        self.path, self.record_sha256, self.weights_sha256 = path, record_sha256, weights_sha256
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class Verified:
     """A reproduced record: its episodes, the weights file used, and the sha256s of the record's bytes as
@@ -275,10 +286,11 @@ def verify(
     again = evaluation.evaluate(model, data.test_data, labels, 0, data.test_set, test_classes).per_episode
     for index, (stored, now) in enumerate(zip(record["per_episode"], again, strict=True)):
         if abs(stored - now) > TOLERANCE:
-            raise VerificationError(
-                f"{path.name}: episode {index} scores {now} when re-evaluated but the record says {stored} "
-                f"(weights {trained.weights}){_cpu_difference(record)}"
-            )
+            detail = f"episode {index} scores {now} when re-evaluated but the record says {stored}"
+            raise EpisodeDiffers(
+                f"{path.name}: {detail} (weights {trained.weights}){_cpu_difference(record)}",
+                path, record_sha256, checked.weights_sha256, detail,
+            )  # fmt: skip
     return Verified(path, len(again), trained.weights, record_sha256, checked.weights_sha256)
 
 

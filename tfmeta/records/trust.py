@@ -8,6 +8,11 @@ A line of `verified.json` is not enough on its own, since anyone who can write t
 - in any other folder, the line must carry the signature `tfmeta verify --mark` made with this machine's
   verification key (an HMAC over the line; `$TFMETA_VERIFY_KEY`, default `~/.config/tfmeta/verify.key`,
   created on first use, readable by its owner only), so only a verification run on this machine marks it.
+
+Float rounding depends on the CPU (kernels are chosen by vector instruction set), so a record can reproduce
+on one machine and differ on an episode at the edge on another. A line keeps every machine's outcome in
+`checks`; such a record is "verified on 1 of 2 machines", not unverified (Bouthillier et al. 2021 count
+this among a benchmark's sources of variance).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from tfmeta.records import locations, locks, store
 VERIFIED = "verified.json"  # listed in store.NOT_RECORDS, so record listings pass it by
 KEY_ENV = "TFMETA_VERIFY_KEY"
 SIGNED = ("record_sha256", "weights_sha256", "episodes")
+REPRODUCED, DIFFERS = "reproduced", "differs"
 
 
 def record_digest(path: Path) -> str:
@@ -66,12 +72,60 @@ def is_verified(path: Path, table: dict, record: dict | None = None) -> bool:
     """Whether `table` (the folder's `verified.json`) vouches for the record file at `path`: the line
     names its current digest (and the weights `record` names), and is backed by the shipped weights or by
     this machine's signature (see the module docstring)."""
-    entry = table.get(path.name)
-    if not isinstance(entry, dict) or entry.get("record_sha256") != _safe_digest(path):
+    entry = _entry_for(path, table)
+    if entry is None or not machines(entry)[0]:
         return False
     weights = (record or {}).get("weights") or {}
     if record is not None and entry.get("weights_sha256") != weights.get("sha256"):
         return False
+    return _vouched(path, entry)
+
+
+def _entry_for(path: Path, table: dict) -> dict | None:
+    """The line of `table` for the record file at `path`, if it names the file's current digest."""
+    entry = table.get(path.name)
+    if not isinstance(entry, dict) or entry.get("record_sha256") != _safe_digest(path):
+        return None
+    return entry
+
+
+def checks(entry: dict) -> list[dict]:
+    """Every machine's outcome on a line; a line written before outcomes were kept is one reproduction
+    on the machine it names (or an unnamed one)."""
+    listed = entry.get("checks")
+    if isinstance(listed, list):
+        return [c for c in listed if isinstance(c, dict)]
+    if "verified" in entry:
+        return [{"outcome": REPRODUCED, "machine": entry.get("machine"), "when": entry.get("verified")}]
+    return []
+
+
+def _machine_key(machine) -> str:
+    return json.dumps(machine, sort_keys=True) if isinstance(machine, dict) else "unnamed"
+
+
+def machines(entry: dict) -> tuple[int, int]:
+    """(machines that reproduced the record, machines that checked it): a machine is its CPU model and
+    instruction sets, and its latest outcome counts."""
+    latest = {_machine_key(c.get("machine")): c.get("outcome") for c in checks(entry)}
+    return sum(outcome == REPRODUCED for outcome in latest.values()), len(latest)
+
+
+def label(path: Path, record: dict | None = None) -> str:
+    """ "verified", "verified on k of n machines" when another CPU's re-evaluation differed on an
+    episode, "differs on n machines" when none reproduced it, else "unverified"."""
+    table = _cached(str(path.parent), _stamp(path.parent / VERIFIED))
+    entry = _entry_for(path, table)
+    if is_verified(path, table, record):
+        reproduced, checked = machines(entry)
+        return "verified" if reproduced == checked else f"verified on {reproduced} of {checked} machines"
+    if entry is not None and machines(entry)[1] and _vouched(path, entry):
+        checked = machines(entry)[1]
+        return f"differs on {checked} machine{'s' if checked > 1 else ''}"
+    return "unverified"
+
+
+def _vouched(path: Path, entry: dict) -> bool:
     if locations.is_shipped_results(path.parent):
         return shipped_weights_present(str(entry.get("weights_sha256")))
     return _signature_valid(path.name, entry)
@@ -81,25 +135,36 @@ def mark(path: Path, episodes: int, weights_sha256: str, version: str, machine: 
     """Adds a verified record to its folder's `verified.json` (written atomically), signed with this
     machine's key outside the shipped records' folder. `machine` names the CPU the re-evaluation ran on
     (model and vector instruction sets, which decide float rounding on an episode at the edge)."""
+    _record_check(path, REPRODUCED, weights_sha256, version, machine, episodes=episodes)
+
+
+def mark_differs(path: Path, weights_sha256: str, version: str, machine: dict | None, detail: str) -> None:
+    """Records that re-evaluating the record on this machine gave a different score on an episode
+    (`detail` says which): the record's other machines' reproductions stay, and it counts this one."""
+    _record_check(path, DIFFERS, weights_sha256, version, machine, detail=detail)
+
+
+def _record_check(path: Path, outcome: str, weights_sha256: str, version: str, machine, **fields) -> None:
     directory = path.parent
     with locks.folder(directory):  # two verifications at once must not lose each other's lines
-        _add(path, directory, episodes, weights_sha256, version, machine)
-
-
-def _add(path: Path, directory: Path, episodes: int, weights_sha256: str, version: str, machine) -> None:
-    table = load(directory)
-    entry = {
-        "record_sha256": record_digest(path),
-        "weights_sha256": weights_sha256,
-        "episodes": episodes,
-        "verified": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tfmeta_version": version,
-        **({"machine": machine} if machine else {}),
-    }
-    if not locations.is_shipped_results(directory):
-        entry["signature"] = _sign(path.name, entry, key(create=True))
-    table[path.name] = entry
-    store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
+        table = load(directory)
+        digest = record_digest(path)
+        old = table.get(path.name)
+        same = isinstance(old, dict) and old.get("record_sha256") == digest
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        check = {"outcome": outcome, "machine": machine, "when": now, "tfmeta_version": version}
+        if "detail" in fields:
+            check["detail"] = fields["detail"]
+        entry = {k: v for k, v in old.items() if k != "signature"} if same else {}
+        entry |= {"record_sha256": digest, "weights_sha256": weights_sha256}
+        entry["checks"] = (checks(old) if same else []) + [check]
+        if outcome == REPRODUCED:
+            entry |= {"episodes": fields["episodes"], "verified": now, "tfmeta_version": version}
+            entry |= {"machine": machine} if machine else {}
+        if not locations.is_shipped_results(directory):
+            entry["signature"] = _sign(path.name, entry, key(create=True))
+        table[path.name] = entry
+        store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
 
 
 def key_path() -> Path:
@@ -122,7 +187,10 @@ def key(create: bool = False) -> bytes | None:
 
 
 def _sign(name: str, entry: dict, secret: bytes) -> str:
-    message = json.dumps([name, *(entry.get(field) for field in SIGNED)], sort_keys=True)
+    signed = [name, *(entry.get(field) for field in SIGNED)]
+    if "checks" in entry:  # so that no other machine's outcome can be added by hand
+        signed.append(entry["checks"])
+    message = json.dumps(signed, sort_keys=True)
     return hmac.new(secret, message.encode(), hashlib.sha256).hexdigest()
 
 

@@ -123,7 +123,7 @@ def _combined(members: list[Entry]) -> Entry:
             "seed": training_seed(r),
             "mean": r["accuracy"]["mean"],
             "record": p.name,
-            "trust": trust.status(p, r),
+            "trust": trust.label(p, r),
         }
         for p, r in members
     ]
@@ -307,12 +307,17 @@ def paper_cells(record: dict) -> dict:
 
 
 def trust_cell(path: Path, record: dict) -> str:
-    """ "verified" when every record of the entry is, "k of n seeds verified" when some are."""
-    statuses = [s["trust"] for s in record.get("seeds", []) if "trust" in s] or [trust.status(path, record)]
-    verified = statuses.count("verified")
-    if verified in (0, len(statuses)):
-        return statuses[0]
-    return f"{verified} of {len(statuses)} seeds verified"
+    """ "verified" when every record of the entry is, "k of n seeds verified" when some are; a seed that
+    reproduced on some machines only is named ("seed 0 verified on 1 of 2 machines")."""
+    seeds = [s for s in record.get("seeds", []) if "trust" in s]
+    labels = [s["trust"] for s in seeds] or [trust.label(path, record)]
+    verified = sum(label.startswith("verified") for label in labels)
+    partly = [f"seed {s['seed']} {s['trust']}" for s in seeds if s["trust"].startswith("verified on")]
+    if verified == 0 or len(labels) == 1:
+        return labels[0]
+    if verified == len(labels):
+        return "verified" + (f" ({'; '.join(partly)})" if partly else "")
+    return f"{verified} of {len(labels)} seeds verified" + (f" ({'; '.join(partly)})" if partly else "")
 
 
 def seed_cells(record: dict) -> dict:
