@@ -72,32 +72,40 @@ def test_records_on_different_episodes_are_never_ranked_together():
     assert {t.key.episodes_hash for t in found} == {make_record()["episodes_hash"], other}
 
 
-def test_tables_split_by_setting_and_protocol_class_but_not_profile():
+def test_tables_split_by_setting_protocol_and_budget_class():
     shot5 = make_record("a", GOOD)
     shot5["benchmark"]["shot"] = 5
     custom = make_record("b", GOOD)
     custom["profile"], custom["config"]["train"]["episodes"] = "custom", 400
+    quick = make_record("q", GOOD)
+    quick["profile"] = "quick"
+    quick["config"]["train"] |= {"way": 20, "query": 15, "episodes": 600}  # the quick profile's budget
     transductive = make_record("c", BAD)
     transductive["method"]["config"]["batch_norm"] = "transductive"
     trainval = make_record("d", BAD)
     trainval["config"]["train"]["part"] = "trainval"
     found = tables.group_tables(
         [entry("a", GOOD), (Path("s5.json"), shot5), (Path("custom.json"), custom)]
-        + [(Path("t.json"), transductive), (Path("tv.json"), trainval)]
+        + [(Path("t.json"), transductive), (Path("tv.json"), trainval), (Path("q.json"), quick)]
     )
-    by_key = {(t.key.shot, t.key.protocol): t for t in found}
+    by_key = {(t.key.shot, t.key.protocol, t.key.budget): t for t in found}
     assert set(by_key) == {
-        (1, "inductive, train classes"),
-        (5, "inductive, train classes"),
-        (1, "transductive, train classes"),
-        (1, "inductive, trainval classes"),
+        (1, "inductive, train classes", "smoke"),
+        (5, "inductive, train classes", "smoke"),
+        (1, "transductive, train classes", "smoke"),
+        (1, "inductive, trainval classes", "custom"),  # the smoke profile trains on the train classes
+        (1, "inductive, train classes", "custom"),
+        (1, "inductive, train classes", "quick"),
     }
-    standard = by_key[(1, "inductive, train classes")]
-    assert found[0] is standard  # the spec's own protocol class first
-    frame = standard.frame()
-    assert list(frame["Profile"]) == ["smoke", "custom"]  # a custom budget ranks beside the profile's
-    assert frame["Training budget"][1].startswith("400 ep")
-    assert list(frame["Entry page"]) == ["methods?method=a", "methods?method=b"]
+    own = by_key[(1, "inductive, train classes", "smoke")]
+    assert found.index(own) < found.index(by_key[(1, "transductive, train classes", "smoke")])
+    assert list(own.frame()["Entry page"]) == ["methods?method=a"]
+    # A smaller budget never ranks beside a larger one, and its class is in every heading of its table.
+    quick_table = by_key[(1, "inductive, train classes", "quick")]
+    assert quick_table.key.setting.endswith("· quick budget") and "quick budget" in quick_table.key.title
+    custom_table = by_key[(1, "inductive, train classes", "custom")]
+    assert custom_table.frame()["Training budget"][0].startswith("400 ep")
+    assert "custom budget" in custom_table.key.setting
 
 
 def test_compute_frame_marks_the_pareto_front():
@@ -461,14 +469,16 @@ def test_records_that_differ_only_in_seed_are_one_entry():
         _seeded(2, [0.1] * 20, "2026-10-01T00:00:00+00:00"),  # an older run of seed 2: superseded
         _seeded(0, [0.9] * 20, "2026-11-04T00:00:00+00:00", episodes=30),  # another budget: its own entry
     ]
-    (table,) = tables.group_tables(entries)
+    table, other_budget = tables.group_tables(entries)
+    assert other_budget.key.budget == "custom" and len(other_budget.entries) == 1
     frame = table.frame()
-    assert list(frame["Seeds"]) == [1, 3]  # best first: the 30-episode run, then the three seeds
-    three = frame.iloc[1]
+    assert list(frame["Seeds"]) == [3]
+    three = frame.iloc[0]
     means = [sum(x) / 20 for x in (a, b, c)]
     assert three["Mean (%)"] == pytest.approx(100 * sum(means) / 3)
-    assert three["Across seeds (%)"].startswith("± ") and frame.iloc[0]["Across seeds (%)"] == ""
-    _, combined = table.entries[1]
+    assert three["Across seeds (%)"].startswith("± ")
+    assert other_budget.frame().iloc[0]["Across seeds (%)"] == ""
+    _, combined = table.entries[0]
     assert combined["per_episode"] == pytest.approx(
         [(x + y + z) / 3 for x, y, z in zip(a, b, c, strict=True)]
     )
@@ -533,10 +543,10 @@ def test_readme_and_docs_quote_no_superseded_record():
 def test_a_record_whose_budget_is_not_its_profiles_shows_as_custom():
     short = make_record("a", GOOD)
     short["config"]["train"]["episodes"] = 40  # the smoke profile trains 60
-    (table,) = tables.group_tables([entry("b", BAD), (Path("short.json"), short)])
-    assert dict(zip(table.frame()["Entry"], table.frame()["Profile"], strict=True)) == {
-        "a": "custom (labelled smoke)", "b": "smoke"
-    }  # fmt: skip
+    found = tables.group_tables([entry("b", BAD), (Path("short.json"), short)])
+    cells = {e: p for t in found for e, p in zip(t.frame()["Entry"], t.frame()["Profile"], strict=True)}
+    assert cells == {"a": "custom (labelled smoke)", "b": "smoke"}
+    assert [t.key.budget for t in found] == ["smoke", "custom"]
     elsewhere = make_record("c", GOOD)
     elsewhere["benchmark"]["name"] = "not-shipped-here"  # no spec to check it by: its own profile stands
     assert tables.profile_cell(elsewhere) == "smoke"

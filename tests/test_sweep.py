@@ -41,7 +41,7 @@ def write(tmp_path, text, name="sweep.yaml") -> Path:
         ("protonet: {}", "protonett: {}", r"sweep.yaml:8: entries.0.methods.protonett: unknown method 'protonett'; valid names: .*protonet"),  # noqa: E501
         ("benchmark: omniglot", "benchmark: omniglott", r"sweep.yaml:5: entries.0.benchmark: unknown benchmark 'omniglott'; valid: .*omniglot"),  # noqa: E501
         ("{way: 5, shot: 1}", "{way: 7, shot: 1}", r"sweep.yaml:6: entries.0.settings: omniglot has no 7-way 1-shot setting; valid: 5-way 1-shot"),  # noqa: E501
-        ("profile: smoke", "profile: smokey", r"sweep.yaml:2: profile: .*unknown profile 'smokey'; valid profiles: smoke, standard, trainval60, paper"),  # noqa: E501
+        ("profile: smoke", "profile: smokey", r"sweep.yaml:2: profile: .*unknown profile 'smokey'; valid profiles: smoke, quick, standard, trainval60, paper"),  # noqa: E501
         ("seeds: [0, 1]", "seeds: [0, -1]", r"sweep.yaml:3: seeds.1: -1 is less than the minimum of 0"),
     ],
 )  # fmt: skip

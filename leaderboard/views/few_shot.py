@@ -177,7 +177,8 @@ def run() -> None:
         same_class = [
             t
             for t in ranked
-            if t.key.benchmark == table.key.benchmark and t.key.protocol == table.key.protocol
+            if (t.key.benchmark, t.key.protocol, t.key.budget)
+            == (table.key.benchmark, table.key.protocol, table.key.budget)
         ]
         show_overview(same_class)
     others = chosen(apart, setting, protocol)

@@ -22,6 +22,7 @@ from tfmeta.records import entries, few_shot, trust
 from tfmeta.records import optimizer as optimizer_records
 from tfmeta.records.frames import inner_loop, optimizers
 from tfmeta.records.frames.tables import (
+    STANDARD,
     Table,
     duration,
     entry_labels,
@@ -141,7 +142,7 @@ def headline(records: list[Entry]) -> str:
     rows = []
     for table in group_tables(records):
         key = table.key
-        if _smoke(table) or key.protocol != entries.PRIMARY or key.benchmark != "omniglot":
+        if _aside(table) or key.protocol != entries.PRIMARY or key.benchmark != "omniglot":
             continue
         first = table.frame().iloc[0]
         rows.append({
@@ -150,6 +151,12 @@ def headline(records: list[Entry]) -> str:
             "Against the runner-up": first["Gap to next"] or "alone",
         })  # fmt: skip
     return markdown(pd.DataFrame(rows))
+
+
+def _aside(table: Table) -> bool:
+    """Tables the headline and the claims leave aside: smoke tables and other budget classes than the
+    standard one (a quick run's verdicts are its own table's)."""
+    return _smoke(table) or table.key.budget != STANDARD
 
 
 def _smoke(table: Table) -> bool:
@@ -262,7 +269,7 @@ def entry_matrix(
     found: dict[tuple, dict[tuple, dict]] = {}
     for table in group_tables(records):
         key = table.key
-        if _smoke(table) or key.benchmark != benchmark or (key.way, key.shot) not in settings:
+        if _aside(table) or key.benchmark != benchmark or (key.way, key.shot) not in settings:
             continue
         if protocols and key.protocol not in protocols:
             continue
@@ -310,7 +317,7 @@ def verification(records: list[Entry], benchmark: str, settings: tuple) -> str:
     found: dict[tuple, dict[tuple, dict]] = {}
     for table in group_tables(records):
         key = table.key
-        if _smoke(table) or key.benchmark != benchmark or (key.way, key.shot) not in settings:
+        if _aside(table) or key.benchmark != benchmark or (key.way, key.shot) not in settings:
             continue
         for _, record in table.entries:
             if "verification" in record:

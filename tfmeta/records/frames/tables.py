@@ -26,15 +26,16 @@ from tfmeta.records.stats import t_ci95
 from tfmeta.records.verdicts import Verdict, compare_many, holm, query_count, tied
 
 ALPHA = 0.05
+STANDARD = "standard"  # the budget class of the leaderboard's default profile
 Entry = tuple[Path, dict]
 
 
 @dataclass(frozen=True)
 class TableKey:
     """What makes results comparable: the benchmark setting, the exact test episodes (their hash and count:
-    a record that claims a hash with another count cannot be paired with the others) and the protocol
-    class (`protocol`). Profiles are not part of it: a custom training budget on the same episodes ranks
-    in the same table, its budget shown in its row."""
+    a record that claims a hash with another count cannot be paired with the others), the protocol class
+    (`protocol`) and the budget class (`budget_class`): a 3-minute quick run never ranks beside a
+    35-minute standard one, where its rank would read "worse method" when the budget was smaller."""
 
     benchmark: str
     dataset: str
@@ -45,18 +46,26 @@ class TableKey:
     episodes_hash: str
     n_episodes: int = 0
     protocol: str = "inductive, train classes"
+    budget: str = STANDARD
 
     @property
     def title(self) -> str:
         return (
             f"{self.benchmark}: {self.dataset} {self.split}/{self.part}, {self.way}-way {self.shot}-shot, "
-            f"{self.n_episodes} episodes, {self.protocol}"
+            f"{self.n_episodes} episodes, {self.protocol}{self._budget_note(', ')}"
         )
 
     @property
     def setting(self) -> str:
-        """The setting without the protocol: what a reader picks before choosing a protocol class."""
-        return f"{self.benchmark} · {self.way}-way {self.shot}-shot · {self.n_episodes} episodes"
+        """The setting without the protocol: what a reader picks before choosing a protocol class. A budget
+        class other than the standard one is part of it, so it shows in every heading of its tables."""
+        return (
+            f"{self.benchmark} · {self.way}-way {self.shot}-shot · {self.n_episodes} episodes"
+            f"{self._budget_note(' · ')}"
+        )
+
+    def _budget_note(self, separator: str) -> str:
+        return "" if self.budget == STANDARD else f"{separator}{self.budget} budget"
 
     @property
     def short_hash(self) -> str:
@@ -86,7 +95,21 @@ def table_key(record: dict, by_protocol: bool = True) -> TableKey:
         record["episodes_hash"],
         len(record["per_episode"]),
         protocol(record) if by_protocol else "any protocol",
+        budget_class(record),
     )
+
+
+def budget_class(record: dict) -> str:
+    """The budget class a record ranks in: its profile's `budget` in the spec (the profile's name where it
+    names none), or "custom" for a budget of its own (`profile_cell`)."""
+    profile = profile_cell(record)
+    if profile.startswith(submission.CUSTOM):
+        return submission.CUSTOM
+    try:
+        profiles = _benchmark(record["benchmark"]["name"]).data["profiles"]
+    except (submission.SubmissionError, OSError):
+        return profile
+    return profiles.get(profile, {}).get("budget", profile)
 
 
 def group_tables(entries: Iterable[Entry], by_protocol: bool = True) -> list[Table]:
@@ -147,7 +170,11 @@ def _combined(members: list[Entry]) -> Entry:
 
 def _table_order(table: Table) -> tuple:
     key = table.key
-    return (key.benchmark, -key.n_episodes, key.way, key.shot, key.protocol != PRIMARY, -len(table.entries))
+    return (
+        key.benchmark, key.budget != STANDARD, key.budget == submission.CUSTOM, key.budget,
+        -key.n_episodes, key.way, key.shot,
+        key.protocol != PRIMARY, -len(table.entries),
+    )  # fmt: skip
 
 
 def _ranking_key(entry: Entry) -> tuple:
