@@ -39,12 +39,48 @@ def test_a_valid_record_is_stored_beside_the_others(tmp_path, board, capsys):
     assert f"stored as {board / name}" in capsys.readouterr().out
 
 
-def test_the_same_record_twice_is_refused(tmp_path, board, capsys):
-    path = write_json(tmp_path, "mine.json", make_record("newcomer", per_episode=NEWCOMER_ACCURACIES))
+def test_the_same_record_twice_says_it_is_stored_and_succeeds(tmp_path, board, capsys):
+    """`tfmeta run` writes its record into the results folder; submitting that file (or the same record
+    written out again) is not an error: one line names where it is, and nothing is stored twice."""
+    record = make_record("newcomer", per_episode=NEWCOMER_ACCURACIES)
+    path = write_json(tmp_path, "mine.json", record)
     assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 0
+    (stored,) = set(snapshot(board)) - {"incumbent.json"}
+    capsys.readouterr()
+    before = snapshot(board)
+    again = tmp_path / "reformatted.json"
+    again.write_text(json.dumps(record, indent=4, sort_keys=True))
+    for copy in (board / stored, path, again):
+        assert cli.main(["submit", str(copy), "--results-dir", str(board)]) == 0
+        out, err = capsys.readouterr()
+        assert out == f"{copy.name} is already stored as {board / stored}; nothing to do\n" and not err
+    assert snapshot(board) == before
+
+
+def test_the_same_record_waiting_in_pending_is_named_there(board):
+    data = json.dumps(make_record("upload", per_episode=NEWCOMER_ACCURACIES)).encode()
+    first = submission.submit(data, board, pending=True)
+    with pytest.raises(submission.AlreadyStored) as stored:
+        submission.submit(data, board, pending=True)
+    assert stored.value.path == first and stored.value.pending
+    assert str(stored.value) == (
+        f"this record is already stored as pending/{first.name} (waiting for `tfmeta verify --mark`); "
+        "nothing to do"
+    )
+
+
+def test_another_record_of_a_stored_result_is_still_refused(tmp_path, board, capsys):
+    """Only the very record is "already stored": a copy with other notes claims the stored result again."""
+    record = make_record("incumbent")
+    record["notes"] = "mine now"
+    path = write_json(tmp_path, "claim.json", record)
     before = snapshot(board)
     assert cli.main(["submit", str(path), "--results-dir", str(board)]) == 2
-    assert "already on the leaderboard" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert not out and err == (
+        "tfmeta: error: another record with this result (the same accuracy on every episode) is already on "
+        "the leaderboard as incumbent.json; a result counts once: remove that record to replace it\n"
+    )
     assert snapshot(board) == before
 
 

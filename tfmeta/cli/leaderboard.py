@@ -37,7 +37,11 @@ def add_parsers(commands) -> None:
         "--check", action="store_true", help="write nothing; list the files that differ and exit 1 if any"
     )
 
-    submit = commands.add_parser("submit", help="check a result record and add it to the leaderboard")
+    submit = commands.add_parser(
+        "submit",
+        help="check a result record and add it to the leaderboard (a record that `tfmeta run` wrote into "
+        "the results folder is there already)",
+    )
     submit.add_argument("record", type=Path, help="the record's JSON file")
     submit.add_argument("--results-dir", type=Path, help=f"where accepted records go; {RESULTS_HELP}")
     submit.add_argument(
@@ -73,9 +77,14 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
 def cmd_submit(args: argparse.Namespace) -> int:
     from tfmeta.records import submission
 
-    stored = submission.submit_file(
-        args.record, args.results_dir or locations.results_dir(), data_dir=args.data_dir
-    )
+    try:
+        stored = submission.submit_file(
+            args.record, args.results_dir or locations.results_dir(), data_dir=args.data_dir
+        )
+    except submission.AlreadyStored as done:  # `tfmeta run` stored it already: not an error
+        waiting = done.WAITING if done.pending else ""
+        print(f"{args.record.name} is already stored as {done.path}{waiting}; nothing to do")
+        return 0
     print(f"accepted {args.record.name}: stored as {stored}")
     return 0
 

@@ -24,6 +24,18 @@ class SubmissionError(store.RecordError):
     """A rejected submission; the message says why. Nothing was stored."""
 
 
+class AlreadyStored(SubmissionError):
+    """The very record submitted is stored already, at `path` (`tfmeta run` writes its record where the
+    leaderboard reads it): nothing to do, and nothing was stored again."""
+
+    WAITING = " (waiting for `tfmeta verify --mark`)"
+
+    def __init__(self, path: Path):
+        self.path, self.pending = path, path.parent.name == PENDING
+        where = f"{PENDING}/{path.name}{self.WAITING}" if self.pending else path.name
+        super().__init__(f"this record is already stored as {where}; nothing to do")
+
+
 def parse(data: bytes, name: str = "record") -> dict:
     """Parses the bytes of a submitted record (`tfmeta.records.store.parse`).
 
@@ -208,6 +220,7 @@ def submit(
     records and the write happen under the folder's lock, so two submissions of one seed cannot both land.
 
     Raises:
+        AlreadyStored: when the same record is stored already (in the folder or its `pending/` area).
         SubmissionError: with the reason; nothing is stored.
     """
     record = parse(data, name)
@@ -226,9 +239,15 @@ def _store(record: dict, results_dir: Path, pending: bool) -> Path:
     digest = _digest(record)
     stored = _stored(results_dir) + _stored(results_dir / PENDING)  # read once for every check
     check_name_is_distinct(record["method"]["name"], [other for _, other in stored] + _shipped())
+    same = next((path for path, other in stored if other == record), None)
+    if same:
+        raise AlreadyStored(same)
     duplicate, sibling = _holders(record, stored)
     if duplicate:
-        raise SubmissionError(f"this record is already on the leaderboard as {duplicate.name}")
+        raise SubmissionError(
+            f"another record with this result (the same accuracy on every episode) is already on the "
+            f"leaderboard as {duplicate.name}; a result counts once: remove that record to replace it"
+        )
     if sibling:
         raise SubmissionError(
             f"seed {entries.training_seed(record)} of this entry (same method, config, training budget and "
