@@ -90,3 +90,41 @@ def test_one_confidence_interval_function():
     sources = {p: p.read_text() for p in (REPO / "tfmeta").rglob("*.py")}
     hand_made = [str(p.relative_to(REPO)) for p, text in sources.items() if re.search(r"1\.96 \*", text)]
     assert hand_made == [str(Path("tfmeta/records/stats.py"))], hand_made
+
+
+def test_logits_of_another_shape_are_refused_naming_class_and_both_shapes():
+    from tests.broken_contracts import TransposedLogits
+    from tests.external_method import CosinePrototypes
+    from tests.tiny_episodes import tiny_episode
+
+    episode, _ = tiny_episode(way=5, shot=1, query=5)
+    base.check_logits(CosinePrototypes(), episode, CosinePrototypes()(episode))
+    method = TransposedLogits()
+    with pytest.raises(ContractError) as refused:
+        base.check_logits(method, episode, method(episode))
+    assert str(refused.value) == (
+        "tests.broken_contracts.TransposedLogits.call returned shape (5, 25) for a 5-way episode with 25 "
+        "queries; return logits [way * query, way] = (25, 5): one row per query, one column per class"
+    )
+    with pytest.raises(ContractError, match=r"returned a tuple for a 5-way episode"):
+        base.check_logits(method, episode, (method(episode),))
+
+
+def test_a_run_refuses_wrong_logits_in_one_line_before_training(data_dir, cache_dir, tmp_path, capsys):
+    from tfmeta import cli
+
+    code = cli.main([
+        "run", "omniglot", "--method", "tests.broken_contracts:TransposedLogits", "--profile", "smoke",
+        "--runs-dir", str(tmp_path / "runs"), "--results-dir", str(tmp_path / "results"),
+        "--data-dir", str(data_dir), "--cache-dir", str(cache_dir),
+    ])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2, err[-2000:]
+    (line,) = [line for line in err.splitlines() if line.startswith("tfmeta:")]
+    assert "Traceback" not in err
+    assert re.fullmatch(
+        r"tfmeta: error: tests\.broken_contracts\.TransposedLogits\.call returned shape \((\d+), (\d+)\) for "
+        r"a \1-way episode with \2 queries; return logits \[way \* query, way\] = \(\2, \1\): .*",
+        line,
+    ), line
+    assert not list(tmp_path.rglob("*.weights.h5")) and not list(tmp_path.rglob("*.json"))

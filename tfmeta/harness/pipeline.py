@@ -118,10 +118,17 @@ def load_data(the_plan: Plan, options: RunOptions) -> RunData:
 
 
 def build_method(the_plan: Plan, method_class: type, method_config: dict, data: RunData):
-    """The method, seeded like the episode stream, compiled with the profile's optimizer and built."""
+    """The method, seeded like the episode stream, compiled with the profile's optimizer and built by a
+    call on the first validation episode, whose logits are checked against the method contract.
+
+    Raises:
+        methods.MethodConfigError: when the constructor or the layers refuse the configuration.
+        tfmeta.contract.ContractError: when `call` returns logits of another shape than `[way * query, way]`.
+    """
     import keras
 
     from tfmeta.harness import training
+    from tfmeta.methods.base import check_logits
 
     keras.utils.set_random_seed(the_plan.train["seed"])  # weight initialisation, like the episode stream
     try:
@@ -131,7 +138,7 @@ def build_method(the_plan: Plan, method_class: type, method_config: dict, data: 
             jit_compile=the_plan.profile.get("jit_compile", False),
             **method.compile_arguments(),
         )
-        training.build(method, data.validation_data)
+        built = training.build(method, data.validation_data)
     except (TypeError, ValueError) as err:  # an unknown argument, or a value the layers refuse
         reason = (
             str(err).strip().splitlines()[0][:300].rstrip(".") if str(err).strip() else type(err).__name__
@@ -141,6 +148,8 @@ def build_method(the_plan: Plan, method_class: type, method_config: dict, data: 
             f"{', '.join(methods.arguments(method_class))}; set them with --config KEY=VALUE or under "
             "method_config in the benchmark spec"
         ) from err
+    if built is not None:  # the building call is checked: no extra call that could draw randomness
+        check_logits(method, *built)
     return method
 
 

@@ -193,10 +193,13 @@ def _seconds_so_far(run_dir: Path) -> float:
     return seconds[-1] if seconds else 0.0
 
 
-def build(model: keras.Model, data) -> None:
-    """Creates a model's weights by calling it on the first episode of `data`, if not done yet."""
+def build(model: keras.Model, data) -> tuple[dict, object] | None:
+    """Creates a model's weights by calling it on the first episode of `data`, if not done yet; returns
+    that episode and the call's output (None when the model was built already)."""
     if not model.built:
-        model(next(iter(data))[0])
+        episode = next(iter(data))[0]
+        return episode, model(episode)
+    return None
 
 
 def is_trained(run_dir: Path) -> bool:

@@ -162,3 +162,25 @@ def check_declared(cls: type) -> None:
     check_hooks(cls, FewShotMethod, required=("call",), methods=HOOKS, attributes=ATTRIBUTES)
     if inspect.getattr_static(cls, "embeds_images") is True:
         check_hooks(cls, FewShotMethod, required=("embed", "classify"), methods=(), attributes={})
+
+
+def check_logits(method: FewShotMethod, episode: dict, logits) -> None:
+    """Checks that `call`'s answer to one episode has the contract's shape, `[way * query, way]`, so that a
+    method that transposes or flattens its logits is named before training, not by Keras's loss mid-fit.
+
+    Raises:
+        tfmeta.contract.ContractError: naming the class, the shape it returned and the shape expected.
+    """
+    from tfmeta.contract import ContractError
+
+    way, queries = int(episode["support_images"].shape[0]), int(episode["query_images"].shape[0])
+    expected = (queries, way)
+    shape = getattr(logits, "shape", None)
+    returned = f"a {type(logits).__name__}" if shape is None else f"shape {tuple(shape)}"
+    if shape is None or tuple(shape) != expected:
+        cls = type(method)
+        raise ContractError(
+            f"{cls.__module__}.{cls.__qualname__}.call returned {returned} for a {way}-way episode with "
+            f"{queries} queries; return logits [way * query, way] = {expected}: one row per query, one "
+            "column per class"
+        )
