@@ -15,7 +15,11 @@ def add_parsers(commands) -> None:
     run.add_argument(
         "spec", help=f"benchmark spec: a YAML file or the name of a shipped one ({locations.shipped_names()})"
     )
-    run.add_argument("--method", required=True, help="registered name or package.module:ClassName")
+    run.add_argument(
+        "--method",
+        required=True,
+        help="registered name, package.module:ClassName or path/to/file.py:ClassName",
+    )
     run.add_argument(
         "--profile",
         default="standard",
@@ -65,9 +69,9 @@ def add_parsers(commands) -> None:
         action="append",
         default=[],
         metavar="MODULE",
-        help="let records whose method is in MODULE (or its submodules) import it, repeatable; without "
-        "it only built-in methods and installed tfmeta.methods entry points are imported, since importing "
-        "a module runs its code",
+        help="let records whose method is in MODULE (or its submodules), or in the file MODULE names "
+        "(path/to/file.py), import it, repeatable; without it only built-in methods and installed "
+        "tfmeta.methods entry points are imported, since importing a module runs its code",
     )
     data_arguments(verify)
     speed = commands.add_parser(
@@ -252,6 +256,8 @@ def cmd_verify(args) -> int:
             failed += 1
             continue
         print(f"verified: {path.name} ({done.episodes} episodes reproduced, weights {done.weights})")
+        if done.source_changed:
+            print(f"warning: {path.name}: {done.source_changed}", file=sys.stderr)
     if failed and len(args.records) > 1:
         print(f"tfmeta: {failed} of {len(args.records)} records not verified", file=sys.stderr)
     return 1 if failed else 0

@@ -67,7 +67,8 @@ def _make_record(options: RunOptions) -> tuple[dict, Path]:
     method_class = methods.get(options.method)
     defaults = the_plan.benchmark.method_defaults(options.method, method_class, the_plan.profile_name)
     options = replace(options, method_config=defaults | options.method_config)
-    origin = _origin(the_plan, options.command)  # before training, which may outlive edits to the checkout
+    # Before training, which may outlive edits to the checkout or to the method's file.
+    origin = _origin(the_plan, options.command, method_class)
     data = load_data(the_plan, options)
     method = build_method(the_plan, method_class, options.method_config, data)
     run_dir = run_folder(the_plan, options, method)
@@ -197,13 +198,14 @@ def _train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: 
     )  # fmt: skip
 
 
-def _origin(the_plan: Plan, command: str | None = None) -> dict:
+def _origin(the_plan: Plan, command: str | None, method_class: type) -> dict:
     import tensorflow as tf
 
     accelerators = [d.name for d in tf.config.list_physical_devices() if d.device_type != "CPU"]
     if command is None:
         command = provenance.command_line()
-    return provenance.collect(seeds=the_plan.seeds, accelerators=accelerators, command=command)
+    source = provenance.method_source(method_class, the_plan.import_path)
+    return provenance.collect(the_plan.seeds, accelerators, command, source)
 
 
 def _safe(name: str) -> str:

@@ -1,7 +1,10 @@
-"""Where a result came from: code version, package versions, hardware, seeds, time and command."""
+"""Where a result came from: code version, package versions, hardware, seeds, time, command, and the hash
+of an external method's source."""
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import os
 import platform
 import shlex
@@ -101,7 +104,39 @@ def hardware(accelerators: list[str]) -> dict:
     }
 
 
-def collect(seeds: dict, accelerators: list[str], command: str) -> dict:
+def method_source(method_class: type, import_path: str) -> dict | None:
+    """The source file of a method that is not built into tfmeta, as `{"path", "sha256"}` (None for a
+    built-in one, which tfmeta's version and commit identify, or a class without a source file).
+
+    `path` is the reference's own file for a `path/to/file.py:Class` method, else the file's path below the
+    folder it is imported from (`mymeta/cosine.py`): never a machine's folders. `tfmeta verify` compares
+    the hash with the source it imports.
+    """
+    from tfmeta import methods
+    from tfmeta.contract import is_file_path
+
+    if import_path in methods.BUILTIN.values():
+        return None
+    try:
+        source = Path(inspect.getsourcefile(method_class) or "")
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    except (OSError, TypeError):
+        return None
+    module = import_path.partition(":")[0]
+    if is_file_path(module) and Path(module).resolve() == source.resolve():
+        return {"path": module, "sha256": digest}
+    return {"path": _below_import_root(source, method_class.__module__), "sha256": digest}
+
+
+def _below_import_root(source: Path, module: str) -> str:
+    """`source`, the file of `module`, relative to the folder Python imports `module` from."""
+    depth = module.count(".") + (source.name == "__init__.py")
+    parts = source.parts[-(depth + 1) :]
+    return Path(*parts).as_posix()
+
+
+def collect(seeds: dict, accelerators: list[str], command: str, source: dict | None = None) -> dict:
+    """A run's provenance; `source` is its external method's (`method_source`), when it has one."""
     commit, dirty = git_state()
     return {
         "tfmeta_version": tfmeta.__version__,
@@ -112,4 +147,5 @@ def collect(seeds: dict, accelerators: list[str], command: str) -> dict:
         "seeds": seeds,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command,
+        **({"method_source": source} if source else {}),
     }

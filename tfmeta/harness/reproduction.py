@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfmeta.contract import is_file_path
 from tfmeta.errors import UserError
 from tfmeta.records import few_shot, locations, store, submission
 
@@ -56,6 +57,7 @@ class Verified:
     weights: Path
     record_sha256: str | None = None
     weights_sha256: str | None = None
+    source_changed: str | None = None  # `source_change`'s note, when the method's file is not the record's
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Trained:
     weights_sha256: str
     plan: object
     data: object
+    source_changed: str | None = None  # `source_change`'s note
 
 
 @dataclass(frozen=True)
@@ -160,14 +163,20 @@ def method_to_build(record: dict, allow_imports: Iterable[str] = ()) -> str:
 
     name, import_path = record["method"]["name"], record["method"]["import_path"]
     module, _, cls = import_path.partition(":")
-    if not (_MODULE.fullmatch(module) and _CLASS.fullmatch(cls)):
+    if is_file_path(module):  # `path/to/file.py:Class`, allowed by naming that file
+        if "\0" in module or not _CLASS.fullmatch(cls):
+            raise VerificationError(f"its method import path {import_path!r} is not path/to/file.py:Class")
+        mine = methods.file_reference(module)
+        allowed = any(is_file_path(m) and methods.file_reference(m) == mine for m in allow_imports)
+    elif _MODULE.fullmatch(module) and _CLASS.fullmatch(cls):
+        allowed = any(module == m or module.startswith(f"{m}.") for m in allow_imports)
+    else:
         raise VerificationError(f"its method import path {import_path!r} is not package.module:Class")
-    allowed = any(module == m or module.startswith(f"{m}.") for m in allow_imports)
     if not (allowed or methods.is_registered(import_path)):
         raise VerificationError(
             f"its method {import_path} is neither built in nor an installed tfmeta.methods entry point, and "
-            f"verifying it would import and run module {module}; if you trust that code, pass "
-            f"--allow-import {module}"
+            f"verifying it would import and run {'file' if is_file_path(module) else 'module'} {module}; if "
+            f"you trust that code, pass --allow-import {module}"
         )
     try:  # the registered name where it is one, so the profile's per-method entries apply as in the run
         return name if methods.import_path(name) == import_path else import_path
@@ -228,7 +237,27 @@ def _build(path: Path, record: dict, checked: _Checked, data_dir, cache_dir) -> 
         training.load_weights(model, checked.weights, checked.weights_sha256)
     except refused as err:
         raise VerificationError(f"{path.name}: {err}") from None
-    return Trained(path, record, model, checked.weights, checked.weights_sha256, the_plan, data)
+    changed = source_change(record, method_class)
+    return Trained(path, record, model, checked.weights, checked.weights_sha256, the_plan, data, changed)
+
+
+def source_change(record: dict, method_class: type) -> str | None:
+    """A note when the source file of the record's external method is not the one it was run with (its
+    `provenance.method_source` hash): a re-evaluation then tests other code. None when the same, or when
+    the record names no source (a built-in method, or a record made before sources were hashed)."""
+    from tfmeta.harness import provenance
+
+    then = (record.get("provenance") or {}).get("method_source")
+    if not then:
+        return None
+    now = provenance.method_source(method_class, record["method"]["import_path"])
+    if now and now["sha256"] == then["sha256"]:
+        return None
+    found = f"sha256 {now['sha256'][:12]}... now" if now else "no source file found now"
+    return (
+        f"the method's source {then['path']} differs from the one the record was run with (sha256 "
+        f"{then['sha256'][:12]}... then, {found}); use the file of that hash to check the code that made it"
+    )
 
 
 def load_trained(
@@ -287,11 +316,14 @@ def verify(
     for index, (stored, now) in enumerate(zip(record["per_episode"], again, strict=True)):
         if abs(stored - now) > TOLERANCE:
             detail = f"episode {index} scores {now} when re-evaluated but the record says {stored}"
+            changed = f"; {trained.source_changed}" if trained.source_changed else ""
             raise EpisodeDiffers(
-                f"{path.name}: {detail} (weights {trained.weights}){_cpu_difference(record)}",
+                f"{path.name}: {detail} (weights {trained.weights}){_cpu_difference(record)}{changed}",
                 path, record_sha256, checked.weights_sha256, detail,
             )  # fmt: skip
-    return Verified(path, len(again), trained.weights, record_sha256, checked.weights_sha256)
+    return Verified(
+        path, len(again), trained.weights, record_sha256, checked.weights_sha256, trained.source_changed
+    )
 
 
 def _cpu_difference(record: dict) -> str:

@@ -1,9 +1,15 @@
-"""The method registry: built-in methods by name, external ones as `package.module:ClassName` or through
-the `tfmeta.methods` entry-point group. Every one runs through the same harness."""
+"""The method registry: built-in methods by name, external ones as `package.module:ClassName`,
+`path/to/file.py:ClassName` or through the `tfmeta.methods` entry-point group. Every one runs through the
+same harness."""
 
 from __future__ import annotations
 
+import difflib
+import os
 from importlib import metadata
+from pathlib import Path
+
+from tfmeta.contract import is_file_path
 
 # Names map to import paths so that listing methods does not import TensorFlow.
 BUILTIN = {
@@ -46,17 +52,32 @@ def names() -> list[str]:
 
 
 def import_path(name: str) -> str:
-    """The `module:Class` path of a method name, or the name itself when it already is one."""
+    """The `module:Class` path of a method name, or the name itself when it already is one (a file's path
+    written in the one form every spelling of it shares, so that records and trainings agree on it)."""
     if ":" in name:
-        return name
+        module, _, cls = name.partition(":")
+        return f"{file_reference(module)}:{cls}" if is_file_path(module) else name
     if name in BUILTIN:
         return BUILTIN[name]
     for ep in metadata.entry_points(group=ENTRY_POINT_GROUP, name=name):
         return ep.value
+    valid = names()
+    near = difflib.get_close_matches(name, valid, n=1)
     raise UnknownMethodError(
-        f"unknown method {name!r}; valid names: {', '.join(names())}, "
-        "or an importable 'package.module:ClassName'"
+        f"unknown method {name!r}; valid names: {', '.join(valid)}, or an importable "
+        "'package.module:ClassName' or 'path/to/file.py:ClassName'"
+        + (f"; did you mean {near[0]!r}?" if near else "")
     )
+
+
+def file_reference(path: str) -> str:
+    """A method file's path as records keep it: relative to the current folder when it lies below it (no
+    machine's folders in a record), in POSIX form, without `./` or `..` detours."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return absolute.as_posix()
 
 
 def is_registered(path: str) -> bool:
@@ -69,8 +90,8 @@ def is_registered(path: str) -> bool:
 
 
 def get(name: str) -> type:
-    """The method class for a registered name or a `package.module:ClassName` path, checked against the
-    contract of `tfmeta.methods.base`.
+    """The method class for a registered name, a `package.module:ClassName` or a `path/to/file.py:ClassName`
+    reference, checked against the contract of `tfmeta.methods.base`.
 
     Raises:
         UnknownMethodError: naming the valid methods, or why the path cannot be used.
