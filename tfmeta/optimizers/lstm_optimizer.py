@@ -43,6 +43,24 @@ class LSTMOptimizer(keras.optimizers.Optimizer):
     meta-trained weights runs on a model of any architecture at the cost of one batched LSTM call.
     Meta-train the weights with `tfmeta.optimizers.meta_train`.
 
+    Where the shipped weights work, from the optimizer track's records (docs/optimizers.md, whose
+    tables `tfmeta report` generates from them): `"mlp"` on sigmoid MLPs like the one it was
+    meta-trained on (more units, a second hidden layer) for up to twice its meta-training horizon, where
+    it ends lowest of all optimizers and never loses to the best tuned baseline; `"quadratic"` ties the
+    best tuned baseline on its own quadratics. Where they do not: ReLU networks (on the ReLU MLP `"mlp"`
+    loses to every tuned baseline, on the ReLU convnet to the best one), runs longer than twice the
+    horizon (no record), and large models (the track's largest problem is a 40-unit MLP; no record
+    trains a million parameters, where the step costs many times Adam's, docs/performance.md).
+
+    State: `2 * num_layers * units` values per parameter (the hidden and cell state of each layer), 80
+    float32 values or 320 bytes at the defaults (`state_bytes_per_parameter`), against Adam's 2; beyond
+    them only the step counter, the learning rate and the LSTM's own few thousand weights.
+
+    Saving: a model compiled with it and saved as `.keras` loads after `import tfmeta` alone, which
+    registers this class with Keras once Keras is loaded (`tfmeta.registration`); the file keeps the
+    LSTM states, so training goes on with the step the saved model would have taken. `pretrained` is
+    stored by name or path and loaded again, so a path must exist where the model loads.
+
     Args:
         learning_rate: multiplier on the LSTM's proposed update; 1.0 reproduces meta-training.
             Defaults to 1.0.
