@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import sys
 import textwrap
 import threading
@@ -101,10 +102,51 @@ def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path
     out = capsys.readouterr().out
     assert f"omniglot/protonet/seed0 5-way 1-shot: done  {committed.name}" in out
     assert "omniglot/protonet/seed1 5-way 1-shot: to run" in out and "about " in out and "CPU-hours" in out
-    # A sweep none of whose trainings has a record to go by says so instead of "about 0.0 CPU-hours".
-    assert cli.main(["sweep", "protocol", "--dry-run", "--results-dir", str(tmp_path / "none")]) == 0
+    # Seed 1's run has a shipped record: named and estimated from, but run again in this results folder.
+    seed1 = "omniglot/protonet/seed1 5-way 1-shot: to run (shipped: omniglot-protonet-5w1s-standard-seed1-"
+    assert seed1 in out
+    assert "runs done, " in out and " more with a shipped record (run again here)" in out
+    # A sweep none of whose trainings has a record to go by, here or shipped, says so instead of "about
+    # 0.0 CPU-hours".
+    mine = str(write(tmp_path, SMOKE))
+    assert cli.main(["sweep", mine, "--dry-run", "--results-dir", str(tmp_path / "none")]) == 0
     out = capsys.readouterr().out
     assert "no CPU-hour estimate, no record made yet to go by" in out and "0.0 CPU-hours" not in out
+
+
+def test_an_installed_tfmeta_dry_run_counts_and_estimates_from_the_shipped_records(tmp_path):
+    """The layout of an installed wheel (the package alone on the path, its `_shipped/` copies of the
+    benchmarks and records beside its modules, run from an empty folder): the dry run names the shipped
+    records beside the runs and estimates CPU-hours from their training times, where it used to read
+    only the empty `./tfmeta-results/` ("0 runs done", no estimate)."""
+    import shutil
+    import subprocess
+
+    from tests.records import REPO
+
+    package = tmp_path / "site" / "tfmeta"
+    shutil.copytree(REPO / "tfmeta", package, ignore=shutil.ignore_patterns("__pycache__", "_shipped"))
+    (package / "_shipped" / "leaderboard").mkdir(parents=True)
+    (package / "_shipped" / "benchmarks").symlink_to(REPO / "benchmarks")
+    (package / "_shipped" / "leaderboard" / "results").symlink_to(REPO / "leaderboard" / "results")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("TFMETA_RESULTS_DIR", "PYTHONPATH")}
+    done = subprocess.run(
+        [sys.executable, "-m", "tfmeta.cli", "sweep", "standard", "--dry-run", "--method", "protonet"],
+        cwd=empty, env={**env, "PYTHONPATH": str(tmp_path / "site")}, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    out = done.stdout
+    assert f"results in {empty / 'tfmeta-results'}:" in out, out  # the installed layout's results folder
+    assert str(package / "_shipped" / "benchmarks" / "sweeps") in out, out  # and its shipped sweep
+    seed0 = "omniglot/protonet/seed0 5-way 1-shot: to run (shipped: omniglot-protonet-5w1s-standard-seed0-"
+    assert seed0 in out, out
+    summary = out.strip().splitlines()[-1]
+    counted = re.search(r"; 0 runs done, (\d+) more with a shipped record \(run again here\), ", summary)
+    assert counted and int(counted.group(1)) > 0, summary
+    assert re.search(r": about \d+\.\d CPU-hours from the training times of records", summary), summary
 
 
 def test_an_unreproducible_record_is_run_again_and_moves_aside_for_its_successor(capsys, tmp_path):

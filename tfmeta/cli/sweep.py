@@ -65,7 +65,8 @@ def cmd_sweep(args) -> int:
     if args.dry_run:
         engine.check_runs(sweep, specs.large_allowed())  # what run_sweep checks before it starts
         records = few_shot.load_all(results_dir).records
-        print(dry_run(sweep, records, results_dir, args.redo_unreproducible))
+        shipped = [] if locations.is_shipped_results(results_dir) else shipped_records()
+        print(dry_run(sweep, records, results_dir, args.redo_unreproducible, shipped))
         return 0
     outcomes = engine.run_sweep(
         sweep, results_dir, args.runs_dir, args.data_dir, args.cache_dir, args.address, args.max_retries,
@@ -78,13 +79,28 @@ def cmd_sweep(args) -> int:
     return 1 if failed else 0
 
 
-def dry_run(sweep, records, results_dir, redo_unreproducible: bool = False) -> str:
+def shipped_records() -> list:
+    """The records that come with tfmeta (a checkout's `leaderboard/results/`, an installed wheel's copy
+    of it): what the dry run of a sweep writing elsewhere estimates from and names beside its runs."""
+    from tfmeta.records import few_shot, locations
+
+    folder = locations.shipped_results_dir()
+    return few_shot.load_all(folder).records if folder.is_dir() else []
+
+
+def dry_run(sweep, records, results_dir, redo_unreproducible: bool = False, shipped=()) -> str:
     """The runs of a sweep, each marked done (its record's file), to run, or to run again (the record it
-    replaces and why), and the CPU-hour estimate."""
+    replaces and why), and the CPU-hour estimate.
+
+    `records` are the results folder's, the ones a sweep skips runs for. `shipped`, the shipped records
+    when the results folder is another (as it is for an installed tfmeta, `./tfmeta-results/`), are
+    named beside the runs they match, counted, and estimated from, but the sweep runs those again: it
+    writes its own records in its results folder."""
     from tfmeta.records import sweeps
 
     done = sweeps.existing(sweep, records, redo_unreproducible)
     redone = sweeps.redone(sweep, records, done) if redo_unreproducible else {}
+    elsewhere = {key: path for key, path in sweeps.existing(sweep, list(shipped)).items() if key not in done}
     lines = [f"sweep {sweep.name} ({sweep.path}), profile {sweep.profile}, results in {results_dir}:"]
     todo = []
     for index, training in enumerate(sweep.trainings):
@@ -94,15 +110,17 @@ def dry_run(sweep, records, results_dir, redo_unreproducible: bool = False) -> s
             if (index, setting) in redone:
                 old, reason = redone[(index, setting)]
                 mark = f"to run again: {old.name} {reason}"
+            if (index, setting) in elsewhere:
+                mark += f" (shipped: {elsewhere[(index, setting)].name})"
             lines.append(f"  {training.label} {setting[0]}-way {setting[1]}-shot: {mark}")
         if any((index, s) not in done for s in training.settings):
             todo.append(index)
-    hours, unknown = sweeps.estimate_cpu_hours(sweep, records, todo)
+    hours, unknown = sweeps.estimate_cpu_hours(sweep, [*records, *shipped], todo)
     runs = sum(len(t.settings) for t in sweep.trainings)
-    summary = (
-        f"{runs} runs in {len(sweep.trainings)} trainings; "
-        f"{len(done)} runs done, {len(todo)} trainings to run"
-    )
+    summary = f"{runs} runs in {len(sweep.trainings)} trainings; {len(done)} runs done"
+    if elsewhere:
+        summary += f", {len(elsewhere)} more with a shipped record (run again here)"
+    summary += f", {len(todo)} trainings to run"
     if unknown == len(todo) and todo:
         summary += ": no CPU-hour estimate, no record made yet to go by"
     elif todo:
