@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 import pandas as pd
 import yaml
@@ -151,6 +152,51 @@ def headline(records: list[Entry]) -> str:
             "Against the runner-up": first["Gap to next"] or "alone",
         })  # fmt: skip
     return markdown(pd.DataFrame(rows))
+
+
+def _quick_trainings(records: list[Entry]) -> dict[str, list[dict]]:
+    """The quick profile's verified trainings by method, each counted once (a setting that reused a
+    finished training adds only its evaluation)."""
+    trainings = {
+        record["weights"]["sha256"]: record
+        for _, record in records
+        if record["profile"] == "quick" and not record["timing"].get("reused_training")
+    }
+    by_method: dict[str, list[dict]] = {}
+    for record in trainings.values():
+        by_method.setdefault(record["method"]["name"], []).append(record)
+    return by_method
+
+
+def quick_time(records: list[Entry]) -> str:
+    """One sentence: what training on the quick profile took in the shipped records."""
+    every = [r["timing"]["train_seconds"] for rs in _quick_trainings(records).values() for r in rs]
+    if not every:
+        return "No verified quick-profile record yet."
+    return (
+        f"Training on the quick profile took {duration(median(every))} per method and seed in the shipped "
+        f"records (median of {len(every)} trainings, {duration(min(every))} to {duration(max(every))})."
+    )
+
+
+def quick_budget(records: list[Entry]) -> str:
+    """The quick profile's cost per method, and the CPUs it was measured on."""
+    by_method = _quick_trainings(records)
+    if not by_method:
+        return quick_time(records)
+    rows = []
+    for name, trained in sorted(by_method.items()):
+        times = [r["timing"]["train_seconds"] for r in trained]
+        rows.append({
+            "Method": name, "Trainings": len(times), "Training time (median)": duration(median(times)),
+            "Range": f"{duration(min(times))} to {duration(max(times))}",
+        })  # fmt: skip
+    cpus = {
+        r["provenance"].get("hardware", {}).get("cpu") or "unnamed CPU"
+        for rs in by_method.values()
+        for r in rs
+    }
+    return f"{quick_time(records)} CPUs: {', '.join(sorted(cpus))}.\n\n{markdown(pd.DataFrame(rows))}"
 
 
 def _aside(table: Table) -> bool:
@@ -656,6 +702,8 @@ def blocks(root: Path) -> dict[str, str]:
     superseded = optimizer_records.load_all(results / optimizer_records.SUBFOLDER / "superseded").records
     return {
         "headline": headline(records),
+        "quick-time": quick_time(records),
+        "quick-budget": quick_budget(records),
         "few-shot-tables": few_shot_tables(records),
         "claims": claims(records, load_claims(root / CLAIMS)),
         "optimizer-track": optimizer_track(optimizer),
@@ -725,6 +773,14 @@ say so beside their verdict.
 
 <!-- report:claims -->
 <!-- /report:claims -->
+
+## Quick profile
+
+The budget a new method is first compared at (`--profile quick`); its entries rank in tables of their
+own, below.
+
+<!-- report:quick-budget -->
+<!-- /report:quick-budget -->
 
 ## Few-shot tables
 
