@@ -49,9 +49,9 @@ unset TFMETA_RESULTS_DIR
 record="$(ls tfmeta-results/omniglot-protonet-5w1s-smoke-*.json)"   # ./tfmeta-results/ outside a checkout
 "$tfmeta" submit "$record" --results-dir board
 ls board/omniglot-protonet-5w1s-smoke-*.json >/dev/null
-if "$tfmeta" submit "$record" --results-dir board 2>/dev/null; then
-  echo "a duplicate submission was accepted" >&2; exit 1
-fi
+# The same record again is stored already: said in one line, exit 0, nothing stored twice.
+"$tfmeta" submit "$record" --results-dir board | grep "already stored" >/dev/null
+[ "$(ls board/*.json | grep -vc verified.json)" = 1 ]
 # The shipped meta-trained weights, from the installed package (meta-training itself is in the tests).
 "$tfmeta" optimizer-track learned_optimizers --profile smoke --family quadratic
 ls tfmeta-results/optimizers/*.json >/dev/null
@@ -77,6 +77,32 @@ if [ "$(find "$work/venv" -type f -not -name '*.pyc' | wc -l)" -gt "$installed_f
   find "$work/venv" -type f -newer "$wheel" -not -name '*.pyc' | grep -v __pycache__ | tail >&2
   echo "files were written inside the installed package" >&2; exit 1
 fi
+
+# The README's quickstart, as written, from an empty folder: a new method trained on the quick profile,
+# verified, and ranked with verdicts beside the shipped quick entries.
+mkdir "$work/quickstart" && cd "$work/quickstart"
+"$work/venv/bin/python" "$repo/.ci/readme_quickstart.py" "$repo/README.md"
+"$work/venv/bin/python" - <<'PY'
+from streamlit.testing.v1 import AppTest
+
+import os
+
+from tfmeta.records import locations
+
+os.environ["TFMETA_RESULTS_DIR"] = "my-results"  # the folder the README's commands wrote
+app = AppTest.from_file(str(locations.app_dir() / "app.py"), default_timeout=120).run()
+quick = [o for o in app.selectbox[0].options if o.endswith("quick budget") and "5-way 1-shot" in o]
+assert quick, app.selectbox[0].options
+app.selectbox[0].set_value(quick[0]).run()
+assert not app.exception, app.exception
+(table,) = [frame.value for frame in app.dataframe if "Rank" in frame.value][:1]
+names = {entry.split(" (")[0] for entry in table["Entry"]}
+assert "CosinePrototypes" in names and len(names) > 1, names  # beside the shipped quick entries
+verdicts = [c for c in ("Verdict", "Gap to next") if c in table.columns]
+assert verdicts and table[verdicts[0]].astype(str).str.contains("beats|ties|loses").any(), table.columns
+print("quickstart: the new method ranks in the quick budget table with verdicts")
+PY
+cd "$work/project"
 
 "$tfmeta" leaderboard --port 8765 >"$work/board.log" 2>&1 &
 board_pid=$!
