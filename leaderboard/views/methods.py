@@ -46,21 +46,23 @@ def show_record(path, record) -> None:
         st.caption(f"Record {plain(path.name)}, episodes {plain(record['episodes_hash'])}")
 
 
+def accuracy_line(frame, x: alt.X, accuracy_title: str, **encodings) -> alt.Chart:
+    """A line with points of the frame's `accuracy` column against `x`, its axis fitted to the data (not
+    from zero); `encodings` adds channels (colour, tooltip)."""
+    return (
+        alt.Chart(frame)
+        .mark_line(point=True)
+        .encode(x=x, y=alt.Y("accuracy:Q", title=accuracy_title, scale=alt.Scale(zero=False)), **encodings)
+    )
+
+
 def show_analysis(record) -> None:
     """Charts of a record's method-specific analysis (hallucination: accuracy against m, projection)."""
     by_m, projection = analysis_frames(record)
     if by_m is not None:
         trained = record["analysis"].get("trained_m")
         st.markdown(f"Accuracy against hallucinated examples per class, m (trained with m = {trained}):")
-        chart = (
-            alt.Chart(by_m)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("m:Q", title="m"),
-                y=alt.Y("accuracy:Q", title="accuracy (%)", scale=alt.Scale(zero=False)),
-            )
-        )
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(accuracy_line(by_m, alt.X("m:Q", title="m"), "accuracy (%)"), width="stretch")
     if projection is not None:
         st.markdown("Real, hallucinated and query features of one test episode (PCA to 2-D):")
         chart = (
@@ -107,18 +109,14 @@ def show_entry(label: str, members) -> None:
     st.markdown(f"#### {plain(label)}")
     curve = entry_curve(members)
     if not curve.empty:
-        chart = (
-            alt.Chart(curve)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("episode:Q", title="training episodes"),
-                y=alt.Y("accuracy:Q", title="validation accuracy (%)", scale=alt.Scale(zero=False)),
-                color=alt.Color("seed:N", title="training seed"),
-                tooltip=["seed", "episode", alt.Tooltip("accuracy:Q", format=".2f")],
-            )
-            .properties(height=220)
+        chart = accuracy_line(
+            curve,
+            alt.X("episode:Q", title="training episodes"),
+            "validation accuracy (%)",
+            color=alt.Color("seed:N", title="training seed"),
+            tooltip=["seed", "episode", alt.Tooltip("accuracy:Q", format=".2f")],
         )
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart.properties(height=220), width="stretch")
     for path, record in sorted(
         members,
         key=lambda m: (training_seed(m[1]), m[1]["benchmark"]["way"], m[1]["benchmark"]["shot"], m[0].name),

@@ -9,8 +9,9 @@ frozen test episodes. The episode layout is documented in `tfmeta.data.episodes`
     returned logits:           [way * query, way].
 
 Every hook the harness calls is declared on `FewShotMethod` below, with its default; a subclass overrides
-only what its paper needs. `check_declared` verifies an external class against this contract when it is
-looked up, before any training starts.
+only what its paper needs. A metric method, one that compares embeddings, starts from `EmbeddingMethod`
+and writes only its `classify`. `check_declared` verifies an external class against this contract when
+it is looked up, before any training starts.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import inspect
 from pathlib import Path
 
 import keras
+from keras import ops
 
 from tfmeta.contract import check_hooks
 
@@ -141,6 +143,33 @@ class FewShotMethod(keras.Model):
         support = episode["support_images"]
         way, shot = int(support.shape[0]), int(support.shape[1])
         return support, episode["query_images"], way, shot
+
+
+class EmbeddingMethod(FewShotMethod):
+    """Base class of the metric methods: one network, `self.encoder` (a Keras layer the subclass sets in
+    its constructor), embeds every image of an episode, and the subclass's `classify` compares the
+    queries' features with the support's. As easyfsl's `FewShotClassifier`, the base class holds the
+    embedding; a subclass writes only its comparison.
+
+    `call` embeds support and query images in one pass, as the reference implementations do: batch-norm
+    statistics during training come from the whole episode. At test time (`embeds_images`) the harness
+    calls `embed` once per distinct image and `classify` per episode, which gives the same logits.
+    """
+
+    embeds_images = True
+
+    def call(self, episode, training=False):
+        return self.classify(*self.embed_episode(episode, training))
+
+    def embed_episode(self, episode: dict, training: bool = False):
+        """Features of one episode's images: (support `[way, shot, d]`, queries `[way * query, d]`)."""
+        support, query, way, shot = self.split_episode(episode)
+        images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
+        features = self.encoder(images, training=training)
+        return ops.reshape(features[: way * shot], (way, shot, -1)), features[way * shot :]
+
+    def embed(self, images):
+        return self.encoder(images, training=False)
 
 
 HOOKS = ("call", "compile_arguments", "tune", "prepare_analysis", "analyse", "embed", "classify")

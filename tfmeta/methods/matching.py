@@ -6,13 +6,13 @@ import keras
 from keras import ops
 
 from tfmeta.backbones import BACKBONES
-from tfmeta.methods.base import FewShotMethod
+from tfmeta.methods.base import EmbeddingMethod
 
 _EPSILON = 1e-8
 
 
 @keras.saving.register_keras_serializable(package="tfmeta")
-class MatchingNetwork(FewShotMethod):
+class MatchingNetwork(EmbeddingMethod):
     """Matching Networks (Vinyals et al. 2016, https://arxiv.org/abs/1606.04080).
 
     A query attends over the support set with a softmax of cosine similarities, a(x, x_i); its class
@@ -50,7 +50,6 @@ class MatchingNetwork(FewShotMethod):
     """
 
     paper = "Vinyals et al. 2016, Matching Networks for One Shot Learning, https://arxiv.org/abs/1606.04080"
-    embeds_images = True
 
     def __init__(
         self,
@@ -83,15 +82,6 @@ class MatchingNetwork(FewShotMethod):
                 keras.layers.LSTM(units, return_sequences=True), merge_mode="sum"
             )
             self.query_cell = keras.layers.LSTMCell(units)
-
-    def call(self, episode, training=False):
-        support, query, way, shot = self.split_episode(episode)
-        images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
-        features = self.encoder(images, training=training)
-        return self.classify(ops.reshape(features[: way * shot], (way, shot, -1)), features[way * shot :])
-
-    def embed(self, images):
-        return self.encoder(images, training=False)
 
     def classify(self, support_features, query_features):
         way, shot = int(support_features.shape[0]), int(support_features.shape[1])

@@ -6,11 +6,11 @@ import keras
 from keras import ops
 
 from tfmeta.backbones import BACKBONES
-from tfmeta.methods.base import FewShotMethod
+from tfmeta.methods.base import EmbeddingMethod
 
 
 @keras.saving.register_keras_serializable(package="tfmeta")
-class PrototypicalNetwork(FewShotMethod):
+class PrototypicalNetwork(EmbeddingMethod):
     """Prototypical Networks (Snell, Swersky & Zemel 2017, https://arxiv.org/abs/1703.05175).
 
     Each class is represented by its prototype, the mean embedding of its support examples; a query is
@@ -22,7 +22,6 @@ class PrototypicalNetwork(FewShotMethod):
     """
 
     paper = "Snell et al. 2017, Prototypical Networks for Few-shot Learning, https://arxiv.org/abs/1703.05175"
-    embeds_images = True
 
     def __init__(self, backbone: str = "conv4", filters: int = 64, **kwargs):
         super().__init__(**kwargs)
@@ -31,17 +30,6 @@ class PrototypicalNetwork(FewShotMethod):
         self.backbone_name = backbone
         self.filters = filters
         self.encoder = BACKBONES[backbone](filters)
-
-    def call(self, episode, training=False):
-        support, query, way, shot = self.split_episode(episode)
-        # One pass over support and query together, as in the reference code: batch-norm statistics
-        # during training come from the whole episode.
-        images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
-        features = self.encoder(images, training=training)
-        return self.classify(ops.reshape(features[: way * shot], (way, shot, -1)), features[way * shot :])
-
-    def embed(self, images):
-        return self.encoder(images, training=False)
 
     def classify(self, support_features, query_features):
         prototypes = ops.mean(self.augment_support(support_features), axis=1)

@@ -7,11 +7,11 @@ from keras import ops
 
 from tfmeta.backbones import BACKBONES, koch_net
 from tfmeta.methods import losses
-from tfmeta.methods.base import FewShotMethod
+from tfmeta.methods.base import EmbeddingMethod
 
 
 @keras.saving.register_keras_serializable(package="tfmeta")
-class SiameseNetwork(FewShotMethod):
+class SiameseNetwork(EmbeddingMethod):
     """Siamese networks (Koch, Zemel & Salakhutdinov 2015, https://www.cs.cmu.edu/~rsalakhu/papers/oneshot1.pdf).
 
     Twin encoders with shared weights embed both images of a pair; the pair is scored for "same class".
@@ -42,7 +42,6 @@ class SiameseNetwork(FewShotMethod):
         "https://www.cs.cmu.edu/~rsalakhu/papers/oneshot1.pdf"
     )
     scores_pairs = True  # each score is a same/different pair score: the harness adds verification AUC/EER
-    embeds_images = True
 
     def __init__(
         self,
@@ -67,15 +66,6 @@ class SiameseNetwork(FewShotMethod):
             self.pair_head = keras.layers.Dense(
                 1, kernel_initializer=keras.initializers.Constant(-0.1), name="pair_head"
             )
-
-    def call(self, episode, training=False):
-        support, query, way, shot = self.split_episode(episode)
-        images = ops.concatenate([ops.reshape(support, (way * shot, *support.shape[2:])), query], axis=0)
-        features = self.encoder(images, training=training)
-        return self.classify(ops.reshape(features[: way * shot], (way, shot, -1)), features[way * shot :])
-
-    def embed(self, images):
-        return self.encoder(images, training=False)
 
     def classify(self, support_features, query_features):
         way, shot = int(support_features.shape[0]), int(support_features.shape[1])
