@@ -6,7 +6,8 @@
 Waits until the page shows the selector given with --wait-for (default: a data table), then saves a PNG.
 With --tour, visits every page of the app at 1280x800 and at 400 px wide in one browser, saves a PNG of
 each and lists what went wrong: browser console errors, uncaught script errors, Python exceptions shown on
-the page, and pages wider than the window.
+the page, pages wider than the window or taller than `MAX_HEIGHT`, and key columns of the few-shot table
+(`KEY_COLUMNS`) not wholly inside the window.
 Chromium runs with a throw-away profile and its background networking switched off, so it works offline.
 Uses the `websockets` client, which Streamlit already depends on.
 """
@@ -49,8 +50,18 @@ PAGES = {
     "submit": '[data-testid="stFileUploader"]',
 }
 SIZES = {"desktop": (1280, 800), "narrow": (400, 800)}
+# The columns of a page's first table a visitor must see without scrolling sideways, at every size.
+KEY_COLUMNS = {"": ("Rank", "Entry", "Accuracy (%)", "Verdict")}
 # The tallest a page may scroll at a width: an answer a visitor has to scroll 8,000 px for is not an answer.
 MAX_HEIGHT = {1280: 6000, 400: 12000}
+# The grid (glide data grid) draws on a canvas; the accessibility table inside it names the columns in the
+# order they are drawn, pinned ones first.
+GRID = '[data-testid="stDataFrame"] canvas'
+HEADERS = (
+    f"Array.from(document.querySelector({json.dumps(GRID)}).querySelectorAll('th[role=columnheader]'))"
+    ".sort((a, b) => a.ariaColIndex - b.ariaColIndex).map(th => th.textContent)"
+)
+HEADER_ROW = 35  # px: Streamlit's header height, at the top of the grid's canvas
 # Streamlit scrolls inside its main block, so the page's own height says nothing: the tallest element does.
 HEIGHT = "Math.max(...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))"
 # Opened at a page's own URL, Streamlit's front end first asks for its health and host config under that
@@ -177,7 +188,10 @@ def tour(base_url: str, out_dir: str | Path, timeout: float = 60, settle: float 
                 except TimeoutError as error:
                     problems.append(f"{name}: {error}")
                     continue
-                problems += [f"{name}: {problem}" for problem in _page_problems(session, size[0])]
+                found = _page_problems(session, size[0])
+                if path in KEY_COLUMNS and not session.count('[data-testid="stException"]'):
+                    found += key_column_problems(session, KEY_COLUMNS[path], size[0])
+                problems += [f"{name}: {problem}" for problem in found]
     return problems
 
 
@@ -206,6 +220,84 @@ def _page_problems(session: DevTools, width: int) -> list[str]:
             if BASE_PATH_PROBE.search(entry.get("url", "")):
                 continue
             found.append(f"console error: {entry.get('text', '')[:300]} {entry.get('url', '')}")
+    return found
+
+
+def _evaluate(session: DevTools, expression: str):
+    return session.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+
+def _grid_box(session: DevTools) -> tuple[float, float, float]:
+    """Left, top and right (viewport px) of the first table's canvas."""
+    box = f"document.querySelector({json.dumps(GRID)}).getBoundingClientRect()"
+    return tuple(_evaluate(session, f"(r => [r.left, r.top, r.right])({box})"))
+
+
+def column_edges(session: DevTools, width: int, wanted: int, step: int = 7) -> list[float]:
+    """The right edges (viewport x) of the first `wanted` columns of the page's first table that lie
+    inside a `width` px window. The canvas does not say where its columns are, so the mouse sweeps its
+    header row: the grid shows a `col-resize` cursor within about 5 px either side of a column's edge
+    (wider than `step`, so no edge is stepped over)."""
+    _evaluate(session, f"document.querySelector({json.dumps(GRID)}).scrollIntoView({{block: 'nearest'}})")
+    left, top, right = _grid_box(session)
+    stop = int(min(right, width))
+
+    def at_edge(x: int) -> bool:
+        session.call("Input.dispatchMouseEvent", type="mouseMoved", x=x, y=top + HEADER_ROW / 2)
+        return _evaluate(session, f"document.querySelector({json.dumps(GRID)}).style.cursor") == "col-resize"
+
+    edges: list[float] = []
+    reach = None  # how far either side of an edge the cursor changes, measured on the first edge
+    x = int(left) + 1
+    while x < stop and len(edges) < wanted:
+        if not at_edge(x):
+            x = x + step if x + step < stop or x == stop - 1 else stop - 1  # the last pixel too
+            continue
+        first = x
+        while first - 1 > left and at_edge(first - 1):
+            first -= 1
+        if reach is None:
+            last = x
+            while last + 1 < stop and at_edge(last + 1):
+                last += 1
+            # A zone that runs into the border of the window or of the grid is cut short there.
+            reach = (last - first) / 2 if last + 1 < stop else 5.0
+        edges.append(first + reach)
+        x = int(first + 2 * reach) + 2
+    session.call("Input.dispatchMouseEvent", type="mouseMoved", x=0, y=0)  # leave no hover behind
+    return edges
+
+
+def key_column_problems(session: DevTools, columns: tuple[str, ...], width: int) -> list[str]:
+    """The `columns` of the page's first table that are missing or not wholly inside a `width` px window,
+    one line each."""
+    if not session.count(GRID):
+        return ["no table on the page"]
+    headers = _evaluate(session, HEADERS)  # the columns drawn in the window, left to right
+    found = [
+        f"column {column!r} is not drawn in the {width} px window (drawn: {', '.join(headers)})"
+        for column in columns
+        if column not in headers
+    ]
+    places = {column: headers.index(column) for column in columns if column in headers}
+    if not places:
+        return found
+    edges = column_edges(session, width, max(places.values()) + 1)
+    left, _, right = _grid_box(session)
+    shown = min(width, right)
+    for column, place in places.items():
+        start = left if place == 0 else edges[place - 1] if place <= len(edges) else None
+        end = edges[place] if place < len(edges) else None
+        if start is None or end is None:
+            found.append(
+                f"column {column!r} (number {place + 1}) runs past x {shown:.0f}, where the table ends in "
+                f"the {width} px window"
+            )
+        elif start < 0 or end > shown + 1:
+            found.append(
+                f"column {column!r} (number {place + 1}) spans x {start:.0f} to {end:.0f}, beyond the "
+                f"table's x {max(left, 0):.0f} to {shown:.0f} in the {width} px window"
+            )
     return found
 
 

@@ -93,6 +93,9 @@ def test_the_example_reaches_a_ranked_row_next_to_protonet(board, monkeypatch):
     assert [row["Rank"] for row in rows] == [1, 2]
     assert rows[0]["Gap to next"].split(":")[0] in {"beats", "ties"} and rows[1]["Gap to next"] == ""
     assert "one seed: test-episode noise only" in rows[0]["Gap to next"]
+    # The verdict in short, among the key columns: "beats +1.29" heads "beats: +1.29 [+1.03, +1.55] pts ...".
+    assert re.fullmatch(r"(beats|ties) [+-]\d+\.\d\d", rows[0]["Verdict"]) and rows[1]["Verdict"] == ""
+    assert rows[0]["Gap to next"].startswith(rows[0]["Verdict"].replace(" ", ": ", 1) + " [")
     assert all(re.fullmatch(r"\d+\.\d\d ± \d+\.\d\d", row["Accuracy (%)"]) for row in rows)
     assert all(row["Protocol"] == "inductive, train classes" and row["Seeds"] == 1 for row in rows)
     assert {row["Entry page"] for row in rows} == {

@@ -1,18 +1,21 @@
 """The leaderboard in a real browser: start `tfmeta leaderboard` on the shipped records, open every page in
 headless Chromium at 1280x800 and at 400 px wide, save a screenshot of each, and fail on any browser
-console error, uncaught script error, Python exception on the page, or page wider than its window.
+console error, uncaught script error, Python exception on the page, page wider than its window or taller
+than its limit, or key column of the few-shot table (Rank, Entry, Accuracy, Verdict) not inside the window.
 
 Skipped when Chromium is not installed (Debian: `apt-get install chromium`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -118,23 +121,55 @@ def test_every_page_renders_cleanly_at_desktop_and_phone_widths(served, tmp_path
         assert data.startswith(b"\x89PNG") and len(data) > 20_000, png.name  # a blank page is a few kB
 
 
-def test_the_tour_reports_a_python_exception_on_a_page(tmp_path, monkeypatch):
-    """The check itself can fail: a page that raises is reported, not screenshotted as fine."""
-    page = tmp_path / "broken.py"
-    page.write_text("import streamlit as st\nst.title('broken')\nraise ValueError('on purpose')\n")
+@contextlib.contextmanager
+def streamlit_page(page: Path):
+    """`streamlit run page` on a free localhost port; yields its URL."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(page), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=page.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_healthy(url, process)
-        monkeypatch.setattr(screenshot, "PAGES", {"": screenshot.TABLE})
-        monkeypatch.setattr(screenshot, "SIZES", {"desktop": (1280, 800)})
-        problems = screenshot.tour(url, tmp_path / "shots", timeout=60)
+        yield url
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
+
+
+def test_the_tour_reports_a_python_exception_on_a_page(tmp_path, monkeypatch):
+    """The check itself can fail: a page that raises is reported, not screenshotted as fine."""
+    page = tmp_path / "broken.py"
+    page.write_text("import streamlit as st\nst.title('broken')\nraise ValueError('on purpose')\n")
+    monkeypatch.setattr(screenshot, "PAGES", {"": screenshot.TABLE})
+    monkeypatch.setattr(screenshot, "SIZES", {"desktop": (1280, 800)})
+    with streamlit_page(page) as url:
+        problems = screenshot.tour(url, tmp_path / "shots", timeout=60)
     assert problems == ["few_shot-desktop: 1 Python exception(s) shown on the page"]
+
+
+def test_the_tour_reports_key_columns_out_of_view(tmp_path, monkeypatch):
+    """The key-column check can fail: a table whose verdict comes last, after a wide column, and whose
+    accuracy column is too wide for a phone is reported at both widths, by column."""
+    page = tmp_path / "verdict_last.py"
+    page.write_text(
+        textwrap.dedent("""
+            import pandas as pd
+            import streamlit as st
+
+            row = {"Rank": 1, "Entry": "protonet", "Accuracy (%)": "98.03 ± 0.20",
+                   "Gap to next": "beats: +1.29 [+1.03, +1.55] pts", "Verdict": "beats +1.29"}
+            wide = {"Accuracy (%)": st.column_config.TextColumn(width=300),
+                    "Gap to next": st.column_config.TextColumn(width=1200)}
+            st.dataframe(pd.DataFrame([row]), hide_index=True, column_config=wide)
+        """)
+    )
+    monkeypatch.setattr(screenshot, "PAGES", {"": screenshot.TABLE})
+    with streamlit_page(page) as url:
+        problems = screenshot.tour(url, tmp_path / "shots", timeout=60)
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("few_shot-desktop: column 'Verdict' is not drawn in the 1280 px window")
+    assert problems[1].startswith("few_shot-narrow: column 'Verdict' is not drawn in the 400 px window")
+    assert problems[2].startswith("few_shot-narrow: column 'Accuracy (%)' (number 3) runs past x ")

@@ -11,19 +11,28 @@ from tfmeta.records.frames.overview import overview_frame, published_frame
 from tfmeta.records.frames.tables import ALPHA, Table, group_tables
 
 SHOWN = [
-    "Rank", "Entry", "Accuracy (%)", "Gap to next", "Seeds", "Across seeds (%)", "Trust", "Paper (%)",
-    "Gap to paper", "Protocol", "Training budget", "Profile", "Train time", "ms / episode", "Params",
-    "Entry page",
+    "Rank", "Entry", "Accuracy (%)", "Verdict", "Gap to next", "Seeds", "Across seeds (%)", "Trust",
+    "Paper (%)", "Gap to paper", "Protocol", "Training budget", "Profile", "Train time", "ms / episode",
+    "Params", "Entry page",
 ]  # fmt: skip
+# The key columns lead, Rank and Entry pinned, at widths (px) that fill a 400 px phone's table (366 px)
+# exactly: what a visitor reads first stays in view on a phone as on a laptop.
+KEY_WIDTHS = {"Rank": 48, "Entry": 136, "Accuracy (%)": 92, "Verdict": 90}
 COLUMNS = {
-    "Rank": st.column_config.NumberColumn(width="small", pinned=True),
+    "Rank": st.column_config.NumberColumn(width=KEY_WIDTHS["Rank"], pinned=True),
     "Entry": st.column_config.TextColumn(
-        help="method and what sets its configuration apart (hover for the whole name)",
-        width="medium",
+        help="method and what sets its configuration apart (double-click a cell for the whole name)",
+        width=KEY_WIDTHS["Entry"],
         pinned=True,
     ),
     "Accuracy (%)": st.column_config.TextColumn(
-        help="mean over seeds ± 95% CI (1.96 std / sqrt N) over the test episodes"
+        help="mean over seeds ± 95% CI (1.96 std / sqrt N) over the test episodes",
+        width=KEY_WIDTHS["Accuracy (%)"],
+    ),
+    "Verdict": st.column_config.TextColumn(
+        help="against the next row: *beats* is a real gap, *ties* is not; the difference in points "
+        "(Gap to next holds its interval and test)",
+        width=KEY_WIDTHS["Verdict"],
     ),
     "Across seeds (%)": st.column_config.TextColumn(
         help="95% t-interval of the accuracy across training seeds; empty for one seed"
@@ -73,15 +82,22 @@ def chosen(tables: list[Table], setting: str, protocol: str) -> Table | None:
     return next((t for t in tables if t.key.setting == setting and t.key.protocol == protocol), None)
 
 
+def verdict(gap: str) -> str:
+    """The head of a Gap to next cell: "beats: +1.29 [+1.03, +1.55] pts (...)" reads "beats +1.29"."""
+    return gap.partition(" [")[0].replace(":", "", 1)
+
+
 def show_table(table: Table) -> None:
     key = table.key
     st.caption(
         f"{len(table.entries)} entries on benchmark {plain(key.benchmark)} ({plain(key.dataset)}, split "
         f"{plain(key.split)}, test part {plain(key.part)}), frozen test episodes {plain(key.short_hash)}: "
-        "every row answered exactly these episodes. **Gap to next** compares each row with the one below, "
-        "counting training seeds and test episodes (Holm-corrected): *beats* is a real gap, *ties* is not."
+        "every row answered exactly these episodes. **Verdict** compares each row with the one below, "
+        "counting training seeds and test episodes (Holm-corrected): *beats* is a real gap, *ties* is not; "
+        "**Gap to next** gives the interval and test behind it."
     )
     frame = table.frame()
+    frame.insert(frame.columns.get_loc("Gap to next"), "Verdict", frame["Gap to next"].map(verdict))
     # Text, so that a method without a published number shows a blank cell rather than "None".
     frame["Paper (%)"] = ["" if pd.isna(value) else f"{value:.1f}" for value in frame["Paper (%)"]]
     st.dataframe(
