@@ -263,6 +263,33 @@ def test_upload_page_accepts_a_valid_record_and_refuses_a_broken_one(tmp_path, m
     assert not table_rows(app) and not app.exception
 
 
+def numbered(markdown: str) -> list[str]:
+    """The items of the first numbered list in `markdown`, each on one line."""
+    lines = markdown[re.search(r"^1\. ", markdown, flags=re.MULTILINE).start() :].split("\n\n")[0]
+    return [" ".join(item.split()) for item in re.split(r"^\d+\. ", lines, flags=re.MULTILINE)[1:]]
+
+
+def test_the_submit_page_lists_the_documented_checks_and_the_true_size_cap(tmp_path, monkeypatch):
+    """The page's checks are the guide's, item for item; its uploader takes what a record may weigh, not
+    Streamlit's 200 MB; the guide, the schema and an example record are a click away."""
+    from tfmeta.records import store
+
+    documented = numbered(DOC.read_text().split("only when it\n", 1)[1])
+    app = open_page(tmp_path, "submit", monkeypatch)
+    (checks,) = [m.value for m in app.markdown if "accepted into the pending area only if" in m.value]
+    listed = numbered(checks)
+    assert len(listed) == len(documented) == 7
+    subjects = ["20 MiB", "record schema", "per-episode accuracies", "frozen test episodes", "protocol",
+                "training seed", "method name"]  # fmt: skip
+    for subject, page, doc in zip(subjects, listed, documented, strict=True):
+        assert subject in page and subject in doc, (subject, page, doc)
+    (uploader,) = app.get("file_uploader")
+    assert uploader.proto.max_upload_size_mb * 2**20 == store.MAX_RECORD_BYTES
+    downloads = {button.proto.label: button.proto for button in app.get("download_button")}
+    assert set(downloads) == {"Submitting guide", "Record schema", "Example record"}
+    assert downloads["Record schema"].url and not app.exception
+
+
 def test_the_submit_page_is_served_only_when_the_operator_asks(tmp_path, monkeypatch):
     monkeypatch.setenv("TFMETA_RESULTS_DIR", str(tmp_path))
     monkeypatch.delenv("TFMETA_SUBMISSIONS", raising=False)
