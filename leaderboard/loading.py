@@ -1,4 +1,5 @@
-"""Cached record loading shared by the pages, with a visible warning for every skipped file.
+"""Cached record loading and ranked tables shared by the pages, with a visible warning for every skipped
+file.
 
 The app shows the user's records (`tfmeta.records.locations.results_dir()`: $TFMETA_RESULTS_DIR, a
 checkout's `leaderboard/results/`, or `./tfmeta-results/`) together with the standard records shipped with
@@ -11,10 +12,12 @@ import os
 import re
 from pathlib import Path
 
+import record_cache
 import streamlit as st
 
 from tfmeta.records import few_shot, locations, store, text, trust
 from tfmeta.records import optimizer as optimizer_records
+from tfmeta.records.frames.tables import Table, group_tables
 
 SHIPPED_ENV = "TFMETA_SHIPPED_RECORDS"
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, which makes it literal text.
@@ -52,6 +55,14 @@ def record_dirs() -> list[Path]:
     return folders
 
 
+def _stamp(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+    except OSError:
+        return ()
+    return (stat.st_size, stat.st_mtime_ns)
+
+
 def _fingerprint(directory: Path) -> tuple:
     """Names, sizes and modification times of the records: a new or changed file invalidates the cache."""
     stamps = []
@@ -65,14 +76,15 @@ def _fingerprint(directory: Path) -> tuple:
     return tuple(stamps)
 
 
+# Records checked by an earlier run of the app are read from `record_cache` without checking them again.
 @st.cache_data(show_spinner="Reading records...", max_entries=8)
 def _load(directory: str, fingerprint: tuple) -> store.Loaded:
-    return few_shot.load_all(directory)
+    return record_cache.load_all(directory, few_shot.check)
 
 
 @st.cache_data(show_spinner="Reading optimizer records...", max_entries=8)
 def _load_optimizers(directory: str, fingerprint: tuple) -> store.Loaded:
-    return optimizer_records.load_all(directory)
+    return record_cache.load_all(directory, optimizer_records.check)
 
 
 def _entries(loader, subfolder: str, warn: bool) -> list[Entry]:
@@ -87,6 +99,23 @@ def _entries(loader, subfolder: str, warn: bool) -> list[Entry]:
                 )
         entries += loaded.records
     return entries
+
+
+def disk_stamp() -> tuple:
+    """The names, sizes and modification times of every folder's records and of its verification table:
+    what the ranked tables are made of."""
+    return tuple((_fingerprint(folder), _stamp(folder / trust.VERIFIED)) for folder in record_dirs())
+
+
+def grouped(entries: list[Entry]) -> list[Table]:
+    """`group_tables(entries)`, made once for these records as they are on disk and shared between
+    sessions: pages read the tables and never change them."""
+    return _grouped(disk_stamp(), tuple(str(path) for path, _ in entries), entries)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _grouped(stamp: tuple, paths: tuple[str, ...], _entries: list[Entry]) -> list[Table]:
+    return group_tables(_entries)
 
 
 def load_entries(warn: bool = True) -> list[Entry]:

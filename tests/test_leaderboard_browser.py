@@ -85,6 +85,7 @@ def served(tmp_path, monkeypatch):
     """`tfmeta leaderboard --submissions` serving the shipped records and a hostile user folder on a free
     localhost port; stopped afterwards."""
     monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
+    monkeypatch.setenv("TFMETA_CACHE_DIR", str(tmp_path / "cache"))  # checks every record, as on a first run
     hostile_folder(tmp_path / "mine")
     port = free_port()
     command = [

@@ -1,14 +1,20 @@
 """Few-shot track: pick a setting and a protocol class, read one ranked table and its compute chart."""
 
-import altair as alt
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import pandas as pd
 import streamlit as st
-from loading import load_entries, no_records_note, plain, verified
+from loading import grouped, load_entries, no_records_note, plain, verified
 
 from tfmeta.records.entries import PRIMARY
 from tfmeta.records.frames.compute import compute_frame
 from tfmeta.records.frames.overview import overview_frame, published_frame
-from tfmeta.records.frames.tables import ALPHA, Table, group_tables
+from tfmeta.records.frames.tables import ALPHA, Table
+
+if TYPE_CHECKING:
+    import altair as alt
 
 SHOWN = [
     "Rank", "Entry", "Accuracy (%)", "Verdict", "Gap to next", "Seeds", "Across seeds (%)", "Trust",
@@ -106,6 +112,8 @@ def show_table(table: Table) -> None:
 
 
 def compute_chart(table: Table) -> alt.LayerChart | None:
+    import altair as alt  # here, after the table is on its way: importing Altair slows a cold start
+
     frame = compute_frame(table)
     if frame.empty:
         return None
@@ -177,9 +185,9 @@ def run() -> None:
         st.caption("Only smoke-profile records here: showing them.")
     entries = kept or entries
     trusted = verified(entries)
-    ranked = group_tables(trusted)
+    ranked = grouped(trusted)
     trusted_paths = {path for path, _ in trusted}
-    apart = group_tables([(path, record) for path, record in entries if path not in trusted_paths])
+    apart = grouped([(path, record) for path, record in entries if path not in trusted_paths])
     setting, protocol = pick_table(ranked + apart)
     table = chosen(ranked, setting, protocol)
     if table is None:
