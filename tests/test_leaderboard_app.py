@@ -89,9 +89,9 @@ def test_the_document_shows_the_example_file_verbatim():
 
 def test_the_example_reaches_a_ranked_row_next_to_protonet(board, monkeypatch):
     app = open_page(board, "few_shot", monkeypatch)
-    assert "smoke" not in app.selectbox[0].options[0]  # the standard settings open first
+    assert app.selectbox[0].options[0].endswith("· smoke budget")  # smoke records only here: named so
     app.toggle[0].set_value(True).run()  # include smoke-profile records
-    app.selectbox[0].set_value("omniglot · 5-way 1-shot · 20 episodes").run()
+    app.selectbox[0].set_value("omniglot · 5-way 1-shot · 20 episodes · smoke budget").run()
     assert app.radio[0].value == "inductive, train classes"
     rows = table_rows(app)
     assert sorted(row["Entry"] for row in rows) == ["CosineNearestNeighbour", "protonet"]
@@ -121,7 +121,7 @@ def test_the_few_shot_page_opens_on_one_standard_table_and_switches_protocol_cla
     one ranked table; the transductive class is one click away and holds MAML's three-seed entry, never
     beside ProtoNet. The inductive class holds only MAML's inductive record (one seed). A record of ProtoNet
     trained for 2,000 episodes (a budget the spec does not have) on the same episodes, added beside the
-    shipped ones, ranks in the same table as a custom budget."""
+    shipped ones, ranks apart in a table of the custom budget class, never beside them."""
     from tfmeta.records import few_shot
 
     monkeypatch.setenv("TFMETA_SHIPPED_RECORDS", "on")
@@ -135,23 +135,25 @@ def test_the_few_shot_page_opens_on_one_standard_table_and_switches_protocol_cla
     app = open_page(tmp_path, "few_shot", monkeypatch)
     assert app.selectbox[0].value == "omniglot · 5-way 1-shot · 1000 episodes"
     assert app.radio[0].value == "inductive, train classes"
-    ranked, unverified = [frame.value for frame in app.dataframe if "Rank" in frame.value]
+    (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
     assert {"protonet", "relation"} <= set(ranked["Entry"])
     maml = ranked[ranked["Entry"].str.startswith("maml")]
     assert list(maml["Seeds"]) == [1]  # the inductive record; the transductive seeds rank apart
     assert (ranked["Seeds"] >= 1).all() and "98.8" in set(ranked["Paper (%)"])  # ProtoNet's, as printed
     assert ranked["Paper (%)"].notna().all() and "" in set(ranked["Paper (%)"])  # none published: blank
     assert set(ranked["Trust"]) == {"verified"}
-    # The unverified record of another budget ranks apart, under its own heading, never in the ranking.
-    assert any(h.value.startswith("Unverified: 1 entries") for h in app.subheader)
-    assert list(unverified["Entry"]) == ["protonet"] and list(unverified["Trust"]) == ["unverified"]
-    assert list(unverified["Profile"]) == ["custom (labelled standard)"]
     assert not app.warning
-    assert "standard" in set(ranked["Profile"]) and len(set(ranked["Entry"])) == len(ranked)  # one row each
+    assert set(ranked["Profile"]) == {"standard"} and len(set(ranked["Entry"])) == len(ranked)  # one row each
     app.radio[0].set_value("transductive, train classes").run()
     (ranked,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
     assert 3 in set(ranked[ranked["Entry"].str.startswith("maml")]["Seeds"])
     assert "protonet" not in set(ranked["Entry"]) and not app.exception
+    # The unverified record of another budget ranks in its own budget class, under its own heading.
+    app.selectbox[0].set_value("omniglot · 5-way 1-shot · 1000 episodes · custom budget").run()
+    (unverified,) = [frame.value for frame in app.dataframe if "Rank" in frame.value]
+    assert any(h.value.startswith("Unverified: 1 entries") for h in app.subheader)
+    assert list(unverified["Entry"]) == ["protonet"] and list(unverified["Trust"]) == ["unverified"]
+    assert list(unverified["Profile"]) == ["custom (labelled standard)"]
 
 
 @pytest.mark.parametrize("page", PAGES)
