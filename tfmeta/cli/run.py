@@ -59,7 +59,15 @@ def add_parsers(commands) -> None:
         "--weights-dir",
         type=Path,
         action="append",
-        help="folder to search for the trained weights, repeatable (also: runs/ and the shipped weights)",
+        help="folder to search for the trained weights, repeatable (also: runs/, the shipped weights in a "
+        "checkout, and the cache's weights/ folder)",
+    )
+    verify.add_argument(
+        "--weights-url",
+        metavar="URL",
+        help="download weights found in no folder from URL/<sha256>.weights.h5 into the cache's weights/ "
+        "folder, kept only when the sha256 matches (default: $TFMETA_WEIGHTS_URL; tfmeta publishes its "
+        "weights at no URL yet)",
     )
     verify.add_argument(
         "--mark", action="store_true", help="list each verified record in verified.json beside it"
@@ -246,7 +254,9 @@ def cmd_verify(args) -> int:
     failed = 0
     for path in args.records:
         try:
-            done = reproduction.verify(path, directories, args.data_dir, args.cache_dir, args.allow_import)
+            done = reproduction.verify(
+                path, directories, args.data_dir, args.cache_dir, args.allow_import, args.weights_url
+            )
             if args.mark:
                 _mark(done)
         except Exception as err:  # one bad or forged record must not stop the others being checked

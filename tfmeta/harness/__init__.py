@@ -6,6 +6,7 @@ training.py     `model.fit` with resume, curves and checkpoints
 evaluation.py   test sets, test-time tuning on validation classes, batched evaluation
 recording.py    the record of a run
 verification.py same/different pair metrics
+weights_store.py trained weights by sha256 outside a checkout: the cache, downloads (`tfmeta verify`)
 sweep.py        many runs as Ray tasks
 speed.py, optimizer_speed.py, torch_reference.py, performance.py   `tfmeta speed`
 freeze.py       frozen episode files from class lists alone

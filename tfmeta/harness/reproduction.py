@@ -85,18 +85,27 @@ class _Checked:
 
 
 def weights_dirs(extra: list[Path] | None = None) -> list[Path]:
-    """Where trained weights are looked for: the folders given, ./runs, and the shipped weights."""
+    """Where trained weights are looked for: the folders given, ./runs, and the shipped weights (in a
+    checkout; an installed package has none). `find_weights` adds the cache and downloads."""
     return [*(extra or []), Path("runs"), locations.shipped_weights_dir()]
 
 
-def find_weights(sha256: str, directories: list[Path]) -> Path:
-    """The `.weights.h5` file with this sha256 under any of `directories`. Only regular files are read:
-    a FIFO or device of that name is passed by, never waited on.
+def find_weights(
+    sha256: str, directories: list[Path], cache_dir=None, weights_url: str | None = None
+) -> Path:
+    """The `.weights.h5` file with this sha256: under any of `directories` or in the weights cache
+    (`weights_store.cache_folder(cache_dir)`), else downloaded into that cache from `weights_url` (else
+    $TFMETA_WEIGHTS_URL) as `<url>/<sha256>.weights.h5`, kept only when its bytes have that sha256. Only
+    regular files are read: a FIFO or device of that name is passed by, never waited on.
 
     Raises:
-        VerificationError: naming the folders searched.
+        VerificationError: naming the folders searched and how to download (no URL is published yet),
+            or why the download failed.
     """
-    for directory in directories:  # shipped weights are named by their hash: a direct look first
+    from tfmeta.harness import weights_store
+
+    directories = [*directories, weights_store.cache_folder(cache_dir)]
+    for directory in directories:  # weights are named by their hash: a direct look first
         named = Path(directory) / f"{sha256}.weights.h5"
         if _digest(named) == sha256:
             return named
@@ -105,10 +114,20 @@ def find_weights(sha256: str, directories: list[Path]) -> Path:
             if _digest(path) == sha256:
                 return path
     searched = ", ".join(str(d) for d in directories)
-    raise VerificationError(
-        f"no trained weights with sha256 {sha256[:16]}... under {searched}; pass the folder that holds "
-        "them with --weights-dir"
-    )
+    base = weights_store.base_url(weights_url)
+    if base is None:
+        raise VerificationError(
+            f"no trained weights with sha256 {sha256[:16]}... under {searched}, and no URL to download "
+            f"them from (tfmeta publishes its weights at none yet): set ${weights_store.WEIGHTS_URL_ENV} "
+            "or pass --weights-url with a URL that serves <sha256>.weights.h5 files, or pass the folder "
+            "that holds them with --weights-dir"
+        )
+    try:
+        return weights_store.download(sha256, base, cache_dir)
+    except weights_store.DownloadError as err:
+        raise VerificationError(
+            f"no trained weights with sha256 {sha256[:16]}... under {searched}, and {err}"
+        ) from None
 
 
 def _digest(path: Path) -> str | None:
@@ -184,9 +203,16 @@ def method_to_build(record: dict, allow_imports: Iterable[str] = ()) -> str:
         return import_path
 
 
-def _check(path: Path, record: dict, directories: list[Path], allow_imports: Iterable[str]) -> _Checked:
+def _check(
+    path: Path,
+    record: dict,
+    directories: list[Path],
+    allow_imports: Iterable[str],
+    cache_dir=None,
+    weights_url: str | None = None,
+) -> _Checked:
     """Checks, before any data is read, that a record's method may be imported and that the weights it
-    names exist and are a Keras weights file.
+    names exist (found or downloaded by `find_weights`) and are a Keras weights file.
 
     Raises:
         VerificationError: naming the record and the problem.
@@ -201,7 +227,7 @@ def _check(path: Path, record: dict, directories: list[Path], allow_imports: Ite
                 "it names no trained weights (records made before tfmeta recorded them); run it again to get "
                 "a verifiable record"
             )
-        weights = find_weights(sha, directories)
+        weights = find_weights(sha, directories, cache_dir, weights_url)
         with training.checked_weights(weights, sha):
             pass
     except (VerificationError, training.WeightsError) as err:
@@ -261,13 +287,19 @@ def source_change(record: dict, method_class: type) -> str | None:
 
 
 def load_trained(
-    path: Path, directories: list[Path], data_dir=None, cache_dir=None, allow_imports: Iterable[str] = ()
+    path: Path,
+    directories: list[Path],
+    data_dir=None,
+    cache_dir=None,
+    allow_imports: Iterable[str] = (),
+    weights_url: str | None = None,
 ) -> Trained:
     """The trained method of a record: re-created from its import path and constructor config, with the
     weights its sha256 names; and the run's plan and data.
 
     Args:
         allow_imports: modules the record's import path may name besides the registered methods'.
+        weights_url: where weights found nowhere here are downloaded from (`find_weights`).
 
     Raises:
         VerificationError: when the record cannot be read, names a method that may not be imported, names
@@ -275,7 +307,8 @@ def load_trained(
     """
     path = Path(path)
     record, _ = read_record(path)
-    return _build(path, record, _check(path, record, directories, allow_imports), data_dir, cache_dir)
+    checked = _check(path, record, directories, allow_imports, cache_dir, weights_url)
+    return _build(path, record, checked, data_dir, cache_dir)
 
 
 def verify(
@@ -284,11 +317,13 @@ def verify(
     data_dir=None,
     cache_dir=None,
     allow_imports: Iterable[str] = (),
+    weights_url: str | None = None,
 ) -> Verified:
     """Re-evaluates a record's trained weights and compares every per-episode accuracy.
 
     Args:
         allow_imports: modules the record's import path may name besides the registered methods'.
+        weights_url: where weights found nowhere here are downloaded from (`find_weights`).
 
     Raises:
         VerificationError: naming the record: when it cannot be read, names a method that may not be
@@ -298,7 +333,7 @@ def verify(
 
     path = Path(path)
     record, record_sha256 = read_record(path)
-    checked = _check(path, record, directories, allow_imports)
+    checked = _check(path, record, directories, allow_imports, cache_dir, weights_url)
     try:
         submission.verify(record)  # the frozen episodes it names are the benchmark's
     except store.RecordError as err:
@@ -368,6 +403,7 @@ def load_record(
     data_dir=None,
     cache_dir=None,
     allow_imports: Iterable[str] = (),
+    weights_url: str | None = None,
 ) -> Trained:
     """`load_trained` of a record named by path or file name (`find_record`)."""
-    return load_trained(find_record(name), directories, data_dir, cache_dir, allow_imports)
+    return load_trained(find_record(name), directories, data_dir, cache_dir, allow_imports, weights_url)
