@@ -12,7 +12,14 @@ dependencies="${3:-}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 wheel="$(ls "$repo"/dist/tfmeta-*.whl)"
 work="$(mktemp -d)"
-trap 'kill "${board_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+# Unquoted, so that a server not started adds no argument (`kill 0` would signal the whole process group).
+trap 'kill ${board_pid:-} ${weights_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# The trained weights stay out of the wheel (`tfmeta verify` fetches them by sha256): it stays small.
+if "$python" -m zipfile -l "$wheel" | grep "_shipped/leaderboard/weights/" >/dev/null; then
+  echo "the wheel holds trained weights: setup.py must leave leaderboard/weights out" >&2; exit 1
+fi
+[ "$(stat -c %s "$wheel")" -le $((25 * 1024 * 1024)) ] || { echo "the wheel is over 25 MiB" >&2; exit 1; }
 
 "$python" -m venv "$work/venv"
 if [ -n "$dependencies" ]; then
@@ -73,6 +80,25 @@ assert {"protonet", "relation"} <= entries(app), entries(app)
 app.radio[0].set_value("transductive, train classes").run()  # MAML ranks in its own protocol class
 assert not app.exception and "maml" in entries(app), entries(app)
 PY
+
+# `tfmeta verify` of a shipped record from the installed package, which holds no weights: they come by
+# sha256 from a server on this machine serving the checkout's leaderboard/weights, into the cache. ProtoNet
+# on Lake's 20 episodes is the cheapest shipped record to re-evaluate.
+"$work/venv/bin/python" -m http.server 8766 --bind 127.0.0.1 --directory "$repo/leaderboard/weights" \
+  >"$work/weights.log" 2>&1 &
+weights_pid=$!
+for _ in $(seq 30); do
+  "$work/venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8766/')" \
+    2>/dev/null && break
+  sleep 0.2
+done
+shipped="$("$work/venv/bin/python" -c 'from tfmeta.records import locations; print(locations.shipped_results_dir())')"
+lake=("$shipped"/omniglot_lake-protonet-20w1s-standard-seed0-*.json)
+TFMETA_WEIGHTS_URL=http://127.0.0.1:8766 "$tfmeta" verify "${lake[0]}" | grep "^verified: " >/dev/null
+sha="$("$work/venv/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["weights"]["sha256"])' "${lake[0]}")"
+ls "$work/cache/weights/$sha.weights.h5" >/dev/null  # downloaded into the cache, checked
+kill "$weights_pid" && weights_pid=
+
 if [ "$(find "$work/venv" -type f -not -name '*.pyc' | wc -l)" -gt "$installed_files" ]; then
   find "$work/venv" -type f -newer "$wheel" -not -name '*.pyc' | grep -v __pycache__ | tail >&2
   echo "files were written inside the installed package" >&2; exit 1
@@ -108,7 +134,7 @@ cd "$work/project"
 board_pid=$!
 for _ in $(seq 60); do
   if "$work/venv/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8765/_stcore/health')" 2>/dev/null; then
-    echo "wheel smoke: list, run, submit, optimizer-track (shipped weights) and leaderboard work outside the checkout"
+    echo "wheel smoke: list, run, submit, optimizer-track (shipped weights), verify (downloaded weights) and leaderboard work outside the checkout"
     exit 0
   fi
   sleep 1

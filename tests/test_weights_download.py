@@ -1,5 +1,6 @@
-"""`tfmeta verify` finds a record's weights by sha256 in the cache or downloads them from a base URL, kept
-only when the bytes have that sha256.
+"""Weights out of the wheel: `tfmeta verify` finds a record's weights by sha256 in the cache or downloads
+them from a base URL, kept only when the bytes have that sha256; and an installed package, which carries no
+weights, still counts its shipped `verified.json` lines.
 
 Downloads go to an HTTP server on 127.0.0.1 serving a temporary folder; nothing leaves the machine.
 """
@@ -10,6 +11,7 @@ import contextlib
 import functools
 import hashlib
 import http.server
+import json
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from tfmeta.harness import reproduction, weights_store
+from tfmeta.records import few_shot, locations, trust
 
 WEIGHTS = b"not really Keras weights, but bytes with a sha256"
 SHA = hashlib.sha256(WEIGHTS).hexdigest()
@@ -189,6 +192,51 @@ def test_the_default_cache_is_the_tfmeta_cache(served, tmp_path):
     (folder / f"{SHA}.weights.h5").write_bytes(WEIGHTS)
     found = reproduction.find_weights(SHA, [], None, base)
     assert found == tmp_path / "default-cache" / "weights" / f"{SHA}.weights.h5"  # $TFMETA_CACHE_DIR
+
+
+def installed_layout(root: Path, monkeypatch) -> Path:
+    """The shipped records' folder as an installed package has it, under `root`: records and
+    verified.json, no weights folder, no checkout around it. Returns that folder."""
+    package = root / "site-packages" / "tfmeta"
+    results = package / "_shipped" / "leaderboard" / "results"
+    results.mkdir(parents=True)
+    monkeypatch.setattr(locations, "_PACKAGE", package)
+    assert locations.checkout() is None and locations.shipped_results_dir() == results
+    assert not locations.shipped_weights_dir().exists()
+    return results
+
+
+def shipped_lake_protonet() -> Path:
+    return next(locations.shipped_results_dir().glob("omniglot_lake-protonet-20w1s-standard-seed0-*.json"))
+
+
+def test_an_installed_package_counts_its_shipped_lines_without_the_weights(tmp_path, monkeypatch):
+    shipped = shipped_lake_protonet()
+    line = trust.load(shipped.parent)[shipped.name]
+    record = few_shot.read(shipped)
+    results = installed_layout(tmp_path, monkeypatch)
+    path = results / shipped.name
+    shutil.copyfile(shipped, path)
+    (results / trust.VERIFIED).write_text(json.dumps({path.name: line}))
+    assert trust.status(path, record) == "verified"
+    # The line still has to name this file's bytes and the weights the record names.
+    other = dict(record, weights={"sha256": "0" * 64})
+    assert trust.status(path, other) == "unverified"
+    edited = json.loads(path.read_text())
+    edited["notes"] = "edited after the release"
+    path.write_text(json.dumps(edited))
+    assert trust.status(path, few_shot.read(path)) == "unverified"
+
+
+def test_the_same_line_outside_the_shipped_folder_verifies_nothing(tmp_path, monkeypatch):
+    shipped = shipped_lake_protonet()
+    line = trust.load(shipped.parent)[shipped.name]
+    installed_layout(tmp_path / "install", monkeypatch)
+    board = tmp_path / "board"  # a user's folder: a line needs this machine's signature
+    board.mkdir()
+    shutil.copyfile(shipped, board / shipped.name)
+    (board / trust.VERIFIED).write_text(json.dumps({shipped.name: line}))
+    assert trust.status(board / shipped.name, few_shot.read(shipped)) == "unverified"
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,15 @@ each verified record by file name and the sha256 of its bytes, so that an edited
 verified. TensorFlow-free: the app reads it to mark rows.
 
 A line of `verified.json` is not enough on its own, since anyone who can write the folder can write one:
-- in the shipped records' folder (reviewed with the code), the trained weights the line names must be
-  there, under `leaderboard/weights/`, with that sha256;
+- in the shipped records' folder of a source checkout (where contributors add records and lines, reviewed
+  with the code), the trained weights the line names must be there, under `leaderboard/weights/`, with
+  that sha256: a line comes with the weights anyone can re-verify it from;
+- in the shipped records' folder of an installed package, the line counts as shipped: the wheel carries
+  the records, `verified.json` and this code from one reviewed checkout, where the rule above held (the
+  test suite checks every shipped record against it), but not the weights (`tfmeta verify` finds those in
+  the cache or downloads them by sha256, `tfmeta.harness.weights_store`). Only whoever installs the package
+  can write that folder, and they could as well edit this module; asking for the weights in the user's own
+  cache would add no check (anyone can put a file there) and rank nothing until they are downloaded;
 - in any other folder, the line must carry the signature `tfmeta verify --mark` made with this machine's
   verification key (an HMAC over the line; `$TFMETA_VERIFY_KEY`, default `~/.config/tfmeta/verify.key`,
   created on first use, readable by its owner only), so only a verification run on this machine marks it.
@@ -70,8 +77,8 @@ def _stamp(path: Path) -> tuple:
 
 def is_verified(path: Path, table: dict, record: dict | None = None) -> bool:
     """Whether `table` (the folder's `verified.json`) vouches for the record file at `path`: the line
-    names its current digest (and the weights `record` names), and is backed by the shipped weights or by
-    this machine's signature (see the module docstring)."""
+    names its current digest (and the weights `record` names), and is backed by the shipped weights (in a
+    checkout), by the installed package, or by this machine's signature (see the module docstring)."""
     entry = _entry_for(path, table)
     if entry is None or not machines(entry)[0]:
         return False
@@ -127,6 +134,8 @@ def label(path: Path, record: dict | None = None) -> str:
 
 def _vouched(path: Path, entry: dict) -> bool:
     if locations.is_shipped_results(path.parent):
+        if locations.checkout() is None:  # an installed package's shipped lines: no weights ship with it
+            return True
         return shipped_weights_present(str(entry.get("weights_sha256")))
     return _signature_valid(path.name, entry)
 
