@@ -5,6 +5,13 @@ The suite runs on pytest-xdist workers (`-n 2 --dist loadfile` in pyproject.toml
 its module fixtures, stay on one worker). The session's cache and smoke runs live in a folder all workers
 of the session share, behind file locks: the first worker to need a dataset or a method's smoke run makes
 it, the others wait for it and read it.
+
+Two tiers. Every test that reads the Omniglot archives is marked `needs_data`, here at collection: every
+test whose fixtures reach `data_dir`, however indirectly (a module fixture that uses `smoke_run`, say).
+Without the archives those tests skip, saying where the data was looked for, unless TFMETA_REQUIRE_DATA=1
+or CI=true says the data must be there: then they fail, so CI never passes by skipping the real-data tier.
+Data-free tests that take seconds (training a model, a subprocess, the app on the shipped records, a
+browser) are marked `slow` in their modules. `pytest -m "not needs_data and not slow"` is the fast tier.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
+ARCHIVES = ("images_background.zip", "images_evaluation.zip")
 
 
 def pytest_configure(config):
@@ -29,13 +37,49 @@ def pytest_configure(config):
     )
 
 
+def configured_data_dir() -> Path:
+    """Where the Omniglot archives are looked for: $TFMETA_DATA_DIR, else ../shared/data."""
+    return Path(os.environ.get("TFMETA_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def data_required() -> bool:
+    """True where a missing archive must fail the run rather than skip its tests."""
+    required = os.environ.get("TFMETA_REQUIRE_DATA", "").strip().lower() not in ("", "0", "false", "no")
+    return required or os.environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+def require_data() -> Path:
+    """The data folder if it holds the Omniglot archives; else skip the calling test, or fail it where
+    the data is required (data_required)."""
+    path = configured_data_dir()
+    missing = [name for name in ARCHIVES if not (path / "omniglot" / name).is_file()]
+    if missing:
+        where = f"{path / 'omniglot'} lacks {', '.join(missing)} (set TFMETA_DATA_DIR to omniglot/'s folder)"
+        if data_required():
+            pytest.fail(f"TFMETA_REQUIRE_DATA or CI is set, so the Omniglot archives must be here: {where}")
+        pytest.skip(f"needs the Omniglot archives: {where}")
+    return path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Mark every test whose fixtures reach data_dir, before `-m` selects (tryfirst)."""
+    for item in items:
+        if "data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.needs_data)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Skip (or fail, where required) a `needs_data` test before any of its fixtures run."""
+    if item.get_closest_marker("needs_data"):
+        require_data()
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The folder with the real Omniglot archives: $TFMETA_DATA_DIR, else ../shared/data."""
-    path = Path(os.environ.get("TFMETA_DATA_DIR") or DEFAULT_DATA_DIR)
-    if not (path / "omniglot" / "images_background.zip").exists():
-        pytest.fail(f"the Omniglot archives are needed at {path}/omniglot; set TFMETA_DATA_DIR")
-    return path
+    return require_data()
 
 
 @pytest.fixture(scope="session")

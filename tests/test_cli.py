@@ -20,12 +20,14 @@ def test_list_shows_methods_and_benchmarks():
     assert "protonet" in result.stdout and "omniglot.yaml: 5w1s, 5w5s, 20w1s, 20w5s" in result.stdout
 
 
+@pytest.mark.slow
 def test_unknown_method_lists_valid_names():
     result = tfmeta("run", "omniglot", "--method", "protonett", "--profile", "smoke")
     assert result.returncode == 2
     assert "unknown method 'protonett'; valid names: " in result.stderr and "protonet," in result.stderr
 
 
+@pytest.mark.slow
 def test_unknown_setting_lists_valid_settings():
     result = tfmeta("run", "omniglot", "--method", "protonet", "--way", "10")
     assert result.returncode == 2 and "valid settings: 5-way 1-shot" in result.stderr

@@ -54,6 +54,7 @@ def test_a_broken_task_family_is_refused_naming_hook_and_class(name, message):
         tasks.get(f"tests.broken_contracts:{name}")
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_a_broken_method_before_any_work(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "tfmeta.cli", "run", "omniglot", "--method", "tests.broken_contracts:NoCall",

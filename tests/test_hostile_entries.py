@@ -145,6 +145,7 @@ def test_a_fifo_named_json_blocks_no_reader(tmp_path, board, capsys):
     assert code == 2 and "is not a regular file" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_fifo_blocks_no_page(board, monkeypatch):
     make_fifo(board / "pipe.json")
     for page in PAGES:
@@ -166,6 +167,7 @@ def test_a_record_too_large_when_indented_is_stored_compactly_and_reads_back(tmp
     assert not (tmp_path / "wider.json").exists()
 
 
+@pytest.mark.slow
 def test_same_seed_submits_at_once_land_once(tmp_path, board):
     """Two processes submit two results of the same entry and seed at the same moment: the folder's lock
     lets one land and the other is told which record holds that seed."""
@@ -269,6 +271,7 @@ def open_page(results_dir: Path, page: str, monkeypatch, shipped: str = "off") -
     return app
 
 
+@pytest.mark.slow
 def test_fabricated_and_hand_marked_records_never_rank_first(tmp_path, monkeypatch):
     """Beside the shipped records: a perfect fabricated record with a hand-written verified line, a
     plagiarised copy with one query flipped, and a perfect record under a new name. The default ranking

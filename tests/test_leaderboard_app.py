@@ -116,6 +116,7 @@ def test_the_example_reaches_a_ranked_row_next_to_protonet(board, monkeypatch):
     assert any("Prototypical Networks" in row["Method (paper)"] for row in table_rows(app, "Method (paper)"))
 
 
+@pytest.mark.slow
 def test_the_few_shot_page_opens_on_one_standard_table_and_switches_protocol_class(monkeypatch, tmp_path):
     """On the shipped records: the first setting is Omniglot 5-way 1-shot on the 1,000 standard episodes,
     one ranked table; the transductive class is one click away and holds MAML's three-seed entry, never
@@ -194,6 +195,7 @@ def test_method_pages_show_paper_and_reproduce_command(board, monkeypatch):
     assert any(e.label.startswith("seed 0 ·") and e.label.endswith("· verified") for e in app.expander)
 
 
+@pytest.mark.slow
 def test_method_pages_group_records_by_entry_with_a_curve_per_seed(monkeypatch, tmp_path):
     """On the shipped records: ProtoNet's page has one entry whose chart draws a line per training seed."""
     monkeypatch.setenv("TFMETA_RESULTS_DIR", str(tmp_path))
@@ -246,6 +248,7 @@ def test_optimizer_track_explains_its_empty_state(board, monkeypatch):
     assert "No optimizer-track records yet" in app.info[0].value
 
 
+@pytest.mark.slow
 def test_upload_page_accepts_a_valid_record_and_refuses_a_broken_one(tmp_path, monkeypatch):
     app = open_page(tmp_path, "submit", monkeypatch)
     broken = make_record("broken")

@@ -30,10 +30,13 @@ _spec = importlib.util.spec_from_file_location(
 screenshot = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(screenshot)
 
-pytestmark = pytest.mark.skipif(
-    screenshot.find_chromium() is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium); the browser test needs it",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        screenshot.find_chromium() is None,
+        reason="Chromium is not installed (Debian: apt-get install chromium); the browser test needs it",
+    ),
+]
 
 
 def free_port() -> int:

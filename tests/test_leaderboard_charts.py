@@ -16,6 +16,8 @@ APP = REPO / "leaderboard" / "app.py"
 PAGES = ("few_shot", "significance", "curves", "optimizers", "inner_loop", "methods")
 SERIES = ("color", "fill", "stroke")
 
+pytestmark = pytest.mark.slow  # every test runs the app on the shipped records
+
 
 def charts(page: str, monkeypatch, tmp_path) -> list[tuple[dict, dict]]:
     """Each chart of a page as (Vega-Lite spec, {dataset name: Arrow table})."""

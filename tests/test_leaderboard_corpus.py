@@ -80,7 +80,9 @@ def extreme_board(tmp_path_factory):
     return board
 
 
-@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize(  # the methods page opens once per record of the corpus: the slow tier
+    "page", [pytest.param(page, marks=pytest.mark.slow) if page == "methods" else page for page in PAGES]
+)
 def test_no_valid_record_makes_a_page_raise(page, extreme_board, monkeypatch):
     monkeypatch.setenv("TFMETA_RESULTS_DIR", str(extreme_board))
     monkeypatch.setenv("TFMETA_SUBMISSIONS", "on")

@@ -269,6 +269,7 @@ def test_optimizer_track_bands_over_seeds():
     assert bands.iloc[0]["mean"] == 2.0 and bands.iloc[0]["runs"] == 2
 
 
+@pytest.mark.slow
 def test_the_leaderboard_never_imports_tensorflow(tmp_path):
     """Every leaderboard module, every page of the app, and a submission check run without TensorFlow."""
     (tmp_path / "r.json").write_text(json.dumps(make_record()))
@@ -513,6 +514,7 @@ def quoted_accuracy_pairs() -> set[tuple[str, str]]:
 AWAITING_VERIFIABLE_RERUNS: set[str] = set()
 
 
+@pytest.mark.slow
 def test_every_record_on_the_leaderboard_is_verified_except_those_awaiting_their_rerun():
     """Each few-shot record in leaderboard/results/ is listed in verified.json with its current digest
     (`tfmeta verify --mark` reproduced every per-episode accuracy from its shipped weights)."""
@@ -526,6 +528,7 @@ def test_every_record_on_the_leaderboard_is_verified_except_those_awaiting_their
     assert unverified == AWAITING_VERIFIABLE_RERUNS
 
 
+@pytest.mark.slow
 def test_readme_and_docs_quote_no_superseded_record():
     """A "mean +- CI" in README or docs/ that only a record in results/superseded/ has is a number the
     leaderboard no longer shows: the text must move to the record that replaced it."""

@@ -50,6 +50,7 @@ def _tiny_models():
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", _tiny_models(), ids=["mlp", "convnet"])
 def test_runs_on_any_architecture_with_fit(model):
     optimizer = LSTMOptimizer.from_pretrained("quadratic")
@@ -193,6 +194,7 @@ def _optimizee_gradients(network, family, params, data):
     return [g for g in recorded]
 
 
+@pytest.mark.slow
 def test_meta_training_lowers_the_meta_loss(tmp_path):
     config = MetaTrainConfig(iterations=30, horizon=20, unroll=5, meta_batch=8, learning_rate=0.01, seed=0)
     curve = MetaTrainer(get("quadratic"), config, tmp_path).train(verbose=False)

@@ -58,6 +58,7 @@ def flat(tensors):
     return np.concatenate([np.ravel(t) for t in tensors])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("head", ["learned", "zero"])
 def test_second_order_meta_gradient_matches_finite_differences(float64, head):
     method, support, query = tiny(maml.MAML, head=head)
@@ -137,6 +138,7 @@ def test_a_zero_head_serves_any_way():
         assert method(episode).shape == (2 * way, way)
 
 
+@pytest.mark.slow
 def test_analysis_curves_from_the_same_start():
     """`analyse` stores the inner-step curve and, per baseline optimizer, the curve from the same
     initialisation; SGD at MAML's inner rate retraces MAML's own curve."""
@@ -154,6 +156,7 @@ def test_analysis_curves_from_the_same_start():
     assert maml.MAML.from_config(method.get_config()).curve_baselines == {"sgd": 0.4, "adam": 0.01}
 
 
+@pytest.mark.slow
 def test_curves_from_another_learners_start(capsys, tmp_path):
     """With a `curve_start`, `tune` chooses rates from both starts and `analyse` runs the own update and
     the baselines again from the other learner's start: SGD at MAML's inner rate retraces MAML's update
@@ -233,6 +236,7 @@ def _episodes(n: int):
     return data, labels
 
 
+@pytest.mark.slow
 def test_a_meta_batch_takes_the_mean_of_the_per_task_meta_gradients():
     """Second-order MAML (first-order MAML and the meta-learner LSTM share this `train_step`)."""
     from tests.tiny_episodes import tiny_meta_batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from tests.tiny_episodes import tiny_episode
@@ -18,6 +19,7 @@ def episode():
     return tiny_episode(WAY, SHOT, QUERY)
 
 
+@pytest.mark.slow
 def test_with_constant_gates_the_cell_update_is_gradient_descent():
     """f = 1 and i = sigmoid(b_I) everywhere: c_t = c_{t-1} - i * grad is SGD at rate sigmoid(b_I)."""
     data, _ = episode()
@@ -39,6 +41,7 @@ def test_with_constant_gates_the_cell_update_is_gradient_descent():
         np.testing.assert_allclose(a.numpy(), e.numpy(), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_one_meta_update_changes_every_meta_parameter():
     data, query_labels = episode()
     keras.utils.set_random_seed(0)

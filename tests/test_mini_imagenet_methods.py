@@ -38,6 +38,7 @@ def mini_spec(fixture_sets, tmp_path, monkeypatch):
     return spec_path
 
 
+@pytest.mark.slow
 def test_smoke_profile_runs_on_mini_imagenet(mini_spec, tmp_path):
     """The whole harness path, record included, once; every method's full smoke run is on Omniglot."""
     options = planning.RunOptions(
@@ -54,6 +55,7 @@ def test_smoke_profile_runs_on_mini_imagenet(mini_spec, tmp_path):
     assert all(math.isfinite(point["loss"]) for point in record["curve"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", methods.names())
 def test_every_method_trains_and_evaluates_on_mini_imagenet_images(method, mini_spec):
     """Each method at the spec's miniImageNet widths takes a training step on 84x84 colour episodes and

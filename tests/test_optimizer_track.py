@@ -157,6 +157,7 @@ def test_leaderboard_page_shows_the_track(smoke_records, tmp_path, monkeypatch):
     }
 
 
+@pytest.mark.slow
 def test_every_committed_task_draws_a_non_empty_chart_on_a_log_axis_fitted_to_it(monkeypatch, tmp_path):
     """The shipped records on the optimizer page: a chart per task on a log loss axis whose domain is the
     task's own losses (the band's lower edge clipped to it, so a band reaching zero still draws, where an

@@ -30,6 +30,7 @@ def rendered():
     return report.render(REPO)
 
 
+@pytest.mark.slow
 def test_the_generated_docs_equal_a_fresh_report(rendered):
     """Regenerated from the records, every generated file and block is what is committed: a changed record
     or a hand edit of a number shows here (`tfmeta report` rewrites them)."""
@@ -85,6 +86,7 @@ def test_a_block_the_report_does_not_make_is_refused():
         report.fill("<!-- report:nothing -->\n<!-- /report:nothing -->", {"claims": ""}, "page.md")
 
 
+@pytest.mark.slow
 def test_the_docs_comparisons_set_apart_entries_that_differ_in_one_thing():
     """Each comparison the optimization page draws between two variants names entries whose configuration
     differs in one thing only (MAML against first-order MAML: the second-order term), on every setting it
@@ -119,6 +121,7 @@ def claim_lines(rendered) -> dict[tuple[str, str], str]:
     return lines
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("claim", "setting"),
     [
@@ -133,6 +136,7 @@ def test_claims_that_ignored_seed_variance_now_tie(claim, setting, rendered):
     assert "**ties**" in line, line
 
 
+@pytest.mark.slow
 def test_every_verdict_prints_the_interval_it_used(rendered):
     for line in claim_lines(rendered).values():
         outcome = re.search(r"\*\*(beats|ties|loses to)\*\*", line)[1]
@@ -140,6 +144,7 @@ def test_every_verdict_prints_the_interval_it_used(rendered):
         assert (outcome == "ties") == (low <= 0 <= high), line
 
 
+@pytest.mark.slow
 def test_a_claim_naming_several_entries_is_refused():
     records = report.verified(few_shot.load_all(REPO / "leaderboard" / "results").records)
     vague = report.Claim("vague", "MAML against ProtoNet", {"method": "maml"}, {"method": "protonet"})
@@ -150,6 +155,7 @@ def test_a_claim_naming_several_entries_is_refused():
         report.claims(records, [missing])
 
 
+@pytest.mark.slow
 def test_the_check_mode_writes_nothing_and_says_what_differs(tmp_path, monkeypatch, capsys):
     assert cli.main(["report", "--check"]) == 0
     page = REPO / report.RESULTS_PAGE

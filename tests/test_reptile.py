@@ -18,6 +18,7 @@ def episode():
     return tiny_episode(WAY, SHOT, QUERY)
 
 
+@pytest.mark.slow
 def test_outer_sgd_at_rate_one_moves_the_initialisation_to_the_adapted_weights():
     keras.utils.set_random_seed(0)
     method = Reptile(filters=2, way=WAY, inner_steps=3, inner_learning_rate=0.05)
@@ -63,6 +64,7 @@ def test_inner_batches_are_disjoint_slices_of_a_permutation():
     assert len(set(batches.ravel())) == 6 and set(batches.ravel()) <= set(range(9))
 
 
+@pytest.mark.slow
 def test_with_inner_batches_the_meta_update_follows_the_mini_batch_trajectory():
     keras.utils.set_random_seed(0)
     method = Reptile(filters=2, way=WAY, inner_steps=2, inner_batch=2, inner_learning_rate=0.05)
@@ -85,6 +87,7 @@ def test_inner_batch_must_be_positive():
         Reptile(inner_batch=0)
 
 
+@pytest.mark.slow
 def test_a_meta_batch_moves_towards_the_mean_of_the_adapted_weights():
     """The batched update of section 3: with SGD at rate 1, theta becomes the mean of the tasks' theta'."""
     from tests.tiny_episodes import tiny_meta_batch

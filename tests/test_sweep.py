@@ -87,6 +87,7 @@ def test_variants_select_the_trainings_of_one_method_config():
         standard.only(variants=["scale"])
 
 
+@pytest.mark.slow
 def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path):
     """On a results folder holding one committed record (the estimate reads its training time)."""
     import shutil
@@ -114,6 +115,7 @@ def test_dry_run_marks_existing_records_and_estimates_cpu_hours(capsys, tmp_path
     assert "no CPU-hour estimate, no record made yet to go by" in out and "0.0 CPU-hours" not in out
 
 
+@pytest.mark.slow
 def test_an_installed_tfmeta_dry_run_counts_and_estimates_from_the_shipped_records(tmp_path):
     """The layout of an installed wheel (the package alone on the path, its `_shipped/` copies of the
     benchmarks and records beside its modules, run from an empty folder): the dry run names the shipped
@@ -149,6 +151,7 @@ def test_an_installed_tfmeta_dry_run_counts_and_estimates_from_the_shipped_recor
     assert re.search(r": about \d+\.\d CPU-hours from the training times of records", summary), summary
 
 
+@pytest.mark.slow
 def test_an_unreproducible_record_is_run_again_and_moves_aside_for_its_successor(capsys, tmp_path):
     """Seed 0's first ProtoNet record (now in superseded/, its clean re-run having landed) names no weights:
     with --redo-unreproducible the dry run marks it to run again, seed 1's (weights, clean tree) stays
@@ -315,6 +318,7 @@ def test_embedded_sweep_gives_the_records_of_sequential_runs(
     assert {o.status for o in again} == {"skipped"} and len(_records(tmp_path / "ray")) == 2
 
 
+@pytest.mark.slow
 def test_the_embedded_instance_is_its_own_where_a_cluster_already_runs_here(monkeypatch):
     """With no address, a sweep starts its own loopback instance with this machine's CPUs even where a
     cluster started earlier on this machine (as `ray start` leaves one) would be found by a bare
