@@ -25,6 +25,7 @@ from tfmeta.records.frames import inner_loop, optimizers
 from tfmeta.records.frames.tables import (
     STANDARD,
     Table,
+    budget_class,
     duration,
     entry_labels,
     group_tables,
@@ -692,13 +693,14 @@ def markdown(frame: pd.DataFrame) -> str:
 def blocks(root: Path) -> dict[str, str]:
     """Every generated block's Markdown, by name, from the verified records under `root`."""
     results = root / "leaderboard" / "results"
-    records = verified(few_shot.load_all(results).records)
+    every = verified(few_shot.load_all(results).records)
+    records = [(path, record) for path, record in every if budget_class(record) == STANDARD]
     optimizer = [r for _, r in optimizer_records.load_all(results / optimizer_records.SUBFOLDER).records]
     superseded = optimizer_records.load_all(results / optimizer_records.SUBFOLDER / "superseded").records
     return {
         "headline": headline(records),
-        "quick-budget": quick_budget(records),
-        "few-shot-tables": few_shot_tables(records),
+        "quick-budget": quick_budget(every),
+        "few-shot-tables": few_shot_tables(every),
         "claims": claims(records, load_claims(root / CLAIMS)),
         "optimizer-track": optimizer_track(optimizer),
         "update-rules": update_rules(records),
