@@ -1,4 +1,4 @@
-"""`tfmeta submit` and `tfmeta.bench.submission`: valid records land, broken ones are refused untouched."""
+"""`tfmeta submit` and `tfmeta.records.submission`: valid records land, broken ones are refused untouched."""
 
 from __future__ import annotations
 
