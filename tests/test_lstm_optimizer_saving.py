@@ -51,6 +51,7 @@ LOAD = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_saved_model_loads_after_import_tfmeta_and_takes_the_same_next_step(tmp_path):
     x, y = _batch()
     keras.utils.set_random_seed(0)
