@@ -95,7 +95,7 @@ def test_the_state_per_parameter_is_the_one_the_docs_give():
     text = " ".join(DOCS.read_text().split())
     assert "`2 x num_layers x units` values per parameter: 80 float32 values, 320 bytes" in text
     assert "where Adam keeps 2" in text
-    assert "(2 layers of 20 units)" in text
+    assert "(2 layers of 20 units;" in text
     variables = [keras.Variable(np.zeros((3, 4), "float32")), keras.Variable(np.zeros(5, "float32"))]
     parameters = sum(int(np.prod(v.shape)) for v in variables)
 

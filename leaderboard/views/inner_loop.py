@@ -9,6 +9,7 @@ import streamlit as st
 from loading import load_entries, no_records_note, plain
 
 from tfmeta.records.frames.inner_loop import best_baseline_frame, curve_frame, paired_frame
+from tfmeta.records.frames.tables import STANDARD, budget_class
 from tfmeta.records.optimizer import BASELINES
 
 # The own update in black, the optimizers in Okabe & Ito's colour-blind-safe hues.
@@ -56,7 +57,8 @@ def panel(frame, log_x: bool, legend: bool = True) -> alt.LayerChart:
 
 def run() -> None:
     st.title("Inner-loop curves")
-    entries = load_entries()
+    # Standard-budget trainings only: a quick run's curves would sit beside a 20,000-episode one's.
+    entries = [(path, record) for path, record in load_entries() if budget_class(record) == STANDARD]
     frame = curve_frame(entries)
     if frame.empty:
         no_records_note()

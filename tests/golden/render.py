@@ -22,7 +22,8 @@ first-order MAML's entry with 4 tasks and step 0.1 joined, with seeds 0, 1 and 2
 entry gained seeds 1 and 2; and when every verdict (gap to next, every pair, the optimizer track) moved
 from an episode-only Wilcoxon test to the seed-and-episode t test with Holm's correction, and pairs
 came to name their entries' variants; and when the Trust cell began to name a seed verified on some of the
-machines that checked it (the meta-learner LSTM's seed 0, which differs by one episode on another CPU).
+machines that checked it (the meta-learner LSTM's seed 0 and Matching Networks' unscaled seed 0, each
+differing by one episode on another CPU).
 """
 
 from __future__ import annotations
