@@ -9,7 +9,6 @@ import streamlit as st
 from loading import load_entries, no_records_note, plain
 
 from tfmeta.records.frames.inner_loop import best_baseline_frame, curve_frame, paired_frame
-from tfmeta.records.frames.tables import STANDARD, budget_class
 from tfmeta.records.optimizer import BASELINES
 
 # The own update in black, the optimizers in Okabe & Ito's colour-blind-safe hues.
@@ -57,8 +56,7 @@ def panel(frame, log_x: bool, legend: bool = True) -> alt.LayerChart:
 
 def run() -> None:
     st.title("Inner-loop curves")
-    # Standard-budget trainings only: a quick run's curves would sit beside a 20,000-episode one's.
-    entries = [(path, record) for path, record in load_entries() if budget_class(record) == STANDARD]
+    entries = load_entries()
     frame = curve_frame(entries)
     if frame.empty:
         no_records_note()
@@ -74,7 +72,8 @@ def run() -> None:
         "optimizer); the coloured lines are standard optimizers from the same start, learning rates tuned on "
         "validation episodes. The dashed line marks the steps the entry was trained or tested with."
     )
-    settings = sorted(frame["setting"].unique())
+    # A setting's label names its profile; the standard ones first, where the baselines were run.
+    settings = sorted(frame["setting"].unique(), key=lambda s: (not s.endswith("(standard)"), s))
     left, right = st.columns([3, 1])
     wanted = st.query_params.get("setting")
     setting = left.selectbox("Setting", settings, index=settings.index(wanted) if wanted in settings else 0)
