@@ -55,14 +55,6 @@ def record_dirs() -> list[Path]:
     return folders
 
 
-def _stamp(path: Path) -> tuple:
-    try:
-        stat = path.stat()
-    except OSError:
-        return ()
-    return (stat.st_size, stat.st_mtime_ns)
-
-
 def _fingerprint(directory: Path) -> tuple:
     """Names, sizes and modification times of the records: a new or changed file invalidates the cache."""
     stamps = []
@@ -104,7 +96,7 @@ def _entries(loader, subfolder: str, warn: bool) -> list[Entry]:
 def disk_stamp() -> tuple:
     """The names, sizes and modification times of every folder's records and of its verification table:
     what the ranked tables are made of."""
-    return tuple((_fingerprint(folder), _stamp(folder / trust.VERIFIED)) for folder in record_dirs())
+    return tuple((_fingerprint(folder), trust.table_stamp(folder)) for folder in record_dirs())
 
 
 def grouped(entries: list[Entry]) -> list[Table]:

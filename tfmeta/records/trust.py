@@ -58,13 +58,19 @@ def load(directory: Path) -> dict:
 def status(path: Path, record: dict | None = None) -> str:
     """ "verified" when `tfmeta verify --mark` reproduced this exact file (and, given the record, with the
     weights it names), else "unverified"."""
-    table = _cached(str(path.parent), _stamp(path.parent / VERIFIED))
+    table = _cached(str(path.parent), table_stamp(path.parent))
     return "verified" if is_verified(path, table, record) else "unverified"
 
 
 @functools.lru_cache(maxsize=16)
 def _cached(directory: str, stamp: tuple) -> dict:
     return load(Path(directory))
+
+
+def table_stamp(directory: Path) -> tuple:
+    """Size and modification time of a folder's `verified.json` (empty when missing): what a cache of
+    its verified table is keyed by."""
+    return _stamp(Path(directory) / VERIFIED)
 
 
 def _stamp(path: Path) -> tuple:
@@ -121,7 +127,7 @@ def machines(entry: dict) -> tuple[int, int]:
 def label(path: Path, record: dict | None = None) -> str:
     """ "verified", "verified on k of n machines" when another CPU's re-evaluation differed on an
     episode, "differs on n machines" when none reproduced it, else "unverified"."""
-    table = _cached(str(path.parent), _stamp(path.parent / VERIFIED))
+    table = _cached(str(path.parent), table_stamp(path.parent))
     entry = _entry_for(path, table)
     if is_verified(path, table, record):
         reproduced, checked = machines(entry)
