@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from tfmeta import cli
-from tfmeta.harness import optimizer_speed, performance
+from tfmeta.harness import fair_speed, optimizer_speed, performance
 from tfmeta.harness.speed import Timing
 
 
@@ -75,3 +75,32 @@ def test_lstm_products_are_timed_at_the_steps_shapes():
 
     timing = optimizer_speed.products_ms(CoordinatewiseLSTM(seed=0), 1000, steps=2, repeats=3)
     assert len(timing.values) == 3 and 0 < timing.median < 1000
+
+
+def _row(tfmeta_ms, reference_ms):
+    return fair_speed.Row("5-way 1-shot 15-query", Timing(tfmeta_ms), Timing(reference_ms), "tf", "torch")
+
+
+def test_a_ratio_is_written_only_when_both_spreads_are_within_ten_percent():
+    quiet, busy = _row((50.0, 51.0, 52.0), (60.0, 61.0, 62.0)), _row((50.0, 51.0, 52.0), (60.0, 90.0, 61.0))
+    assert quiet.ratio == 51.0 / 61.0 and busy.ratio is None
+    text = fair_speed.table([quiet, busy])
+    assert "| 0.84 |" in text and "not written: a spread above 10% (the machine was busy)" in text
+    assert "Settings: tfmeta: tf; reference: torch." in text
+
+
+def test_both_sides_hold_the_same_episodes_from_one_seed(class_sets):
+    indices = fair_speed.episode_indices(class_sets["train"], 5, 1, 5, 3)
+    again = fair_speed.episode_indices(class_sets["train"], 5, 1, 5, 3)
+    other = fair_speed.episode_indices(class_sets["train"], 5, 1, 5, 3, seed=1)
+    digest = fair_speed.materialized(class_sets["train"], indices, 1)[1]
+    assert digest == fair_speed.materialized(class_sets["train"], again, 1)[1]
+    assert digest != fair_speed.materialized(class_sets["train"], other, 1)[1]
+
+
+def test_tfmeta_against_itself_takes_turns_in_two_processes(data_dir, cache_dir):
+    """The comparison's procedure on real episodes, with tfmeta on both sides (PyTorch is optional)."""
+    (row,) = fair_speed.compare(2, 2, data_dir, cache_dir, reference="tfmeta", settings=((5, 1, 5),))
+    assert row.setting == "5-way 1-shot 5-query" and len(row.tfmeta.values) == len(row.reference.values) == 2
+    assert min(row.tfmeta.values + row.reference.values) > 0
+    assert row.tfmeta_setting.startswith("TensorFlow") and row.reference_setting == row.tfmeta_setting

@@ -203,7 +203,7 @@ def _measured(label: str, failed: dict, measure):
 
 def cmd_speed(args) -> int:
     from tfmeta import methods
-    from tfmeta.harness import optimizer_speed, performance, speed
+    from tfmeta.harness import fair_speed, optimizer_speed, performance, speed
 
     if args.no_methods and (args.method or not (args.pytorch or args.optimizers)):
         print(
@@ -223,11 +223,17 @@ def cmd_speed(args) -> int:
             print("\n".join(speed.lines(result)), flush=True)
     compared = optimizers = None
     if args.pytorch:
-        compared = _measured("PyTorch comparison", failed, lambda: performance.pytorch_rows(
+        compared = _measured("PyTorch comparison", failed, lambda: fair_speed.compare(
             args.repeats, args.episodes, args.data_dir, args.cache_dir
         ))  # fmt: skip
         if compared is not None:
-            print(performance.pytorch_table(compared), flush=True)
+            print(fair_speed.table(compared), flush=True)
+            if not isinstance(compared, str) and any(row.busy for row in compared):
+                print(
+                    f"tfmeta speed: the machine is busy: a spread above {100 * fair_speed.MAX_SPREAD:.0f}% "
+                    "on one side, so no ratio was written for that row; run it again on a quiet machine",
+                    file=sys.stderr,
+                )
     if args.optimizers:
         optimizers = _measured("LSTM optimizer", failed, lambda: optimizer_speed.measure(
             repeats=args.repeats, data_dir=args.data_dir, cache_dir=args.cache_dir

@@ -1,102 +1,19 @@
 """`tfmeta speed --output FILE`: the timings of `tfmeta speed` as one markdown page, a section per part.
 
 Sections: the input pipeline, training step and evaluation of every method (`tfmeta.harness.speed`);
-Conv-4 ProtoNet steps against plain PyTorch in alternation, PyTorch in a process of its own, where it is
-installed (`tfmeta.harness.torch_reference`); the LSTM optimizer against Adam at three model sizes
-(`tfmeta.harness.optimizer_speed`). Each section names the command that made it and the machine; a run
-that times some parts replaces their sections and keeps the others.
+Conv-4 ProtoNet steps against plain PyTorch where it is installed (`tfmeta.harness.fair_speed`); the LSTM
+optimizer against Adam at three model sizes (`tfmeta.harness.optimizer_speed`). Each section names the
+command that made it and the machine; a run that times some parts replaces their sections and keeps the
+others.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import platform
 from datetime import UTC, datetime
 
-from tfmeta.harness import optimizer_speed, provenance, speed
-from tfmeta.harness.speed import Timing
-
-COMPARED = ((5, 1, 15), (20, 1, 15))
-
-
-def pytorch_rows(repeats: int, episodes: int, data_dir, cache_dir) -> list[dict] | str:
-    """tfmeta and PyTorch ProtoNet steps measured in alternation, or why not."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        return 'PyTorch is not installed; `pip install "tfmeta[compare]"` adds it.'
-    from tfmeta.data import load_class_sets
-
-    train = load_class_sets("omniglot", "vinyals", {"train"}, data_dir, cache_dir)["train"]
-    rows = []
-    for way, shot, query in COMPARED:
-        ours = speed.Steps.build(
-            "protonet", "omniglot", "standard", episodes, data_dir, cache_dir, setting=(way, shot, query)
-        )
-        pytorch = _PyTorchProcess(train, way, shot, query, episodes)
-        mine, theirs = [], []
-        for _ in range(repeats):  # alternate the two built steps, so both see the same state of the machine
-            mine.append(ours.fed())
-            theirs.append(pytorch())
-        pytorch.close()
-        rows.append({"setting": f"{way}-way {shot}-shot {query}-query", "tfmeta": Timing(tuple(mine)),
-                     "pytorch": Timing(tuple(theirs))})  # fmt: skip
-    return rows
-
-
-def _pytorch_worker(connection, class_set, way: int, shot: int, query: int, episodes: int) -> None:
-    from tfmeta.harness import torch_reference
-
-    once = torch_reference.stepper(class_set, way, shot, query, episodes)
-    connection.send("ready")
-    while connection.recv():
-        connection.send(once())
-
-
-class _PyTorchProcess:
-    """The PyTorch step, built once in a process of its own; each call times one repeat there. In
-    TensorFlow's process PyTorch ran at half its speed (162 against 81 ms per 5-way episode on 2 cores,
-    most likely TensorFlow's thread pools competing), which flattered tfmeta's ratio."""
-
-    def __init__(self, *arguments):
-        context = multiprocessing.get_context("spawn")
-        self.connection, child = context.Pipe()
-        self.process = context.Process(target=_pytorch_worker, args=(child, *arguments), daemon=True)
-        self.process.start()
-        child.close()  # the child's end lives in the child now; so its exit reaches `recv` as EOFError
-        self._receive()  # built and warmed up
-
-    def __call__(self) -> float:
-        self.connection.send(True)
-        return self._receive()
-
-    def _receive(self):
-        try:
-            return self.connection.recv()
-        except EOFError:
-            self.process.join()
-            raise RuntimeError(
-                f"the PyTorch process ended (exit code {self.process.exitcode}); its traceback is above"
-            ) from None
-
-    def close(self) -> None:
-        self.connection.send(False)
-        self.process.join()
-
-
-def pytorch_table(rows: list[dict] | str) -> str:
-    if isinstance(rows, str):
-        return rows
-    lines = ["| training episode | tfmeta (ms) | PyTorch (ms) | tfmeta / PyTorch |", "|---|---|---|---|"]
-    for r in rows:
-        ratio = r["tfmeta"].median / r["pytorch"].median
-        lines.append(
-            f"| {r['setting']} | {r['tfmeta'].median:.1f} ± {100 * r['tfmeta'].spread:.0f}% | "
-            f"{r['pytorch'].median:.1f} ± {100 * r['pytorch'].spread:.0f}% | {ratio:.2f} |"
-        )
-    return "\n".join(lines)
-
+from tfmeta.harness import fair_speed, optimizer_speed, provenance, speed
 
 SECTIONS = ("Methods", "Conv-4 ProtoNet against plain PyTorch", "The LSTM optimizer against Adam")
 HEADER = (
@@ -150,10 +67,13 @@ def page(
             "",
             made,
             "",
-            "Each repeat alternates tfmeta's step (in this process) with PyTorch's (in a process of its own, "
-            "so that neither library's thread pools slow the other's).",
+            "Each side runs in a process of its own and they take turns, so neither library's thread pools "
+            "slow the other's; both train on the same episodes (checked by hash), turned into arrays before "
+            "any timing, so neither table counts its input pipeline. PyTorch runs at the fastest of the "
+            "settings its CPU guide recommends trying. A ratio is written only when both spreads are within "
+            f"{100 * fair_speed.MAX_SPREAD:.0f}%.",
             "",
-            pytorch_table(compared),
+            fair_speed.table(compared),
             "",
         ]
     if optimizers is not None:

@@ -146,16 +146,16 @@ class Steps:
         steps.fed()  # warm-up: tracing
         return steps
 
-    def _per_episode_ms(self, dataset) -> float:
+    def per_episode_ms(self, dataset) -> float:
         start = time.perf_counter()
         self.model.fit(dataset, epochs=1, steps_per_epoch=self.episodes, verbose=0)
         return 1000 * (time.perf_counter() - start) / self.episodes
 
     def fed(self) -> float:
-        return self._per_episode_ms(self.stream)
+        return self.per_episode_ms(self.stream)
 
     def bypassed(self) -> float:
-        return self._per_episode_ms(self.cached)
+        return self.per_episode_ms(self.cached)
 
     def pipeline_rate(self) -> float:
         start = time.perf_counter()
