@@ -86,6 +86,19 @@ def test_the_harness_calls_only_declared_hooks():
     assert used <= declared, used - declared
 
 
+def test_the_inner_loop_analysis_reads_only_what_the_learner_declares():
+    """The harness's inner-loop analysis reads a trained learner through `GradientBasedMethod`'s members
+    and constructor arguments alone, so a new gradient-based learner needs nothing more."""
+    from tfmeta.methods.optimization.learner import GradientBasedMethod
+
+    readers = [HARNESS / "inner_curves.py", REPO / "tfmeta/methods/optimization/step_curves.py"]
+    source = "\n".join(path.read_text() for path in readers)
+    used = set(re.findall(r"(?<![\w.])learner\.(\w+)", source))
+    declared = {name for name, _ in inspect.getmembers(GradientBasedMethod)}
+    declared |= set(inspect.signature(GradientBasedMethod.__init__).parameters)
+    assert used and used <= declared, used - declared
+
+
 def test_one_confidence_interval_function():
     """Every 95% CI of tfmeta comes from `tfmeta.records.stats.mean_ci95` (sample std, ddof = 1)."""
     sources = {p: p.read_text() for p in (REPO / "tfmeta").rglob("*.py")}

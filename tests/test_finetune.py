@@ -10,10 +10,10 @@ import tensorflow as tf
 
 from tfmeta.data.episodes import sample_indices
 from tfmeta.data.pipelines import training_dataset
-from tfmeta.harness import evaluation, planning
+from tfmeta.harness import evaluation, inner_curves, planning
 from tfmeta.methods.optimization.finetune import FineTuning
-from tfmeta.methods.optimization.inner_curves import LEARNING_RATE_GRID
 from tfmeta.methods.optimization.learner import support_labels
+from tfmeta.methods.optimization.step_curves import LEARNING_RATE_GRID
 from tfmeta.optimizers import functional
 from tfmeta.records import few_shot
 
@@ -74,10 +74,25 @@ def test_missing_class_count_and_unknown_optimizer_are_clear_errors():
 
 
 def test_config_round_trip():
-    method = FineTuning(classes=7, optimizer="sgd", learning_rate=0.1, whole=True, curve_baselines=["adam"])
+    method = FineTuning(classes=7, optimizer="sgd", learning_rate=0.1, whole=True)
     again = FineTuning.from_config(method.get_config())
-    assert again.get_config() == method.get_config() and again.curve_baselines == {"adam": None}
+    assert again.get_config() == method.get_config()
     assert "head" not in method.get_config()
+
+
+def test_the_analysis_draws_every_optimizer_unless_the_config_names_some():
+    """The `curve_*` keys of a method config are the analysis's: the constructor never sees them, and
+    the record's method config gets them back from the analysis."""
+    config = {"classes": 7, "curve_baselines": ["adam"], "curve_episodes": 5}
+    method = FineTuning(**inner_curves.without_analysis(FineTuning, config))
+    curves = inner_curves.analysis_for(method, config)
+    assert curves.config == {
+        "curve_steps": 0, "curve_episodes": 5, "curve_baselines": {"adam": None}, "curve_start": None
+    }  # fmt: skip
+    every = inner_curves.analysis_for(method, {"classes": 7}).config["curve_baselines"]
+    assert every == dict.fromkeys(functional.DEFAULT_LEARNING_RATES)
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'; valid: sgd, momentum"):
+        inner_curves.analysis_for(method, {"curve_baselines": ["lbfgs"]})
 
 
 def test_analysis_only_config_does_not_change_the_training_id():

@@ -26,7 +26,7 @@ import pytest
 
 from tests.records import write_json
 from tfmeta import cli, methods
-from tfmeta.harness import pipeline, reproduction, training
+from tfmeta.harness import building, reproduction, training
 from tfmeta.records import locations
 
 PROBE_MODULE = "tfmeta_verify_probe"  # a module whose import leaves a marker file
@@ -166,7 +166,7 @@ def test_weights_of_another_kind_are_refused_before_any_data_is_read(
     def no_data(*args, **kwargs):
         raise AssertionError("data was read for a record whose weights are not weights")
 
-    monkeypatch.setattr(pipeline, "load_data", no_data)
+    monkeypatch.setattr(building, "load_data", no_data)
     match = f"forged.json: {re.escape(str(disguised))}.* {refusal}"
     with pytest.raises(reproduction.VerificationError, match=match):
         reproduction.verify(forgery, [weights, runs])

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfmeta.harness.inner_curves import InnerCurves
 from tfmeta.methods.losses import cross_entropy
 from tfmeta.methods.optimization import maml
 from tfmeta.methods.optimization.learner import support_labels
@@ -142,9 +143,10 @@ def test_a_zero_head_serves_any_way():
 def test_analysis_curves_from_the_same_start():
     """`analyse` stores the inner-step curve and, per baseline optimizer, the curve from the same
     initialisation; SGD at MAML's inner rate retraces MAML's own curve."""
-    method = maml.MAML(filters=2, way=3, test_inner_steps=2, curve_baselines={"sgd": 0.4, "adam": 0.01})
+    method = maml.MAML(filters=2, way=3, test_inner_steps=2)
+    curves = InnerCurves(method, curve_baselines={"sgd": 0.4, "adam": 0.01})
     data, labels = _episodes(3)
-    analysis = method.analyse(data, labels)
+    analysis = curves.analyse(data, labels)
     curve = analysis["inner_curve"]
     assert curve["steps"] == [0, 1, 2, 3, 4] and curve["episodes"] == 3 and curve["trained_steps"] == 2
     baselines = analysis["baseline_curves"]
@@ -153,7 +155,7 @@ def test_analysis_curves_from_the_same_start():
     assert baselines["adam"]["loss_mean"] != curve["loss_mean"]
     at_two = [baselines["sgd"]["accuracy_at_trained_steps"], curve["accuracy_at_trained_steps"]]
     assert len(at_two[0]) == 3 and at_two[0] == at_two[1]
-    assert maml.MAML.from_config(method.get_config()).curve_baselines == {"sgd": 0.4, "adam": 0.01}
+    assert curves.config["curve_baselines"] == {"sgd": 0.4, "adam": 0.01}
 
 
 @pytest.mark.slow
@@ -163,36 +165,35 @@ def test_curves_from_another_learners_start(capsys, tmp_path):
     from there too, and the curves differ from those of the own start. Each tuned rate and each set of
     curves prints a progress line; each finished search is kept in the tuning memo, and a second `tune`
     takes its rates from there. A learner of other shapes is refused, naming both."""
-    method = maml.MAML(
-        filters=2, way=3, test_inner_steps=2, curve_baselines={"sgd": 0.4, "adam": None}, curve_start="x.json"
-    )
+    method = maml.MAML(filters=2, way=3, test_inner_steps=2)
+    curves = InnerCurves(method, curve_baselines={"sgd": 0.4, "adam": None}, curve_start="x.json")
     keras.utils.set_random_seed(7)
     other = maml.MAML(filters=2, way=3)
     episodes, labels = _episodes(3)
     method.ensure_built((16, 16, 1))
     other.ensure_built((16, 16, 1))
-    method.use_curve_start(other, "x.json", "maml", "ab" * 32)
-    method.tuning_memo = tmp_path / "tuning.json"
-    tuning = method.tune(episodes, labels)
+    curves.use_start(other, "x.json", "maml", "ab" * 32)
+    memo_file = tmp_path / "tuning.json"
+    tuning = curves.tune(episodes, labels, memo=memo_file)
     assert set(tuning) == {"baselines", "curve_start_baselines"}
     chosen = tuning["curve_start_baselines"]["adam"]["learning_rate"]
-    assert method.tuned_rates_other_start == {"adam": chosen}
-    memo = json.loads(method.tuning_memo.read_text())
+    assert curves.tuned_rates_other_start == {"adam": chosen}
+    memo = json.loads(memo_file.read_text())
     assert memo == {
         "adam from own, 2 steps": tuning["baselines"]["adam"],
         f"adam from maml {'ab' * 32}, 2 steps": tuning["curve_start_baselines"]["adam"],
     }
     memo["adam from own, 2 steps"]["learning_rate"] = 0.125  # a search that was never run
-    method.tuning_memo.write_text(json.dumps(memo))
+    memo_file.write_text(json.dumps(memo))
     printed = capsys.readouterr().out
     assert "adam from the own start: learning rate" in printed
     assert f"adam from the maml's start: learning rate {chosen:g}" in printed
-    again = method.tune(episodes, labels)
-    assert again["baselines"]["adam"]["learning_rate"] == 0.125 and method.tuned_rates == {"adam": 0.125}
+    again = curves.tune(episodes, labels, memo=memo_file)
+    assert again["baselines"]["adam"]["learning_rate"] == 0.125 and curves.tuned_rates == {"adam": 0.125}
     assert again["curve_start_baselines"] == tuning["curve_start_baselines"]
-    assert capsys.readouterr().out.count(f"from {method.tuning_memo}") == 2
-    method.tuned_rates = {"adam": tuning["baselines"]["adam"]["learning_rate"]}
-    analysis = method.analyse(episodes, labels)
+    assert capsys.readouterr().out.count(f"from {memo_file}") == 2
+    curves.tuned_rates = {"adam": tuning["baselines"]["adam"]["learning_rate"]}
+    analysis = curves.analyse(episodes, labels)
     assert analysis["curve_start"]["baseline_curves"]["adam"]["learning_rate"] == chosen
     printed = capsys.readouterr().out
     assert printed.count("Inner-loop curves: the method's update and 2 optimizers") == 2
@@ -209,7 +210,7 @@ def test_curves_from_another_learners_start(capsys, tmp_path):
     with pytest.raises(
         ValueError, match=r"curve_start 'x.json' is a MAML whose parameters have shapes .*3\)"
     ):
-        method.use_curve_start(wider, "x.json", "maml", "ab" * 32)
+        curves.use_start(wider, "x.json", "maml", "ab" * 32)
 
 
 def _episodes(n: int):

@@ -15,7 +15,7 @@ from tfmeta import methods
 from tfmeta.data import mini_imagenet
 from tfmeta.data.episodes import FrozenEpisodes
 from tfmeta.data.pipelines import training_dataset
-from tfmeta.harness import evaluation, freeze, pipeline, planning
+from tfmeta.harness import building, evaluation, freeze, pipeline, planning
 from tfmeta.records import specs
 
 
@@ -64,8 +64,8 @@ def test_every_method_trains_and_evaluates_on_mini_imagenet_images(method, mini_
     options = planning.RunOptions(spec=mini_spec, method=method, profile="smoke", verbose=0)
     the_plan = planning.plan(options)
     config = the_plan.benchmark.method_defaults(method, methods.get(method), "smoke")
-    data = pipeline.load_data(the_plan, options)
-    model = pipeline.build_method(the_plan, methods.get(method), config, data)
+    data = building.load_data(the_plan, options)
+    model = building.build_method(the_plan, methods.get(method), config, data)
     assert model.get_config().get("filters") == config.get("filters")
     block = the_plan.train
     stream = training_dataset(

@@ -36,14 +36,22 @@ def load_validation_set(the_plan: Plan, class_sets: dict):
 
 
 def tune(
-    the_plan: Plan, method, class_sets: dict, predictions_only: bool = False, run_dir: Path | None = None
+    the_plan: Plan,
+    method,
+    class_sets: dict,
+    predictions_only: bool = False,
+    run_dir: Path | None = None,
+    curves=None,
 ) -> dict:
-    """Lets the method choose its test-time hyperparameters (`FewShotMethod.tune`) on frozen episodes of
-    the test setting drawn from the validation classes; never on the test classes: where the spec
-    validates on its test part (Lake's runs), nothing is tuned. With `predictions_only`, only what the
-    method's predictions depend on (for re-evaluation). With the training's `run_dir`, the method's
-    `tuning_memo` is a file there, so a method that keeps its finished searches resumes its tuning."""
-    if not method.tunes:
+    """Lets the method choose its test-time hyperparameters (`FewShotMethod.tune`), then the inner-loop
+    analysis `curves` (`tfmeta.harness.inner_curves.InnerCurves`, if given) its baselines' learning rates,
+    on frozen episodes of the test setting drawn from the validation classes; never on the test classes:
+    where the spec validates on its test part (Lake's runs), nothing is tuned. With `predictions_only`,
+    only what the method's predictions depend on (for re-evaluation). With the training's `run_dir`, a
+    tuning memo there keeps the finished searches (the method's `tuning_memo`, the analysis's `memo`), so
+    a stopped run resumes its tuning."""
+    tunes = method.tunes or (curves is not None and curves.tunes)
+    if not tunes:
         return {}
     validation, test = the_plan.validation, the_plan.benchmark.data["test"]
     if validation["part"] == test["part"]:
@@ -61,15 +69,19 @@ def tune(
     )
     print(f"Tuning {which} on {len(episodes)} validation episodes")
     data, labels = frozen_dataset(episodes, class_set), episodes.query_labels()
+    memo = None
     if run_dir is not None:
-        method.tuning_memo = (
-            Path(run_dir) / f"tuning-{key.way}w{key.shot}s-{episodes.hash.removeprefix('sha256:')[:16]}.json"
-        )
+        draw = episodes.hash.removeprefix("sha256:")[:16]
+        memo = Path(run_dir) / f"tuning-{key.way}w{key.shot}s-{draw}.json"
+        method.tuning_memo = memo
+    chosen = {}
     # A method written before `predictions_only` existed tunes everything, as it did.
-    if predictions_only and "predictions_only" in inspect.signature(method.tune).parameters:
+    if method.tunes and predictions_only and "predictions_only" in inspect.signature(method.tune).parameters:
         chosen = method.tune(data, labels, predictions_only=True)
-    else:
+    elif method.tunes:
         chosen = method.tune(data, labels)
+    if curves is not None and not predictions_only:
+        chosen = curves.tune(data, labels, chosen, memo)
     return {"episodes": len(episodes), "episodes_hash": episodes.hash, **chosen}
 
 

@@ -9,26 +9,19 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
+import tensorflow as tf
+
 from tfmeta import methods
-from tfmeta.data import load_class_sets
-from tfmeta.harness import evaluation, provenance, recording, reproduction
+from tfmeta.data.pipelines import training_dataset
+from tfmeta.harness import evaluation, inner_curves, provenance, recording, reproduction, training
+from tfmeta.harness.building import RunData, build_method, config_error, load_data
 from tfmeta.harness.planning import Plan, RunOptions, plan, training_id
 from tfmeta.records import few_shot, locks
 
 __all__ = ["RunOptions", "plan", "run"]
-
-
-@dataclass
-class RunData:
-    """The class sets a run reads and the datasets made from them."""
-
-    class_sets: dict
-    test_set: object  # FrozenEpisodes or LakeRuns: `hash`, `query_labels()`
-    test_data: object
-    validation_data: object
 
 
 def run(options: RunOptions) -> tuple[Path, dict]:
@@ -39,8 +32,6 @@ def run(options: RunOptions) -> tuple[Path, dict]:
             written; after, when the record cannot be written, naming the folder that keeps the finished
             training for the same command to reuse.
     """
-    from tfmeta.harness import training
-
     training.check_writable(options.results_dir, "results folder", "--results-dir")
     training.check_writable(options.runs_dir, "runs folder", "--runs-dir")
     record, run_dir = _make_record(options)
@@ -65,31 +56,41 @@ def _make_record(options: RunOptions) -> tuple[dict, Path]:
     """`make_record`, and the folder of the training the record comes from."""
     the_plan = plan(options)
     method_class = methods.get(options.method)
-    defaults = the_plan.benchmark.method_defaults(options.method, method_class, the_plan.profile_name)
+    defaults = the_plan.benchmark.method_defaults(
+        options.method, method_class, the_plan.profile_name, also=inner_curves.config_keys(method_class)
+    )
     options = replace(options, method_config=defaults | options.method_config)
     # Before training, which may outlive edits to the checkout or to the method's file.
     origin = _origin(the_plan, options.command, method_class)
     data = load_data(the_plan, options)
     method = build_method(the_plan, method_class, options.method_config, data)
+    try:
+        curves = inner_curves.analysis_for(method, options.method_config)
+    except ValueError as err:
+        raise config_error(the_plan, method_class, options.method_config, err) from err
     run_dir = run_folder(the_plan, options, method)
     trained = train(the_plan, options, method, data, run_dir, origin)
-    method.prepare_analysis(
-        functools.partial(
-            reproduction.load_record, directories=reproduction.weights_dirs([options.runs_dir]),
-            data_dir=options.data_dir, cache_dir=options.cache_dir, allow_imports=_own_module(options.method),
-        )
-    )  # fmt: skip
-    tuning = evaluation.tune(the_plan, method, data.class_sets, run_dir=run_dir)
+    if curves is not None:
+        curves.load_start(
+            functools.partial(
+                reproduction.load_record, directories=reproduction.weights_dirs([options.runs_dir]),
+                data_dir=options.data_dir, cache_dir=options.cache_dir,
+                allow_imports=_own_module(options.method),
+            )
+        )  # fmt: skip
+    tuning = evaluation.tune(the_plan, method, data.class_sets, run_dir=run_dir, curves=curves)
     labels = data.test_set.query_labels()
     test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
     evaluated = evaluation.evaluate(
         method, data.test_data, labels, options.verbose, data.test_set, test_classes
     )
     record = recording.build(
-        the_plan, method, options.method_config, trained, evaluated, data.test_set.hash, origin
-    )
+        the_plan, method, options.method_config, trained, evaluated, data.test_set.hash, origin,
+        analysis_config=curves.config if curves is not None else {},
+    )  # fmt: skip
     record.update(recording.extra_results(the_plan, method, evaluated.logits, labels))
-    analysis = method.analyse(data.test_data, labels)
+    analysis = curves.analyse(data.test_data, labels) if curves is not None else {}
+    analysis |= method.analyse(data.test_data, labels)
     if tuning:
         analysis = {"tuning": tuning, **analysis}
     if analysis:
@@ -104,54 +105,6 @@ def _own_module(name: str) -> tuple[str, ...]:
     """The module of a method the command line names by import path: a record of it that the run loads
     (a `curve_start`) may import it, since the user named it. Registered methods need no allowance."""
     return (name.partition(":")[0],) if ":" in name else ()
-
-
-def load_data(the_plan: Plan, options: RunOptions) -> RunData:
-    """Prepares the dataset if needed and opens the test and validation episodes."""
-    data = the_plan.benchmark.data
-    class_sets = load_class_sets(
-        data["dataset"], data["split"], the_plan.parts, options.data_dir, options.cache_dir
-    )
-    the_plan.check_fits(class_sets)
-    test_set, test_data = evaluation.load_test_set(the_plan, class_sets, options.data_dir)
-    _, validation_data = evaluation.load_validation_set(the_plan, class_sets)
-    return RunData(class_sets, test_set, test_data, validation_data)
-
-
-def build_method(the_plan: Plan, method_class: type, method_config: dict, data: RunData):
-    """The method, seeded like the episode stream, compiled with the profile's optimizer and built by a
-    call on the first validation episode, whose logits are checked against the method contract.
-
-    Raises:
-        methods.MethodConfigError: when the constructor or the layers refuse the configuration.
-        tfmeta.contract.ContractError: when `call` returns logits of another shape than `[way * query, way]`.
-    """
-    import keras
-
-    from tfmeta.harness import training
-    from tfmeta.methods.base import check_logits
-
-    keras.utils.set_random_seed(the_plan.train["seed"])  # weight initialisation, like the episode stream
-    try:
-        method = method_class(**method_config)
-        method.compile(
-            optimizer=training.make_optimizer(the_plan.profile["optimizer"], method.meta_batch),
-            jit_compile=the_plan.profile.get("jit_compile", False),
-            **method.compile_arguments(),
-        )
-        built = training.build(method, data.validation_data)
-    except (TypeError, ValueError) as err:  # an unknown argument, or a value the layers refuse
-        reason = (
-            str(err).strip().splitlines()[0][:300].rstrip(".") if str(err).strip() else type(err).__name__
-        )
-        raise methods.MethodConfigError(
-            f"{the_plan.method_name} cannot be built with {method_config}: {reason}. Its arguments: "
-            f"{', '.join(methods.arguments(method_class))}; set them with --config KEY=VALUE or under "
-            "method_config in the benchmark spec"
-        ) from err
-    if built is not None:  # the building call is checked: no extra call that could draw randomness
-        check_logits(method, *built)
-    return method
 
 
 def run_folder(the_plan: Plan, options: RunOptions, method) -> Path:
@@ -169,9 +122,6 @@ def train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: P
 
 
 def _train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: Path, origin: dict):
-    from tfmeta.data.pipelines import training_dataset
-    from tfmeta.harness import training
-
     every = the_plan.validation["every"]
     if training.is_trained(run_dir):
         print(f"Reusing the finished training in {run_dir}")
@@ -199,8 +149,6 @@ def _train(the_plan: Plan, options: RunOptions, method, data: RunData, run_dir: 
 
 
 def _origin(the_plan: Plan, command: str | None, method_class: type) -> dict:
-    import tensorflow as tf
-
     accelerators = [d.name for d in tf.config.list_physical_devices() if d.device_type != "CPU"]
     if command is None:
         command = provenance.command_line()

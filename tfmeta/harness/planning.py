@@ -156,26 +156,6 @@ def plan(options: RunOptions) -> Plan:
     )
 
 
-def check_method(name: str, config: dict) -> type:
-    """The method class of `name`, imported and checked against the method contract, and `config`'s keys
-    checked against its constructor's arguments: what a sweep checks for every method and variant before
-    it starts (a run finds a bad key only when it builds the method, after reading the data).
-
-    Raises:
-        methods.UnknownMethodError, tfmeta.contract.ContractError: for a method that cannot be used.
-        methods.MethodConfigError: for a key the constructor does not take, listing those it does.
-    """
-    cls = methods.get(name)
-    accepted = methods.arguments(cls)
-    unknown = sorted(set(config) - set(accepted))
-    if unknown:
-        raise methods.MethodConfigError(
-            f"{name.rpartition(':')[2]} takes no argument {', '.join(unknown)}. Its arguments: "
-            f"{', '.join(accepted)}"
-        )
-    return cls
-
-
 def training_id(plan: Plan, method_config: dict, analysis_only: tuple[str, ...] = ()) -> str:
     """A short hash of everything training depends on; runs sharing it share one trained model.
 

@@ -24,12 +24,15 @@ def build(
     evaluated: Evaluation,
     episodes_hash: str,
     origin: dict,
+    analysis_config: dict | None = None,
 ) -> dict:
     """The record of one run (`few_shot_record.schema.json`), before the optional fields of
-    `extra_results`, the tuning and the method's `analysis`.
+    `extra_results`, the tuning and the `analysis`.
 
     Args:
         run_config: the method configuration the run was given (spec defaults and --config).
+        analysis_config: the configuration of the analysis run beside the method (the inner-loop
+            analysis's `curve_*` keys), recorded in the method's config.
     """
     data = the_plan.benchmark.data
     per_episode = evaluated.per_episode
@@ -41,7 +44,7 @@ def build(
             "name": the_plan.method_name,
             "import_path": the_plan.import_path,
             "paper": method.paper,
-            "config": method_config(method),
+            "config": {**method_config(method), **(analysis_config or {})},
         },
         "benchmark": {
             "name": the_plan.benchmark.name,

@@ -242,7 +242,7 @@ def _build(path: Path, record: dict, checked: _Checked, data_dir, cache_dir) -> 
         VerificationError: naming the record, when what it names cannot be planned, built or loaded.
     """
     from tfmeta import contract, methods
-    from tfmeta.harness import pipeline, planning, training
+    from tfmeta.harness import building, planning, training
     from tfmeta.records import specs
 
     b = record["benchmark"]
@@ -258,8 +258,8 @@ def _build(path: Path, record: dict, checked: _Checked, data_dir, cache_dir) -> 
         )  # fmt: skip
         the_plan = planning.plan(options)
         method_class = methods.get(options.method)
-        data = pipeline.load_data(the_plan, options)
-        model = pipeline.build_method(the_plan, method_class, record["method"]["config"], data)
+        data = building.load_data(the_plan, options)
+        model = building.build_method(the_plan, method_class, record["method"]["config"], data)
         training.load_weights(model, checked.weights, checked.weights_sha256)
     except refused as err:
         raise VerificationError(f"{path.name}: {err}") from None

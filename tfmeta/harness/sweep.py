@@ -86,13 +86,13 @@ def check_runs(sweep: sweeps.Sweep, allow_large: bool = False) -> None:
     """
     from tfmeta import methods
     from tfmeta.contract import ContractError
-    from tfmeta.harness import planning
+    from tfmeta.harness import building, planning
     from tfmeta.records import specs
 
     planned = set()
     for training in sweep.trainings:
         try:
-            planning.check_method(training.method, training.config)
+            building.check_method(training.method, training.config)
             for way, shot in training.settings:
                 key = (training.benchmark, training.method, way, shot)
                 if key not in planned:  # the seed changes nothing a plan checks (the schema bounds it)

@@ -116,13 +116,6 @@ class FewShotMethod(keras.Model):
         """
         return {}
 
-    def prepare_analysis(self, load_trained) -> None:
-        """Called before `tune` and `analyse`: a method whose analysis needs another record's trained
-        method (a second start for its inner-loop curves, say) gets it with `load_trained(record)`, a
-        record's file name or path, which returns `tfmeta.harness.reproduction.Trained` (the record, the
-        method with its trained weights, their sha256) or raises naming what is missing. Defaults to
-        nothing."""
-
     def analyse(self, test_data, labels) -> dict:
         """Method-specific findings on the frozen test episodes, stored as the record's `analysis`; its
         blocks must be among those the record schema declares (`analysis` in
@@ -172,7 +165,7 @@ class EmbeddingMethod(FewShotMethod):
         return self.encoder(images, training=False)
 
 
-HOOKS = ("call", "compile_arguments", "tune", "prepare_analysis", "analyse", "embed", "classify")
+HOOKS = ("call", "compile_arguments", "tune", "analyse", "embed", "classify")
 ATTRIBUTES = {
     "paper": str,
     "uses_class_ids": bool,

@@ -46,16 +46,19 @@ class Benchmark(Spec):
         """Where the frozen episode index files of this benchmark live: beside the spec."""
         return self.path.parent / "episodes"
 
-    def method_defaults(self, method: str, cls: type, profile: str | None = None) -> dict[str, Any]:
+    def method_defaults(
+        self, method: str, cls: type, profile: str | None = None, also: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """The spec's `method_config` for `method` (its `default` entry, then its own, then the `config`
         of the method's entry in `profile`), restricted to the arguments that the constructors of `cls`
-        and its bases name, so that a method without a `filters` argument still runs."""
+        and its bases name, and the keys `also` (those an analysis of the method reads), so that a
+        method without a `filters` argument still runs."""
         table = self.data.get("method_config", {})
         merged = {**table.get("default", {}), **table.get(method, {})}
         if profile is not None:
             merged |= self.method_profile(profile, method).get("config", {})
         named = {name for klass in cls.__mro__[:-1] for name in inspect.signature(klass.__init__).parameters}
-        return {key: value for key, value in merged.items() if key in named}
+        return {key: value for key, value in merged.items() if key in named or key in also}
 
     def method_profile(self, name: str, method: str) -> dict:
         """Profile `name` with its `methods` entry for `method` (a per-method training budget) merged in."""

@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 
 from tfmeta.methods.losses import cross_entropy
+from tfmeta.methods.optimization import step_curves
 from tfmeta.methods.optimization.learner import GradientBasedMethod, zero_head_logits
 from tfmeta.optimizers import functional
 
@@ -31,18 +32,19 @@ class FineTuning(GradientBasedMethod):
             specs set it. Defaults to None, which fails with a pointer to the spec.
         optimizer: the fine-tuning rule, a name of `tfmeta.optimizers.functional`. Defaults to "adam".
         learning_rate: its step size; None tunes it on validation episodes of the test setting (see
-            `GradientBasedMethod.tune`; before tuning, during pre-training, the optimizer's Keras default).
-            Defaults to None.
+            `tune`; before tuning, during pre-training, the optimizer's Keras default). Defaults to None.
         whole: fine-tune the backbone too, not only the head. Defaults to False.
         test_inner_steps: fine-tuning steps per episode. Defaults to 100 (Chen et al.: 100 iterations).
-        curve_baselines: the other standard optimizers drawn from the same pre-trained start (see
-            `GradientBasedMethod`). Defaults to all six, each tuned.
-        **kwargs: further `GradientBasedMethod` arguments (backbone, filters, batch_norm, curve_steps,
-            curve_episodes).
+        **kwargs: further `GradientBasedMethod` arguments (backbone, filters, batch_norm).
+
+    The inner-loop analysis draws all six standard optimizers from the same pre-trained start, each
+    tuned, unless the config's `curve_baselines` says otherwise (`tfmeta.harness.inner_curves`).
     """
 
     paper = "Chen et al. 2019, A Closer Look at Few-shot Classification, https://arxiv.org/abs/1904.04232"
     uses_class_ids = True  # the harness adds episode["classes"] to the training stream
+    # Fine-tuning is the standard optimizers' answer to the meta-learners: the analysis draws them all.
+    default_curve_baselines = tuple(functional.DEFAULT_LEARNING_RATES)
 
     def __init__(
         self,
@@ -51,7 +53,6 @@ class FineTuning(GradientBasedMethod):
         learning_rate: float | None = None,
         whole: bool = False,
         test_inner_steps: int = 100,
-        curve_baselines: dict | list | None = tuple(functional.DEFAULT_LEARNING_RATES),
         **kwargs,
     ):
         kwargs.pop("head", None)
@@ -60,12 +61,11 @@ class FineTuning(GradientBasedMethod):
                 "FineTuning pre-trains an ordinary classifier, one batch of images per step: meta_batch does "
                 f"not apply (got {kwargs['meta_batch']!r}); leave it at 1"
             )
-        super().__init__(
-            head="zero", test_inner_steps=test_inner_steps, curve_baselines=curve_baselines, **kwargs
-        )
+        super().__init__(head="zero", test_inner_steps=test_inner_steps, **kwargs)
         functional.get(optimizer)  # an unknown name fails here, listing the valid ones
         self.classes, self.optimizer_name = classes, optimizer
         self.learning_rate, self.whole = learning_rate, whole
+        self.tuned_learning_rate: float | None = None  # set by `tune`
         self.classifier = keras.layers.Dense(classes or 1, name="pretraining_classifier")
 
     def ensure_built(self, image_shape) -> None:
@@ -99,17 +99,32 @@ class FineTuning(GradientBasedMethod):
 
     # -- fine-tuning ----------------------------------------------------------------------------------
 
-    def untuned(self, predictions_only: bool = False) -> list[str]:
-        names = set(super().untuned(predictions_only))
-        if self.learning_rate is None:  # the fine-tuning rate: the predictions use it
-            names.add(self.optimizer_name)
-        return sorted(names)
+    @property
+    def tunes(self) -> bool:
+        return self.learning_rate is None
+
+    def tune(self, data, labels, *, predictions_only: bool = False) -> dict:
+        """Chooses the fine-tuning learning rate: the rate with the best mean query accuracy after
+        `test_inner_steps` steps from the pre-trained start, on validation episodes of the test setting
+        (`step_curves.search_rate`).
+
+        Returns:
+            {"baselines": {optimizer: {"grid": [...], "accuracy": [...], "learning_rate": chosen,
+             "interior": bool}}}: the search is the one the analysis's baseline of that name would run.
+        """
+        if self.learning_rate is not None:
+            return {}
+        entry = step_curves.search_rate(self, self.optimizer_name, data, labels)
+        self.tuned_learning_rate = entry["learning_rate"]
+        return {"baselines": {self.optimizer_name: entry}}
 
     def fine_tuning_rate(self) -> float:
         """The step size of `optimizer`: given, tuned, or (before tuning) the optimizer's default."""
         if self.learning_rate is not None:
             return float(self.learning_rate)
-        return self.baseline_rate(self.optimizer_name)
+        if self.tuned_learning_rate is not None:
+            return float(self.tuned_learning_rate)
+        return float(functional.DEFAULT_LEARNING_RATES[self.optimizer_name])
 
     def adapt(self, params, images, labels, steps, training=False):
         rule = functional.get(self.optimizer_name, self.fine_tuning_rate())
@@ -145,9 +160,7 @@ class FineTuning(GradientBasedMethod):
         return tf.unstack(tf.einsum("qd,sdw->sqw", features, kernels) + biases[:, None, :])
 
     def analyse(self, test_data, labels) -> dict:
-        analysis = super().analyse(test_data, labels)
-        analysis["fine_tuning"] = {"optimizer": self.optimizer_name, "learning_rate": self.fine_tuning_rate()}
-        return analysis
+        return {"fine_tuning": {"optimizer": self.optimizer_name, "learning_rate": self.fine_tuning_rate()}}
 
     def get_config(self):
         config = super().get_config()

@@ -21,8 +21,9 @@ which stops the gradient through the mean; harmless to first order, but it makes
 meta-gradient wrong (the finite-difference test in `tests/test_maml.py` catches it). It lives in
 `tfmeta.backbones`.
 
-Inner-loop curves and the tuning of standard optimizers from the learned start are in
-`tfmeta.methods.optimization.inner_curves`.
+The learner's per-step query accuracy and loss are `tfmeta.methods.optimization.step_curves`; the
+inner-loop analysis that draws them against standard optimizers from the learned start is the harness's
+(`tfmeta.harness.inner_curves`), which receives the trained learner.
 
 Shapes: support images `[way, shot, H, W, C]` (the first index is the label), query images
 `[way * query, H, W, C]`, logits `[n, way]`.
@@ -30,17 +31,12 @@ Shapes: support images `[way, shot, H, W, C]` (the first index is the label), qu
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import keras
 import tensorflow as tf
 
 from tfmeta.backbones import BACKBONES, EpisodeBatchNormalization, statistics_from_first
 from tfmeta.methods.base import FewShotMethod
 from tfmeta.methods.losses import cross_entropy
-from tfmeta.methods.optimization.inner_curves import InnerCurves
-from tfmeta.optimizers import functional
 
 BATCH_NORM_POLICIES = ("transductive", "inductive")
 HEADS = ("learned", "zero")
@@ -51,7 +47,7 @@ def support_labels(way: int, shot: int) -> tf.Tensor:
     return tf.repeat(tf.range(way), shot)
 
 
-class GradientBasedMethod(InnerCurves, FewShotMethod):
+class GradientBasedMethod(FewShotMethod):
     """Base class: a Conv-4 learner adapted to each episode by an inner loop on its support set.
 
     Subclasses implement `adapt(params, images, labels, steps)`, returning the parameters after each of
@@ -69,27 +65,17 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         test_inner_steps: inner updates per episode at test time. Defaults to 3.
         batch_norm: the batch-norm policy, "transductive" or "inductive" (see the module docstring).
             Defaults to "transductive".
-        curve_steps: the inner-step curves of `analyse` run to this many steps (beyond the trained
-            horizon); 0 for twice `test_inner_steps`. Defaults to 0.
-        curve_episodes: test episodes used by those curves. Defaults to 100.
         meta_batch: tasks (episodes) per meta-update: their meta-losses are averaged, so the meta-gradient
             is the mean of the per-task meta-gradients; each task is adapted on its own (its own batch
             statistics), at the cost of one task each. The training stream arrives in batches of this
             many episodes (the harness batches it). Defaults to 1.
-        curve_baselines: standard optimizers run by `analyse` from the same meta-learned initialisation,
-            name to learning rate (names of `tfmeta.optimizers.functional`, e.g. {"sgd": 0.4, "adam":
-            0.01}); a rate of None, or a list of names, means "tuned on validation episodes" over
-            `LEARNING_RATE_GRID` (see `tune`). Defaults to None, none.
-        curve_start: a record (its file name in the results folder, or a path) of another trained
-            learner with the same parameter shapes, such as MAML's or fine-tuning's, whose trained weights
-            give a second start: `analyse` then runs this method's own update and every `curve_baselines`
-            optimizer (tuned anew from that start) from it too, so a learned update is compared with the
-            standard optimizers from a start it did not learn as well as from its own. The harness loads it
-            (`prepare_analysis`). Defaults to None.
+
+    The inner-loop analysis's own arguments (`curve_steps`, `curve_episodes`, `curve_baselines`,
+    `curve_start`) sit in the same method config, but the harness reads them (`tfmeta.harness.inner_curves`).
     """
 
-    # Constructor arguments that change only `analyse`: a new analysis reuses a finished training.
-    analysis_config = ("curve_steps", "curve_episodes", "curve_baselines", "curve_start")
+    # The standard optimizers the inner-loop analysis draws beside this learner when its config names none.
+    default_curve_baselines: tuple[str, ...] = ()
     # Inner loops under vectorized_map change the float round-off of the adapted weights; one episode
     # per step keeps every episode's logits as computed alone.
     episodes_per_step = 1
@@ -103,16 +89,10 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
         test_inner_steps: int = 3,
         batch_norm: str = "transductive",
         head: str = "learned",
-        curve_steps: int = 0,
-        curve_episodes: int = 100,
-        curve_baselines: dict | None = None,
         meta_batch: int = 1,
-        curve_start: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.curve_start = curve_start
-        self.other_start: OtherStart | None = None  # set by `use_curve_start`
         if not isinstance(meta_batch, int) or meta_batch < 1:
             raise ValueError(
                 f"meta_batch must be a positive number of tasks per meta-update, got {meta_batch!r}"
@@ -126,14 +106,7 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
             raise ValueError(f"unknown head {head!r}; valid: {', '.join(HEADS)}")
         self.backbone_name, self.filters, self.way, self.head = backbone, filters, way, head
         self.inner_steps, self.test_inner_steps = inner_steps, test_inner_steps
-        self.batch_norm, self.curve_steps, self.curve_episodes = batch_norm, curve_steps, curve_episodes
-        if isinstance(curve_baselines, list | tuple):
-            curve_baselines = dict.fromkeys(curve_baselines)
-        self.curve_baselines = dict(curve_baselines or {})
-        self.tuned_rates: dict[str, float] = {}  # from the method's own start
-        self.tuned_rates_other_start: dict[str, float] = {}  # from `curve_start`'s
-        for name in self.curve_baselines:
-            functional.get(name)  # an unknown name fails here, listing the valid ones
+        self.batch_norm = batch_norm
         layers = [BACKBONES[backbone](filters, normalization=EpisodeBatchNormalization)]
         if head == "learned":
             layers.append(keras.layers.Dense(way, name="head"))
@@ -159,37 +132,6 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
             features = self.learner.output_shape[-1]
             params += [tf.zeros([features, way], params[0].dtype), tf.zeros([way], params[0].dtype)]
         return params
-
-    def prepare_analysis(self, load_trained) -> None:
-        """Loads the `curve_start` record's trained method (see `FewShotMethod.prepare_analysis`)."""
-        if self.curve_start:
-            trained = load_trained(self.curve_start)
-            self.use_curve_start(
-                trained.model, trained.path.name, trained.record["method"]["name"], trained.weights_sha256
-            )
-
-    def use_curve_start(self, other, record: str, method: str, weights_sha256: str) -> None:
-        """Takes `other`'s trained start (its `initial_params`) as the second start of `tune` and
-        `analyse`; `record`, `method` (its name there) and `weights_sha256` name where it came from.
-
-        Raises:
-            ValueError: when `other` has no learned start or its parameters do not have this learner's
-                shapes, naming both.
-        """
-        if not isinstance(other, GradientBasedMethod):
-            raise ValueError(
-                f"curve_start {self.curve_start!r} is a {type(other).__name__}, which has no learned "
-                "start; name a record of a gradient-based learner (MAML, Reptile, the meta-learner LSTM, "
-                "fine-tuning)"
-            )
-        mine = [tuple(p.shape) for p in self.initial_params(self.way)]
-        theirs = [tuple(p.shape) for p in other.initial_params(self.way)]
-        if mine != theirs:
-            raise ValueError(
-                f"curve_start {self.curve_start!r} is a {type(other).__name__} whose parameters have shapes "
-                f"{theirs}; this {type(self).__name__}'s have {mine}: name a record of a learner built alike"
-            )
-        self.other_start = OtherStart(other.initial_params, record, method, weights_sha256)
 
     def forward(self, params: list[tf.Tensor], images) -> tf.Tensor:
         """Logits of the learner at `params`, batch norm with the statistics of `images`."""
@@ -307,23 +249,8 @@ class GradientBasedMethod(InnerCurves, FewShotMethod):
             "test_inner_steps": self.test_inner_steps,
             "batch_norm": self.batch_norm,
             "head": self.head,
-            "curve_steps": self.curve_steps,
-            "curve_episodes": self.curve_episodes,
-            "curve_baselines": dict(self.curve_baselines),
             "meta_batch": self.meta_batch,
-            "curve_start": self.curve_start,
         }
-
-
-@dataclass(frozen=True)
-class OtherStart:
-    """Another trained learner's start: `params(way)` gives its initial parameters; `method` is its name
-    in its record."""
-
-    params: Callable[[int], list[tf.Tensor]]
-    record: str
-    method: str
-    weights_sha256: str
 
 
 def zero_head_logits(features, head: list[tf.Tensor]) -> tf.Tensor:

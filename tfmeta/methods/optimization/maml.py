@@ -22,9 +22,9 @@ class MAML(GradientBasedMethod):
     Args:
         inner_learning_rate: the inner step size alpha (0.4 in the paper on Omniglot). Defaults to 0.4.
         second_order: differentiate through the inner gradients. Defaults to True.
-        **kwargs: `GradientBasedMethod` arguments (backbone, filters, way, inner_steps, test_inner_steps,
-            batch_norm, curve_steps, curve_episodes); the paper took 1 inner step on Omniglot in
-            training and 3 at test. Defaults to those of `GradientBasedMethod`.
+        **kwargs: `GradientBasedMethod` arguments (backbone, filters, way, head, inner_steps,
+            test_inner_steps, batch_norm, meta_batch); the paper took 1 inner step on Omniglot in training
+            and 3 at test. Defaults to those of `GradientBasedMethod`.
     """
 
     paper = "Finn et al. 2017, Model-Agnostic Meta-Learning for Fast Adaptation of Deep Networks, https://arxiv.org/abs/1703.03400"

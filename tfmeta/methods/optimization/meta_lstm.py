@@ -37,8 +37,8 @@ class MetaLearnerLSTM(GradientBasedMethod):
         forget_gate_bias: initial b_F (the paper drew it from [4, 6]: f close to 1). Defaults to 5.0.
         inner_steps: inner updates per episode in training. Defaults to 5.
         test_inner_steps: inner updates per episode at test time. Defaults to 5.
-        **kwargs: further `GradientBasedMethod` arguments (backbone, filters, way, batch_norm,
-            curve_steps, curve_episodes). Defaults to those of `GradientBasedMethod`.
+        **kwargs: further `GradientBasedMethod` arguments (backbone, filters, way, head, batch_norm,
+            meta_batch). Defaults to those of `GradientBasedMethod`.
     """
 
     paper = (

@@ -33,8 +33,8 @@ class Reptile(GradientBasedMethod):
         inner_steps: inner steps per training episode (5 in the paper on Omniglot). Defaults to 5.
         test_inner_steps: inner steps at test time (the paper took 50). Defaults to 10.
         inner_batch: images per training inner step, or None for all of the episode's. Defaults to None.
-        **kwargs: further `GradientBasedMethod` arguments (backbone, filters, way, batch_norm,
-            curve_steps, curve_episodes). Defaults to those of `GradientBasedMethod`.
+        **kwargs: further `GradientBasedMethod` arguments (backbone, filters, way, head, batch_norm,
+            meta_batch). Defaults to those of `GradientBasedMethod`.
     """
 
     paper = "Nichol et al. 2018, On First-Order Meta-Learning Algorithms, https://arxiv.org/abs/1803.02999"
