@@ -47,20 +47,26 @@ def schema(name: str) -> dict:
     )
 
 
+# Python types that are surely of a JSON-schema type (bool, a JSON boolean, is neither).
+_PLAIN = {"number": (int, float), "integer": (int,)}
+
+
 def _number_items(validator, items, instance, schema):
-    """The `items` keyword, with a shortcut for arrays of plain numbers in a range (a record's 1,000
-    per-episode accuracies): one pass over the values instead of a schema descent per value, which was
-    most of the leaderboard's cold start. Any value that fails the shortcut gets the full check, so the
-    errors and their messages are jsonschema's own."""
+    """The `items` keyword, with a shortcut for arrays of plain numbers or whole numbers in a range (a
+    record's 1,000 per-episode accuracies, an analysis's step counts): one pass over the values instead of
+    a schema descent per value, which was most of the time a record's check takes. Any value that fails
+    the shortcut gets the full check, so the errors and their messages are jsonschema's own."""
     if (
         isinstance(items, dict)
         and items.keys() <= {"type", "minimum", "maximum"}
-        and items.get("type") == "number"
+        and isinstance(items.get("type"), str)
+        and items["type"] in _PLAIN
         and "prefixItems" not in schema
         and isinstance(instance, list)
     ):
+        types = _PLAIN[items["type"]]
         low, high = items.get("minimum", -math.inf), items.get("maximum", math.inf)
-        if all(type(x) in (int, float) and low <= x <= high for x in instance):
+        if all(type(x) in types and low <= x <= high for x in instance):
             return
     yield from _ITEMS(validator, items, instance, schema)
 
@@ -91,12 +97,31 @@ def read_bytes(path: str | Path) -> bytes:
         RecordError: when it is not a regular file or is over the size limit.
         OSError: when it cannot be read.
     """
+    return read_stamped(path)[0]
+
+
+def read_stamped(path: str | Path) -> tuple[bytes, os.stat_result]:
+    """`read_bytes`, with the file's status as it was while it was read: an index keyed by size and
+    times must not pair bytes with the status of a later version.
+
+    Raises:
+        RecordError: when it is not a regular file, is over the size limit, or changed while it was read.
+        OSError: when it cannot be read.
+    """
     path = Path(path)
     with open_regular(path) as f:
+        before = os.fstat(f.fileno())
         data = f.read(MAX_RECORD_BYTES + 1)
+        after = os.fstat(f.fileno())
     if len(data) > MAX_RECORD_BYTES:
         raise RecordError(f"{path.name} is too large; records are limited to {MAX_RECORD_BYTES} bytes")
-    return data
+    if _stamp(before) != _stamp(after) or len(data) != after.st_size:
+        raise RecordError(f"{text.printable(path.name)} changed while it was read; read it again")
+    return data, after
+
+
+def _stamp(status: os.stat_result) -> tuple[int, int, int]:
+    return status.st_size, status.st_mtime_ns, status.st_ctime_ns
 
 
 def open_regular(path: str | Path, expected: str = "a record is a JSON file") -> BinaryIO:
@@ -158,8 +183,11 @@ def check_limits(record: Any, name: str = "record") -> None:
         if isinstance(value, list | dict) and len(value) > MAX_ITEMS:
             raise RecordError(f"{name}: {field} holds {len(value)} entries (limit {MAX_ITEMS})")
         if isinstance(value, list):
-            if depth < MAX_DEPTH and all(type(x) is float and math.isfinite(x) for x in value):
-                continue  # finite floats pass every check: one pass, not one entry per value
+            if depth < MAX_DEPTH and (
+                all(type(x) is float and math.isfinite(x) for x in value)
+                or all(type(x) is int and -MAX_INTEGER <= x <= MAX_INTEGER for x in value)
+            ):
+                continue  # finite floats and whole numbers in range pass every check: one pass over them
             pending += [(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value)]
         elif isinstance(value, dict):
             for key, item in value.items():
