@@ -7,8 +7,8 @@ For each app it starts `streamlit run` headless on a free port with the shipped 
 headless Chromium (a fresh profile for each server):
 - launch: from starting the server to its health check answering;
 - first: from navigating to the app to the first paint of the ranked table, on a server's first visit,
-  with an empty cache of checked records (`record_cache`), as on the first run after installing;
-- cold: the same on a freshly started server, its cache of checked records filled by an earlier run;
+  with no index of the user's records (`record_index`), as on the first run after installing;
+- cold: the same on a freshly started server, the indexes made by an earlier run;
 - warm: the same after reloading the page on a server that has shown it (a new session, warm caches).
 Prints every run, then the medians. With several `--app`s the runs alternate between them, so that a busy
 machine slows each alike. Not a test: timings depend on the machine and on what else runs on it.
@@ -43,14 +43,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server(app: Path, results_dir: Path, cache: Path):
-    """`streamlit run app` on a free localhost port, showing the shipped records and an empty user folder,
-    its checked records cached in `cache`; yields its URL and the seconds it took to answer its health
-    check."""
+def server(app: Path, results_dir: Path, cache: Path, shipped: bool = True, env: dict | None = None):
+    """`streamlit run app` on a free localhost port, showing the records of `results_dir` and, with
+    `shipped`, the shipped ones, its cache in `cache` and `env` added to its environment; yields its URL
+    and the seconds it took to answer its health check."""
     port = free_port()
     env = {
-        **os.environ, "TFMETA_RESULTS_DIR": str(results_dir), "TFMETA_SHIPPED_RECORDS": "on",
-        "TFMETA_CACHE_DIR": str(cache),
+        **os.environ, "TFMETA_RESULTS_DIR": str(results_dir), "TFMETA_CACHE_DIR": str(cache),
+        "TFMETA_SHIPPED_RECORDS": "on" if shipped else "off", **(env or {}),
     }  # fmt: skip
     command = [
         sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),

@@ -1,5 +1,5 @@
-"""Cached record loading and ranked tables shared by the pages, with a visible warning for every skipped
-file.
+"""Record loading and ranked tables shared by the pages, read through each folder's index of validated
+records (`record_index`), with a visible warning for every skipped file.
 
 The app shows the user's records (`tfmeta.records.locations.results_dir()`: $TFMETA_RESULTS_DIR, a
 checkout's `leaderboard/results/`, or `./tfmeta-results/`) together with the standard records shipped with
@@ -12,8 +12,9 @@ import os
 import re
 from pathlib import Path
 
-import record_cache
+import ranking
 import streamlit as st
+from record_index import RecordIndex
 
 from tfmeta.records import few_shot, locations, store, text, trust
 from tfmeta.records import optimizer as optimizer_records
@@ -55,48 +56,67 @@ def record_dirs() -> list[Path]:
     return folders
 
 
-def _fingerprint(directory: Path) -> tuple:
-    """Names, sizes and modification times of the records: a new or changed file invalidates the cache."""
-    stamps = []
-    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
-        try:
-            stat = path.stat()
-        except OSError:  # removed while we looked
-            continue
-        # An undecodable file name holds lone surrogates, which the cache's hashing cannot encode.
-        stamps.append((text.printable(path.name), stat.st_size, stat.st_mtime_ns))
-    return tuple(stamps)
+KINDS = {"few_shot": (few_shot.check, ranking.describe), "optimizer": (optimizer_records.check, None)}
 
 
-# Records checked by an earlier run of the app are read from `record_cache` without checking them again.
-@st.cache_data(show_spinner="Reading records...", max_entries=8)
-def _load(directory: str, fingerprint: tuple) -> store.Loaded:
-    return record_cache.load_all(directory, few_shot.check)
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _index(directory: str, kind: str) -> RecordIndex:
+    """The index of a folder's records of one kind, shared by the app's sessions."""
+    return RecordIndex(directory, *KINDS[kind])
 
 
-@st.cache_data(show_spinner="Reading optimizer records...", max_entries=8)
-def _load_optimizers(directory: str, fingerprint: tuple) -> store.Loaded:
-    return record_cache.load_all(directory, optimizer_records.check)
-
-
-def _entries(loader, subfolder: str, warn: bool) -> list[Entry]:
-    entries = []
+def _synced(kind: str, subfolder: str, warn: bool) -> list[tuple[RecordIndex, str]]:
+    """The indexes of the app's folders, brought in line with the files, each with its generation; each
+    skipped file shows a warning naming it and the reason."""
+    indexes = []
     for folder in record_dirs():
-        directory = folder / subfolder
-        loaded = loader(str(directory), _fingerprint(directory))
+        index = _index(str(folder / subfolder), kind)
+        with st.spinner("Reading records..."):
+            generation = index.sync()
         if warn:
-            for path, reason in loaded.skipped:
+            for path, reason in index.skipped():
                 st.warning(
                     f"Skipped {plain(subfolder + path.name)}: {plain(reason)}", icon=":material/warning:"
                 )
-        entries += loaded.records
+        indexes.append((index, generation))
+    return indexes
+
+
+# Whole records (with per-episode values and analyses), for the pages that read them all.
+@st.cache_data(show_spinner="Reading records...", max_entries=8)
+def _loaded(directory: str, kind: str, generation: str) -> store.Loaded:
+    return _index(directory, kind).loaded()
+
+
+def _entries(kind: str, subfolder: str, warn: bool) -> list[Entry]:
+    entries = []
+    for index, generation in _synced(kind, subfolder, warn):
+        entries += _loaded(str(index.directory), kind, generation).records
     return entries
 
 
 def disk_stamp() -> tuple:
-    """The names, sizes and modification times of every folder's records and of its verification table:
-    what the ranked tables are made of."""
-    return tuple((_fingerprint(folder), trust.table_stamp(folder)) for folder in record_dirs())
+    """The generations of every folder's index (which change with any record or trust label): what the
+    ranked tables are made of."""
+    return tuple(index.sync() for index in (_index(str(folder), "few_shot") for folder in record_dirs()))
+
+
+@st.cache_resource(show_spinner=False)
+def _parts() -> ranking.Parts:
+    return ranking.Parts()
+
+
+@st.cache_resource(show_spinner="Grouping records...", max_entries=4)
+def _board(stamp: tuple, _indexes: tuple[RecordIndex, ...]) -> ranking.Board:
+    return ranking.Board(_indexes, _parts())
+
+
+def board(warn: bool = True) -> ranking.Board:
+    """The few-shot records grouped into ranked tables from the indexes, with warnings; made again only
+    when a record or a trust label changed."""
+    synced = _synced("few_shot", "", warn)
+    stamp = tuple((str(index.directory), generation) for index, generation in synced)
+    return _board(stamp, tuple(index for index, _ in synced))
 
 
 def grouped(entries: list[Entry]) -> list[Table]:
@@ -112,12 +132,12 @@ def _grouped(stamp: tuple, paths: tuple[str, ...], _entries: list[Entry]) -> lis
 
 def load_entries(warn: bool = True) -> list[Entry]:
     """The readable few-shot records; each skipped file shows a warning naming it and the reason."""
-    return _entries(_load, "", warn)
+    return _entries("few_shot", "", warn)
 
 
 def load_optimizer_entries(warn: bool = True) -> list[Entry]:
     """The readable optimizer-track records (in `optimizers/` of each folder), with warnings."""
-    return _entries(_load_optimizers, f"{optimizer_records.SUBFOLDER}/", warn)
+    return _entries("optimizer", f"{optimizer_records.SUBFOLDER}/", warn)
 
 
 def no_records_note() -> None:

@@ -63,7 +63,8 @@ def board(tmp_path_factory, data_dir, cache_dir, smoke_run) -> Path:
 
 @pytest.fixture(autouse=True)
 def record_cache_dir(tmp_path_factory, monkeypatch):
-    """The app's cache of checked records in a folder of the test's own (see leaderboard/record_cache.py)."""
+    """The app's cache in a folder of the test's own (indexes of folders it cannot write, see
+    leaderboard/record_index.py)."""
     monkeypatch.setenv("TFMETA_CACHE_DIR", str(tmp_path_factory.mktemp("app-cache")))
 
 
@@ -331,51 +332,6 @@ def broken_board(tmp_path) -> tuple[Path, list[str]]:
     injected["benchmark"]["way"] = "[click](http://evil.example/x) ![img](http://evil.example/i.png)"
     write_json(tmp_path, "[x](http:evil.example).json", injected)
     return tmp_path, [*names, "huge.json", "[x](http:evil.example).json"]
-
-
-def test_the_record_cache_reads_what_the_records_layer_reads(broken_board, monkeypatch):
-    """Read twice, once checking and filling the cache and once from it, a folder of broken files, a FIFO,
-    two shipped records and a valid one gives what `few_shot.load_all` gives, and the second read checks
-    only the files that failed; an edited record is checked again, and so is every record once the
-    checks' code changes."""
-    import functools
-    import importlib.util
-
-    from tfmeta.records import few_shot
-
-    spec = importlib.util.spec_from_file_location("record_cache", REPO / "leaderboard" / "record_cache.py")
-    record_cache = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(record_cache)
-    checked = []
-
-    @functools.wraps(few_shot.check)  # the same name, so the same cache file
-    def check(record):
-        checked.append(record)
-        few_shot.check(record)
-
-    def load() -> tuple:
-        checked.clear()
-        return record_cache.load_all(directory, check), len(checked)
-
-    directory, _ = broken_board
-    os.mkfifo(directory / "pipe.json")
-    for shipped in sorted((REPO / "leaderboard" / "results").glob("omniglot-protonet-5w1s-*.json"))[:2]:
-        shutil.copy(shipped, directory)
-    expected = few_shot.load_all(directory)
-    assert len(expected.records) == 3
-    cold, checks = load()
-    assert cold == expected and record_cache.cache_file(directory, check).is_file()
-    assert load() == (expected, checks - 3)  # the three records that passed are not checked again
-
-    edited = json.loads((directory / "valid.json").read_text())
-    edited["accuracy"]["mean"] = 0.99
-    write_json(directory, "valid.json", edited)
-    expected = few_shot.load_all(directory)
-    assert any(path.name == "valid.json" for path, _ in expected.skipped)
-    assert load() == (expected, checks - 2)
-
-    monkeypatch.setattr(record_cache, "code_stamp", lambda: "other checks")
-    assert load() == (expected, checks)
 
 
 @pytest.mark.parametrize(

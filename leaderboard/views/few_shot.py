@@ -1,12 +1,18 @@
-"""Few-shot track: pick a setting and a protocol class, read one ranked table and its compute chart."""
+"""Few-shot track: pick a setting and a protocol class, read one ranked table and its compute chart.
+
+A table of more than PAGE entries shows a page of them at a time, with a search box over the entry names;
+ranks and verdicts stay those of the whole table.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
-from loading import grouped, load_entries, no_records_note, plain, verified
+from loading import board, no_records_note, plain
+from ranking import RankedTable
 
 from tfmeta.records.entries import PRIMARY
 from tfmeta.records.frames.compute import compute_frame
@@ -15,6 +21,8 @@ from tfmeta.records.frames.tables import ALPHA, Table
 
 if TYPE_CHECKING:
     import altair as alt
+
+PAGE = 100  # rows a table shows at once
 
 SHOWN = [
     "Rank", "Entry", "Accuracy (%)", "Verdict", "Gap to next", "Seeds", "Across seeds (%)", "Trust",
@@ -93,10 +101,12 @@ def verdict(gap: str) -> str:
     return gap.partition(" [")[0].replace(":", "", 1)
 
 
-def show_table(table: Table) -> None:
+def show_table(table: RankedTable, name: str = "") -> Table:
+    """Shows a ranked table (a page of it, when it is long); returns the part shown, for the chart.
+    `name` tells the URL parameters of this table's search and page from another table's."""
     key = table.key
     st.caption(
-        f"{len(table.entries)} entries on benchmark {plain(key.benchmark)} ({plain(key.dataset)}, split "
+        f"{table.size} entries on benchmark {plain(key.benchmark)} ({plain(key.dataset)}, split "
         f"{plain(key.split)}, test part {plain(key.part)}), frozen test episodes {plain(key.short_hash)}: "
         "every row answered exactly these episodes. **Verdict** compares each row with the one below, "
         "counting training seeds and test episodes (Holm-corrected): *beats* is a real gap, *ties* is not; "
@@ -106,9 +116,53 @@ def show_table(table: Table) -> None:
     frame.insert(frame.columns.get_loc("Gap to next"), "Verdict", frame["Gap to next"].map(verdict))
     # Text, so that a method without a published number shows a blank cell rather than "None".
     frame["Paper (%)"] = ["" if pd.isna(value) else f"{value:.1f}" for value in frame["Paper (%)"]]
+    shown = page(frame, name, key) if len(frame) > PAGE else frame
     st.dataframe(
-        frame[[c for c in SHOWN if c in frame]], hide_index=True, column_config=COLUMNS, width="stretch"
+        shown[[c for c in SHOWN if c in shown]], hide_index=True, column_config=COLUMNS, width="stretch"
     )
+    entries = table.entries
+    return Table(key, [entries[position] for position in shown.index])
+
+
+def page(frame: pd.DataFrame, name: str, key) -> pd.DataFrame:
+    """The rows of a long table to show: those whose entry name holds the search text, PAGE at a time.
+    The search and the page live in the URL (`q` and `page`, prefixed by `name`), so a link shows the
+    same rows."""
+    params = st.query_params
+    search_param, page_param = f"{name}q", f"{name}page"
+    left, right = st.columns([3, 1])
+    search = left.text_input(
+        "Search entries",
+        value=params.get(search_param, ""),
+        key=f"{name}search-{hash(key)}",
+        placeholder="part of an entry's name, e.g. protonet or loss=contrastive",
+        help="shows the entries whose name holds this text (any case); ranks stay the whole table's",
+    ).strip()
+    rows = frame[frame["Entry"].str.contains(search, case=False, regex=False)] if search else frame
+    pages = max(1, math.ceil(len(rows) / PAGE))
+    try:
+        wanted = min(max(int(params.get(page_param, 1)), 1), pages)
+    except ValueError:
+        wanted = 1
+    number = right.number_input(
+        "Page", min_value=1, max_value=pages, value=wanted, key=f"{name}page-{hash(key)}-{search}"
+    )
+    if search:
+        params[search_param] = search
+    else:
+        params.pop(search_param, None)
+    if number > 1:
+        params[page_param] = str(number)
+    else:
+        params.pop(page_param, None)
+    first = (number - 1) * PAGE
+    shown = rows.iloc[first : first + PAGE]
+    matching = f" whose name holds “{plain(search)}”" if search else ""
+    st.caption(
+        f"Rows {first + 1 if len(shown) else 0} to {first + len(shown)} of the {len(rows)} entries{matching} "
+        f"(page {number} of {pages}), ranked within the whole table."
+    )
+    return shown
 
 
 def compute_chart(table: Table) -> alt.LayerChart | None:
@@ -175,28 +229,24 @@ UNVERIFIED_NOTE = (
 
 def run() -> None:
     st.title("Few-shot track")
-    entries = load_entries()
-    if not entries:
+    records = board()
+    if records.empty:
         no_records_note()
         return
     smoke = st.toggle("Include smoke-profile records", help="smoke-profile numbers mean nothing")
-    kept = [(p, r) for p, r in entries if smoke or r["profile"] != "smoke"]
-    if entries and not kept:
+    ranked, apart, only_smoke = records.tables(smoke)
+    if only_smoke:
         st.caption("Only smoke-profile records here: showing them.")
-    entries = kept or entries
-    trusted = verified(entries)
-    ranked = grouped(trusted)
-    trusted_paths = {path for path, _ in trusted}
-    apart = grouped([(path, record) for path, record in entries if path not in trusted_paths])
     setting, protocol = pick_table(ranked + apart)
     table = chosen(ranked, setting, protocol)
     if table is None:
         st.info("No verified entry in this setting and class yet.", icon=":material/filter_alt_off:")
     else:
-        show_table(table)
-        chart = compute_chart(table)
+        shown = show_table(table)
+        chart = compute_chart(shown)
         if chart is not None:
-            st.markdown("**Accuracy against training compute** (the line joins the Pareto front):")
+            listed = " (of the entries listed)" if table.size > PAGE else ""
+            st.markdown(f"**Accuracy against training compute**{listed} (the line joins the Pareto front):")
             st.altair_chart(chart, width="stretch")
         same_class = [
             t
@@ -207,9 +257,9 @@ def run() -> None:
         show_overview(same_class)
     others = chosen(apart, setting, protocol)
     if others is not None:
-        st.subheader(f"Unverified: {len(others.entries)} entries, ranked apart")
+        st.subheader(f"Unverified: {others.size} entries, ranked apart")
         st.caption(UNVERIFIED_NOTE)
-        show_table(others)
+        show_table(others, "unverified_")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,568 @@
+"""The index of validated records: every record file of a folder checked once, kept in SQLite beside it.
+
+A row per `*.json` file of the folder (less `store.NOT_RECORDS`) holds its name, size, modification and
+change times and inode, the sha256 of its bytes and what checking them gave: the reason the file is
+skipped, or the record split into its summary (the fields the tables show, as JSON), its bulky fields
+(`HEAVY`) and its per-episode accuracies (float64 bytes, read only for the rows a page compares), with the
+facts the app groups records by (`describe`) and the record's trust label (`tfmeta.records.trust`).
+
+`sync` brings the index in line with the folder each time it is called, and never trusts a row over its
+file: a file whose status differs from its row's is read and hashed again, and checked again only when
+those bytes have not passed before; a file modified less than RACY_NS before it was read is read again at
+the next sync (a time that did not move cannot tell a later write in the same tick); a skipped file is
+checked again every time (a reason such as "created in the future" can lapse); a deleted file loses its
+row. Trust labels are redone for the files whose line of `verified.json` changed, or for every file when
+the verification key or the shipped weights changed. The index is rebuilt from the files when other
+checks wrote it (`code_stamp`) or when SQLite finds it damaged or not a database.
+
+SQLite, from the standard library, serves this better than the alternatives the issue names: rows are
+added, replaced and deleted one file at a time (a Parquet file is rewritten whole), several app processes
+read and write it at once (WAL mode; DuckDB lets one process open a database for writing), and a query
+returns only the columns a page asks for. Writes are transactions: a crash leaves the last committed index.
+
+The index is `.records-index.sqlite` in the folder (hidden: not a record, never shipped), or, where the
+folder cannot be written (an installed package), a file in `$TFMETA_CACHE_DIR/leaderboard/`. `derived`
+rows keep what the pages compute from records (`ranking`), dropped whenever the records' checks change.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import pickle
+import sqlite3
+import threading
+import time
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import tfmeta.records
+from tfmeta.records import locations, store, trust
+
+try:
+    from tfmeta.core.data_dirs import cache_dir
+except ImportError:  # before the small shared modules moved to `tfmeta.core`
+    from tfmeta.data.locations import cache_dir
+
+NAME = ".records-index.sqlite"
+FORMAT = 1  # the tables' layout, as PRAGMA user_version
+RACY_NS = 2_000_000_000  # some file systems keep modification times to a second or two
+HEAVY = ("analysis", "curve")  # bulky fields no table shows: read with whole records only
+EPISODES = "per_episode"
+BUSY_SECONDS = 60
+PARALLEL = 500  # files to check from which a build takes a process per CPU
+_CHUNK = 500  # names per query (SQLite's limit on bound values is far above)
+_CORRUPT = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB: rebuilt from the files
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    name BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
+    read_ns INTEGER, sha256 TEXT, error TEXT, keys TEXT, summary TEXT, heavy TEXT, episodes BLOB,
+    facts TEXT, label TEXT, line TEXT
+);
+CREATE INDEX IF NOT EXISTS records_by_sha256 ON records (sha256);
+CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_STAT = "size, mtime_ns, ctime_ns, inode, read_ns, sha256, error IS NULL"
+Status = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
+
+
+class IndexDamaged(Exception):
+    """Rows that SQLite or JSON cannot read: the index is rebuilt from the files."""
+
+
+@functools.cache
+def code_stamp() -> str:
+    """A hash of what decides a row: the records layer's sources and schemas, the benchmark specs (budget
+    classes), this module and `ranking`, and the JSON-schema library's version."""
+    digest = hashlib.sha256(metadata.version("jsonschema").encode())
+    package = Path(tfmeta.records.__file__).parent
+    here = Path(__file__).parent
+    sources = [(package, p) for p in package.rglob("*") if p.suffix in {".py", ".json"}]
+    sources += [(locations.benchmarks_dir(), p) for p in locations.benchmarks_dir().rglob("*.yaml")]
+    sources += [(here, here / name) for name in ("record_index.py", "ranking.py") if (here / name).is_file()]
+    for root, path in sorted(sources, key=lambda s: str(s[1])):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def index_path(directory: Path) -> Path:
+    """Where the index of `directory` lives: in it, or in the cache when it cannot be written."""
+    if os.access(directory, os.W_OK | os.X_OK):
+        return directory / NAME
+    name = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:32]
+    return cache_dir() / "leaderboard" / f"{name}.sqlite"
+
+
+def pack(values: list | None) -> bytes | None:
+    """Per-episode values as stored: float64 bytes when all are floats, else JSON (exact either way)."""
+    if values is None:
+        return None
+    if all(type(v) is float for v in values):
+        return b"d" + array("d", values).tobytes()
+    return b"j" + json.dumps(values).encode()
+
+
+def unpack(blob: bytes | None) -> list | None:
+    if blob is None:
+        return None
+    return array("d", blob[1:]).tolist() if blob[:1] == b"d" else json.loads(blob[1:])
+
+
+def unpack_array(blob: bytes) -> np.ndarray:
+    """Per-episode values as a float64 array, without making Python numbers of them."""
+    if blob[:1] == b"d":
+        return np.frombuffer(blob, dtype=np.float64, offset=1)
+    return np.asarray(json.loads(blob[1:]), dtype=np.float64)
+
+
+def trust_stamp(directory: Path) -> list:
+    """What every trust label of the folder rests on besides its own line of `verified.json`: the
+    verification key, and in the shipped folder whether this is a checkout and its weights."""
+    key = trust.key_path()
+    parts: list = [str(key), _status(key)]
+    if locations.is_shipped_results(directory):
+        weights = locations.shipped_weights_dir()
+        listed = sorted(weights.glob("*.weights.h5")) if weights.is_dir() else []
+        parts += [locations.checkout() is None, [(p.name, _status(p)) for p in listed]]
+    return parts
+
+
+def _status(path: Path) -> Status | None:
+    try:
+        return _key(path.stat())
+    except OSError:
+        return None
+
+
+def _key(status: os.stat_result) -> Status:
+    # Inode numbers can pass SQLite's signed 64 bits on some file systems.
+    return status.st_size, status.st_mtime_ns, status.st_ctime_ns, status.st_ino & (2**63 - 1)
+
+
+def _line_hash(line: Any) -> str | None:
+    return None if line is None else hashlib.sha256(json.dumps(line, sort_keys=True).encode()).hexdigest()
+
+
+def _recovering(method):
+    """Runs `method` under the index's lock; on a damaged or unusable index, recovers (`_recover`),
+    syncs again and runs it once more."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._lock:
+            try:
+                return method(self, *args, **kwargs)
+            except (sqlite3.DatabaseError, IndexDamaged) as err:
+                self._recover(err)
+                self._sync()
+                return method(self, *args, **kwargs)
+
+    return run
+
+
+class RecordIndex:
+    """The index of one folder's records of one kind (`validate`). `describe(record)` gives the facts kept
+    beside each passing record (JSON data); thread-safe, and safe beside other processes."""
+
+    def __init__(self, directory: str | Path, validate: Callable[[Any], None], describe=None):
+        self.directory = Path(directory)
+        self.validate, self.describe = validate, describe
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = None
+        self._generation: str | None = None
+        self._known: dict[bytes, tuple] = {}
+
+    # Bringing the index up to date
+
+    def sync(self) -> str:
+        """Brings the index in line with the folder; returns its generation, which changes whenever a row
+        does (in any process)."""
+        with self._lock:
+            try:
+                return self._sync()
+            except (sqlite3.DatabaseError, IndexDamaged) as err:
+                self._recover(err)
+                return self._sync()
+
+    def _sync(self) -> str:
+        if not self.directory.is_dir():
+            self._close()
+            self._known, self._generation = {}, "absent"
+            return self._generation
+        db = self._connect()
+        generation = self._meta(db, "generation")
+        if generation != self._generation:
+            self._known = {row[0]: row[1:] for row in db.execute(f"SELECT name, {_STAT} FROM records")}
+            self._generation = generation
+        files = self._scan()
+        changed = [name for name, status in files.items() if self._stale(name, status)]
+        gone = [name for name in self._known if name not in files]
+        stamp = json.dumps(trust_stamp(self.directory))
+        verified = json.dumps(trust.table_stamp(self.directory))
+        relabel = self._meta(db, "trust") != stamp
+        if not (changed or gone or relabel or self._meta(db, "verified") != verified):
+            return generation
+        table = _verified_table(str(self.directory), verified)
+        rows = self._examine_all(changed, files, table)
+        with self._write(db):
+            for row in rows:
+                self._put(db, row)
+            db.executemany("DELETE FROM records WHERE name = ?", [(n,) for n in gone])
+            relabelled = self._relabel(db, table, everything=relabel, skip={row[1] for row in rows})
+            self._set(db, "trust", stamp)
+            self._set(db, "verified", verified)
+            if gone or relabelled or any(row[0] != "status" for row in rows):  # not a status alone
+                self._generation = self._bump(db)
+                self._forget_derived(db)
+        for name in gone:
+            del self._known[name]
+        for row in rows:
+            kind, name, status, read_ns = row[:4]
+            known = self._known.get(name)
+            if kind == "status":
+                self._known[name] = (*status, read_ns, *known[5:])
+            else:
+                self._known[name] = (*status, read_ns, row[4], kind == "record")
+        return self._generation
+
+    def _scan(self) -> dict[bytes, Status | None]:
+        """The record files' names and statuses (None when a file cannot be looked at, so it is read
+        again and its reason reported)."""
+        files = {}
+        with os.scandir(self.directory) as listing:
+            for entry in listing:
+                if not entry.name.endswith(".json") or entry.name in store.NOT_RECORDS:
+                    continue
+                try:
+                    files[os.fsencode(entry.name)] = _key(entry.stat())
+                except OSError:
+                    files[os.fsencode(entry.name)] = None
+        return files
+
+    def _stale(self, name: bytes, status: Status | None) -> bool:
+        known = self._known.get(name)
+        if known is None or status is None or tuple(known[:4]) != status or not known[6]:
+            return True
+        return known[4] - status[1] < RACY_NS  # read too soon after it was written: read it again
+
+    def _examine_all(self, names: list[bytes], files: dict, table: dict) -> list[tuple]:
+        """Rows for the files `names`: each read and hashed, and checked unless its bytes passed before;
+        many files are checked by a process per CPU."""
+        rows, unchecked = [], []
+        for name in names:
+            row = self._examine(name, files[name], table)
+            (unchecked if row[0] == "unchecked" else rows).append(row)
+        work = [(row[5], os.fsdecode(row[1])) for row in unchecked]
+        check = functools.partial(_check, validate=self.validate, describe=self.describe)
+        if len(work) >= PARALLEL and (os.cpu_count() or 1) > 1 and _picklable(check):
+            context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+            with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
+                checked = list(pool.map(check, *zip(*work, strict=True), chunksize=64))
+        else:
+            checked = [check(data, filename) for data, filename in work]
+        for (_, name, status, read_ns, digest, _), (error, parts) in zip(unchecked, checked, strict=True):
+            if error is not None:
+                rows.append(("error", name, status, read_ns, digest, error))
+                continue
+            path = self.directory / os.fsdecode(name)
+            label = trust.label(path, json.loads(parts[1]))
+            rows.append(
+                ("record", name, status, read_ns, digest, (*parts, label, _line_hash(table.get(path.name))))
+            )
+        return rows
+
+    def _examine(self, name: bytes, status: Status | None, table: dict) -> tuple:
+        """A row for the file `name` if reading it is enough (it cannot be read, or its bytes passed
+        before), else ("unchecked", name, status, read_ns, digest, bytes)."""
+        path = self.directory / os.fsdecode(name)
+        read_ns = time.time_ns()
+        try:
+            data, stat_result = store.read_stamped(path)
+        except (store.RecordError, OSError) as err:
+            return ("error", name, status or (0, 0, 0, 0), read_ns, None, str(err))
+        digest = hashlib.sha256(data).hexdigest()
+        status = _key(stat_result)
+        known = self._known.get(name)
+        if known is not None and known[5] == digest and known[6]:
+            return ("status", name, status, read_ns)  # the same bytes under a new status (touched, copied)
+        twin = self._passed_twin(digest)
+        if twin is not None:  # the same bytes passed under another name: only the label is the file's own
+            keys, summary, heavy, episodes, facts = twin
+            label = trust.label(path, json.loads(summary))
+            row = (keys, summary, heavy, episodes, facts, label, _line_hash(table.get(path.name)))
+            return ("record", name, status, read_ns, digest, row)
+        return ("unchecked", name, status, read_ns, digest, data)
+
+    def _passed_twin(self, digest: str) -> tuple | None:
+        return (
+            self._connect()
+            .execute(
+                "SELECT keys, summary, heavy, episodes, facts FROM records "
+                "WHERE sha256 = ? AND error IS NULL LIMIT 1",
+                (digest,),
+            )
+            .fetchone()
+        )
+
+    @staticmethod
+    def _put(db: sqlite3.Connection, row: tuple) -> None:
+        kind, name, status, read_ns = row[:4]
+        if kind == "status":
+            db.execute(
+                "UPDATE records SET size = ?, mtime_ns = ?, ctime_ns = ?, inode = ?, read_ns = ? "
+                "WHERE name = ?",
+                (*status, read_ns, name),
+            )
+            return
+        digest = row[4]
+        fields = (None, None, None, None, None, None, None) if kind == "error" else row[5]
+        db.execute(
+            "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (name, *status, read_ns, digest, row[5] if kind == "error" else None, *fields),
+        )
+
+    @staticmethod
+    def _forget_derived(db: sqlite3.Connection) -> None:
+        """Drops the derived rows once most of them describe records long replaced."""
+        (records,) = db.execute("SELECT COUNT(*) FROM records").fetchone()
+        (derived,) = db.execute("SELECT COUNT(*) FROM derived").fetchone()
+        if derived > 4 * records + 10_000:
+            db.execute("DELETE FROM derived")
+
+    def _relabel(self, db: sqlite3.Connection, table: dict, everything: bool, skip: set[bytes]) -> int:
+        """Trust labels again, for the files whose line of `verified.json` changed (all, `everything`);
+        returns how many changed."""
+        updates = []
+        rows = db.execute("SELECT name, summary, line, label FROM records WHERE error IS NULL").fetchall()
+        for name, summary, line, label in rows:
+            if name in skip:
+                continue
+            path = self.directory / os.fsdecode(name)
+            now = _line_hash(table.get(path.name))
+            if everything or now != line:
+                updates.append((trust.label(path, json.loads(summary)), now, name, label))
+        db.executemany("UPDATE records SET label = ?, line = ? WHERE name = ?", [u[:3] for u in updates])
+        return sum(new != old for new, _, _, old in updates)
+
+    # Reading
+
+    @_recovering
+    def skipped(self) -> list[tuple[Path, str]]:
+        """The files skipped and why, by name."""
+        rows = self._query("SELECT name, error FROM records WHERE error IS NOT NULL")
+        return self._sorted((self.directory / os.fsdecode(name), error) for name, error in rows)
+
+    @_recovering
+    def loaded(self) -> store.Loaded:
+        """What `store.load_all(directory, validate)` gives, from the index."""
+        rows = self._query("SELECT name, keys, summary, heavy, episodes FROM records WHERE error IS NULL")
+        records = self._sorted((self.directory / os.fsdecode(row[0]), _whole(*row[1:])) for row in rows)
+        return store.Loaded(records, self.skipped())
+
+    @_recovering
+    def facts(self) -> list[tuple[str, str, str, Any]]:
+        """(name, sha256, trust label, facts) of every record that passed."""
+        rows = self._query("SELECT name, sha256, label, facts FROM records WHERE error IS NULL")
+        return [(os.fsdecode(name), digest, label, _loads(facts)) for name, digest, label, facts in rows]
+
+    @_recovering
+    def summaries(self, names: Iterable[str], episodes: bool = False) -> dict[str, dict]:
+        """The records called `names`, without their bulky fields, and without their per-episode values
+        unless `episodes`."""
+        column = "episodes" if episodes else "NULL"
+        found = {}
+        for name, summary, values in self._select(f"summary, {column}", names):
+            found[name] = _loads(summary)
+            if episodes:
+                found[name][EPISODES] = unpack(values)
+        return found
+
+    @_recovering
+    def episodes(self, names: Iterable[str]) -> dict[str, np.ndarray]:
+        """The per-episode accuracies of the records called `names`."""
+        return {name: unpack_array(blob) for name, blob in self._select("episodes", names)}
+
+    def _select(self, columns: str, names: Iterable[str]) -> Iterator[tuple]:
+        keys = [os.fsencode(name) for name in names]
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT name, {columns} FROM records WHERE error IS NULL AND name IN ({marks})"
+            for row in self._query(query, chunk):
+                yield (os.fsdecode(row[0]), *row[1:])
+
+    @_recovering
+    def derived(self, keys: Iterable[str]) -> dict[str, Any]:
+        """Values `remember`ed under `keys` (those found)."""
+        keys, found = list(keys), {}
+        for start in range(0, len(keys), _CHUNK):
+            chunk = keys[start : start + _CHUNK]
+            query = f"SELECT key, value FROM derived WHERE key IN ({', '.join('?' * len(chunk))})"
+            found.update((key, _loads(value)) for key, value in self._query(query, chunk))
+        return found
+
+    def remember(self, values: dict[str, Any]) -> None:
+        """Keeps values computed from records (JSON data) for any process; a failure to write is no
+        error (they are computed again)."""
+        if not values or not self.directory.is_dir():
+            return
+        rows = [(key, json.dumps(value)) for key, value in values.items()]
+        with self._lock:
+            try:
+                db = self._connect()
+                with self._write(db):
+                    db.executemany("INSERT OR REPLACE INTO derived VALUES (?, ?)", rows)
+            except sqlite3.Error:
+                pass
+
+    def _query(self, query: str, parameters: Iterable = ()) -> list[tuple]:
+        if not self.directory.is_dir():
+            return []
+        return self._connect().execute(query, list(parameters)).fetchall()
+
+    @staticmethod
+    def _sorted(pairs: Iterable[tuple[Path, Any]]) -> list:
+        return sorted(pairs, key=lambda pair: pair[0])
+
+    # The database
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is not None:
+            return self._db
+        path = index_path(self.directory)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
+            db.execute("PRAGMA synchronous = NORMAL")
+            with self._write(db):
+                if db.execute("PRAGMA user_version").fetchone()[0] not in (0, FORMAT):
+                    db.execute("DROP TABLE IF EXISTS records")
+                    db.execute("DROP TABLE IF EXISTS derived")
+                _create(db)
+                db.execute(f"PRAGMA user_version = {FORMAT}")
+                if self._meta(db, "code") != code_stamp():  # other checks wrote it: start again
+                    db.execute("DELETE FROM records")
+                    db.execute("DELETE FROM derived")
+                    db.execute("DELETE FROM meta")
+                    self._set(db, "code", code_stamp())
+                    self._bump(db)
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+        return db
+
+    @contextmanager
+    def _write(self, db: sqlite3.Connection):
+        db.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes
+        try:
+            yield
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    @staticmethod
+    def _meta(db: sqlite3.Connection, key: str) -> str | None:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    @staticmethod
+    def _set(db: sqlite3.Connection, key: str, value: str) -> None:
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def _bump(self, db: sqlite3.Connection) -> str:
+        generation = f"{time.time_ns()}-{os.getpid()}-{threading.get_ident()}"
+        self._set(db, "generation", generation)
+        return generation
+
+    def _recover(self, err: Exception) -> None:
+        """A damaged index is deleted and made again from the files; an index that cannot be used for
+        another reason (locked past the timeout, a read-only or full disk) makes way for one in memory."""
+        self._close()
+        self._known, self._generation = {}, None
+        path = index_path(self.directory)
+        code = getattr(err, "sqlite_errorcode", 11) & 0xFF
+        if not isinstance(err, sqlite3.OperationalError) or code in _CORRUPT:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return
+        self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        with self._write(self._db):
+            _create(self._db)
+            self._set(self._db, "code", code_stamp())
+            self._bump(self._db)
+
+    def _close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+@functools.lru_cache(maxsize=8)
+def _verified_table(directory: str, stamp: str) -> dict:
+    """A folder's `verified.json` as of `stamp` (read once, however many files it names)."""
+    return trust.load(Path(directory))
+
+
+def _check(data: bytes, filename: str, validate, describe) -> tuple[str | None, tuple | None]:
+    """(None, the row's record columns) for bytes that hold a record passing `validate`, else (the
+    reason, None)."""
+    try:
+        record = store.parse(data, filename)
+        validate(record)
+    except store.RecordError as err:
+        return str(err), None
+    summary = {k: v for k, v in record.items() if k not in HEAVY and k != EPISODES}
+    heavy = {k: record[k] for k in HEAVY if k in record}
+    facts = describe(record) if describe else None
+    parts = (
+        json.dumps(list(record)), json.dumps(summary), json.dumps(heavy), pack(record.get(EPISODES)),
+        json.dumps(facts),
+    )  # fmt: skip
+    return None, parts
+
+
+def _picklable(value) -> bool:
+    try:
+        pickle.dumps(value)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return False
+    return True
+
+
+def _create(db: sqlite3.Connection) -> None:
+    # One statement at a time: `executescript` would commit the transaction around it.
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _loads(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError as err:
+        raise IndexDamaged(f"a row of the index is not JSON: {err}") from err
+
+
+def _whole(keys: str, summary: str, heavy: str, episodes: bytes | None) -> dict:
+    """A record as its file holds it, from its parts, its fields in their order."""
+    parts = {**_loads(summary), **_loads(heavy)}
+    if episodes is not None:
+        parts[EPISODES] = unpack(episodes)
+    return {key: parts[key] for key in _loads(keys)}
