@@ -1,8 +1,9 @@
 """The few-shot track's ranked tables from the record index: the frames `tfmeta.records.frames.tables`
 makes from whole records, made from parts that change one at a time.
 
-A table is grouped from the facts the index keeps beside every record (`describe`: its table key, its
-entry key and its profile), with no record read. Its frame is then made of
+Tables are listed from the groups the index files records under (`describe`: a record's table key and
+profile, and its entry key), counted in the index, with no record read; a table's records are listed when
+it is shown. Its frame is then made of
 - one part per entry: its records combined across seeds (`tables.combine_seeds`) and its row's cells
   (`tables.row_cells`), made again only when one of its records, or a record's trust label, changes;
 - one part per pair of neighbouring entries: the comparison behind the verdict (`verdicts.compare_many`)
@@ -41,16 +42,11 @@ Entry = tuple[Path, dict]
 SMOKE = "smoke"
 
 
-def describe(record: dict) -> list[str]:
-    """The facts an index keeps beside a few-shot record: its table key and profile, and its entry key
-    (kept as text: records are grouped by it, never read from it)."""
-    group = [*dataclasses.astuple(tables.table_key(record)), record["profile"]]
-    return [json.dumps(group), json.dumps(entry_key(record))]
-
-
-def trusted(label: str) -> bool:
-    """Whether a trust label (`trust.label`) is one `trust.status` calls verified."""
-    return label.startswith("verified")
+def describe(record: dict) -> tuple[str, str, str]:
+    """The group, entry and tag an index files a few-shot record under: its table key, its entry key (as
+    text: records are grouped by it, never read from it) and its profile."""
+    key = json.dumps(dataclasses.astuple(tables.table_key(record)))
+    return key, json.dumps(entry_key(record)), record["profile"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,15 +214,22 @@ def _restored(value: dict) -> tuple[bool, verdicts.Comparison]:
 
 
 class RankedTable:
-    """One ranked table of the index: its key, its entries' records (`groups`), and, made when asked,
-    its entries (best first, as `Table.entries` without per-episode values) and its frame."""
+    """One ranked table of the index: its key, its size and where its records are (groups of the indexes,
+    of verified records or of the others); made when asked, its entries' records, its entries (best first,
+    as `Table.entries` without per-episode values) and its frame."""
 
-    def __init__(self, key: TableKey, groups: list[list[Member]], parts: Parts):
-        self.key, self.groups, self._parts = key, groups, parts
+    def __init__(self, key: TableKey, size: int, sources: dict, verified: bool, without, parts: Parts):
+        self.key, self.size, self._sources, self._parts = key, size, sources, parts
+        self._verified, self._without = verified, without
 
-    @property
-    def size(self) -> int:
-        return len(self.groups)
+    @cached_property
+    def groups(self) -> list[list[Member]]:
+        """Each entry's records, as `tables.group_tables` groups them: by folder and entry key."""
+        entries: dict[tuple, list[Member]] = defaultdict(list)
+        for index, groups in self._sources.items():
+            for name, sha256, label, entry in index.members(groups, self._verified, self._without):
+                entries[(index.directory, entry)].append(Member(index, name, sha256, label))
+        return list(entries.values())
 
     @cached_property
     def ranked(self) -> list[Part]:
@@ -238,7 +241,11 @@ class RankedTable:
         return [(part.path, part.record) for part in self.ranked]
 
     def frame(self) -> pd.DataFrame:
-        """`Table.frame()` of this table."""
+        """`Table.frame()` of this table (a copy of it: the table keeps its own)."""
+        return self._frame.copy()
+
+    @cached_property
+    def _frame(self) -> pd.DataFrame:
         parts = self.ranked
         queries = parts[0].queries
         if not all(part.counts and part.queries == queries for part in parts):
@@ -264,44 +271,49 @@ class RankedTable:
 
 
 class Board:
-    """The few-shot records of the app's folders, grouped into tables as the few-shot page shows them."""
+    """The few-shot records of the app's folders as the few-shot page shows them: how many entries each
+    table has, from the indexes' counts; records are read only for the tables a page shows."""
 
     def __init__(self, indexes: Iterable[RecordIndex], parts: Parts):
-        self._parts = parts
-        keys: dict[str, tuple[TableKey, str]] = {}
-        self.rows = []
-        for index in indexes:
-            for name, sha256, label, (group, entry) in index.facts():
-                if group not in keys:
-                    *key, profile = json.loads(group)
-                    keys[group] = TableKey(*key), profile
-                key, profile = keys[group]
-                self.rows.append((Member(index, name, sha256, label), key, entry, profile))
+        self._indexes, self._parts = list(indexes), parts
+        self._counts = {None: self._count(None)}
         self._tables: dict[bool, tuple] = {}
 
     @property
     def empty(self) -> bool:
-        return not self.rows
+        return not self._counts[None]
+
+    def _count(self, without: str | None) -> list[tuple]:
+        return [(index, *group) for index in self._indexes for group in index.groups(without)]
 
     def tables(self, smoke: bool) -> tuple[list[RankedTable], list[RankedTable], bool]:
         """The verified records' tables, the others' (ranked apart), and whether only smoke-profile
         records were there to show, shown then whatever `smoke` says."""
         if smoke not in self._tables:
-            kept = [row for row in self.rows if smoke or row[3] != SMOKE]
-            only_smoke = bool(self.rows) and not kept
-            kept = kept or self.rows
-            self._tables[smoke] = (
-                self._grouped(row for row in kept if trusted(row[0].label)),
-                self._grouped(row for row in kept if not trusted(row[0].label)),
-                only_smoke,
-            )
+            without = None if smoke else SMOKE
+            counts = self._counts.setdefault(without, self._count(without))
+            only_smoke = not counts and not self.empty
+            if only_smoke:
+                without, counts = None, self._counts[None]
+            grouped = [self._grouped(counts, verified, without) for verified in (True, False)]
+            self._tables[smoke] = (*grouped, only_smoke)
         return self._tables[smoke]
 
-    def _grouped(self, rows: Iterable[tuple]) -> list[RankedTable]:
-        """As `tables.group_tables` groups them: by table key, then by folder and entry key."""
-        groups: dict[TableKey, dict[tuple, list[Member]]] = defaultdict(lambda: defaultdict(list))
-        for member, key, entry, _ in rows:
-            groups[key][(member.index.directory, entry)].append(member)
-        made = [RankedTable(key, list(by_entry.values()), self._parts) for key, by_entry in groups.items()]
+    def _grouped(self, counts: list[tuple], verified: bool, without: str | None) -> list[RankedTable]:
+        """As `tables.group_tables` groups records: by table key (an entry never spans two folders)."""
+        sizes: dict[str, int] = defaultdict(int)
+        sources: dict[str, dict] = defaultdict(lambda: defaultdict(list))
+        for index, group, is_verified, count in counts:
+            if is_verified == verified:
+                sizes[group] += count
+                sources[group][index].append(group)
+        made = [
+            RankedTable(
+                TableKey(*json.loads(group)), size, dict(sources[group]), verified, without, self._parts
+            )
+            for group, size in sizes.items()
+        ]
         # `_table_order` reads a table's key and how many entries it has.
-        return sorted(made, key=lambda t: tables._table_order(SimpleNamespace(key=t.key, entries=t.groups)))
+        return sorted(
+            made, key=lambda t: tables._table_order(SimpleNamespace(key=t.key, entries=range(t.size)))
+        )

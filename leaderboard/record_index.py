@@ -4,7 +4,8 @@ A row per `*.json` file of the folder (less `store.NOT_RECORDS`) holds its name,
 change times and inode, the sha256 of its bytes and what checking them gave: the reason the file is
 skipped, or the record split into its summary (the fields the tables show, as JSON), its bulky fields
 (`HEAVY`) and its per-episode accuracies (float64 bytes, read only for the rows a page compares), with the
-facts the app groups records by (`describe`) and the record's trust label (`tfmeta.records.trust`).
+group, entry and tag the app files the record under (`describe`) and its trust label
+(`tfmeta.records.trust`). Pages count entries per group, and read the rows of the groups they show.
 
 `sync` brings the index in line with the folder each time it is called, and never trusts a row over its
 file: a file whose status differs from its row's is read and hashed again, and checked again only when
@@ -47,15 +48,11 @@ from typing import Any
 import numpy as np
 
 import tfmeta.records
+from tfmeta.core.data_dirs import cache_dir
 from tfmeta.records import locations, store, trust
 
-try:
-    from tfmeta.core.data_dirs import cache_dir
-except ImportError:  # before the small shared modules moved to `tfmeta.core`
-    from tfmeta.data.locations import cache_dir
-
 NAME = ".records-index.sqlite"
-FORMAT = 1  # the tables' layout, as PRAGMA user_version
+FORMAT = 3  # the tables' layout, as PRAGMA user_version
 RACY_NS = 2_000_000_000  # some file systems keep modification times to a second or two
 HEAVY = ("analysis", "curve")  # bulky fields no table shows: read with whole records only
 EPISODES = "per_episode"
@@ -69,12 +66,15 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     name BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
     read_ns INTEGER, sha256 TEXT, error TEXT, keys TEXT, summary TEXT, heavy TEXT, episodes BLOB,
-    facts TEXT, label TEXT, line TEXT
+    grp TEXT, entry TEXT, tag TEXT, label TEXT, line TEXT
 );
 CREATE INDEX IF NOT EXISTS records_by_sha256 ON records (sha256);
+CREATE INDEX IF NOT EXISTS records_by_group ON records (grp);
 CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _STAT = "size, mtime_ns, ctime_ns, inode, read_ns, sha256, error IS NULL"
+# Trust labels that `trust.status` calls verified: "verified", "verified on 1 of 2 machines".
+VERIFIED = "substr(label, 1, 8) = 'verified'"
 Status = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 
 
@@ -173,8 +173,9 @@ def _recovering(method):
 
 
 class RecordIndex:
-    """The index of one folder's records of one kind (`validate`). `describe(record)` gives the facts kept
-    beside each passing record (JSON data); thread-safe, and safe beside other processes."""
+    """The index of one folder's records of one kind (`validate`). `describe(record)` gives the group,
+    the entry and the tag (strings) each passing record is filed under; thread-safe, and safe beside
+    other processes."""
 
     def __init__(self, directory: str | Path, validate: Callable[[Any], None], describe=None):
         self.directory = Path(directory)
@@ -299,9 +300,8 @@ class RecordIndex:
             return ("status", name, status, read_ns)  # the same bytes under a new status (touched, copied)
         twin = self._passed_twin(digest)
         if twin is not None:  # the same bytes passed under another name: only the label is the file's own
-            keys, summary, heavy, episodes, facts = twin
-            label = trust.label(path, json.loads(summary))
-            row = (keys, summary, heavy, episodes, facts, label, _line_hash(table.get(path.name)))
+            label = trust.label(path, json.loads(twin[1]))
+            row = (*twin, label, _line_hash(table.get(path.name)))
             return ("record", name, status, read_ns, digest, row)
         return ("unchecked", name, status, read_ns, digest, data)
 
@@ -309,7 +309,7 @@ class RecordIndex:
         return (
             self._connect()
             .execute(
-                "SELECT keys, summary, heavy, episodes, facts FROM records "
+                "SELECT keys, summary, heavy, episodes, grp, entry, tag FROM records "
                 "WHERE sha256 = ? AND error IS NULL LIMIT 1",
                 (digest,),
             )
@@ -327,9 +327,9 @@ class RecordIndex:
             )
             return
         digest = row[4]
-        fields = (None, None, None, None, None, None, None) if kind == "error" else row[5]
+        fields = (None,) * 9 if kind == "error" else row[5]
         db.execute(
-            "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO records VALUES ({', '.join('?' * 17)})",
             (name, *status, read_ns, digest, row[5] if kind == "error" else None, *fields),
         )
 
@@ -372,10 +372,29 @@ class RecordIndex:
         return store.Loaded(records, self.skipped())
 
     @_recovering
-    def facts(self) -> list[tuple[str, str, str, Any]]:
-        """(name, sha256, trust label, facts) of every record that passed."""
-        rows = self._query("SELECT name, sha256, label, facts FROM records WHERE error IS NULL")
-        return [(os.fsdecode(name), digest, label, _loads(facts)) for name, digest, label, facts in rows]
+    @_recovering
+    def groups(self, without: str | None = None) -> list[tuple[str, bool, int]]:
+        """(group, verified, how many entries) for every group of passing records (less those tagged
+        `without`), apart by whether their trust labels say verified."""
+        query = (
+            f"SELECT grp, {VERIFIED} AS verified, COUNT(DISTINCT entry) FROM records "
+            "WHERE error IS NULL AND grp IS NOT NULL AND (?1 IS NULL OR tag IS NOT ?1) GROUP BY grp, verified"
+        )
+        return [(group, bool(verified), count) for group, verified, count in self._query(query, [without])]
+
+    @_recovering
+    def members(self, groups: list[str], verified: bool, without: str | None = None) -> list[tuple]:
+        """(name, sha256, trust label, entry) of the passing records of `groups` (less those tagged
+        `without`) whose trust labels say verified, or do not; by name."""
+        rows = []
+        for start in range(0, len(groups), _CHUNK):
+            chunk = groups[start : start + _CHUNK]
+            query = (
+                f"SELECT name, sha256, label, entry FROM records WHERE error IS NULL AND {VERIFIED} = ? "
+                f"AND (? IS NULL OR tag IS NOT ?) AND grp IN ({', '.join('?' * len(chunk))})"
+            )
+            rows += self._query(query, [verified, without, without, *chunk])
+        return [(os.fsdecode(name), *rest) for name, *rest in sorted(rows)]
 
     @_recovering
     def summaries(self, names: Iterable[str], episodes: bool = False) -> dict[str, dict]:
@@ -528,11 +547,14 @@ def _check(data: bytes, filename: str, validate, describe) -> tuple[str | None, 
         return str(err), None
     summary = {k: v for k, v in record.items() if k not in HEAVY and k != EPISODES}
     heavy = {k: record[k] for k in HEAVY if k in record}
-    facts = describe(record) if describe else None
+    filed = describe(record) if describe else (None, None, None)
     parts = (
-        json.dumps(list(record)), json.dumps(summary), json.dumps(heavy), pack(record.get(EPISODES)),
-        json.dumps(facts),
-    )  # fmt: skip
+        json.dumps(list(record)),
+        json.dumps(summary),
+        json.dumps(heavy),
+        pack(record.get(EPISODES)),
+        *filed,
+    )
     return None, parts
 
 

@@ -113,7 +113,7 @@ def test_a_new_or_changed_file_is_checked_alone_and_a_deleted_one_disappears(fol
     (folder / "broken.json").unlink()
     generation = index.sync()
     assert index.loaded() == few_shot.load_all(folder) and check.take() == 0
-    assert "fake-2.json" not in {name for name, *_ in index.facts()} and not index.skipped()
+    assert "fake-2.json" not in {path.name for path, _ in index.loaded().records} and not index.skipped()
     assert index.sync() == generation  # nothing changed: nothing written
 
 
@@ -203,7 +203,7 @@ WORKER = textwrap.dedent(
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not __import__("os").path.exists({done!r}):
         index.sync()
-        index.facts()
+        index.groups()
     index.sync()
     print(len(index.loaded().records))
     """
