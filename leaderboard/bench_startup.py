@@ -45,8 +45,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def server(app: Path, results_dir: Path, cache: Path, shipped: bool = True, env: dict | None = None):
     """`streamlit run app` on a free localhost port, showing the records of `results_dir` and, with
-    `shipped`, the shipped ones, its cache in `cache` and `env` added to its environment; yields its URL
-    and the seconds it took to answer its health check."""
+    `shipped`, the shipped ones, its cache in `cache` and `env` added to its environment; yields its URL,
+    the seconds it took to answer its health check and its process id."""
     port = free_port()
     env = {
         **os.environ, "TFMETA_RESULTS_DIR": str(results_dir), "TFMETA_CACHE_DIR": str(cache),
@@ -75,7 +75,7 @@ def server(app: Path, results_dir: Path, cache: Path, shipped: bool = True, env:
                 with urllib.request.urlopen(f"{url}_stcore/health", timeout=2):
                     break
             time.sleep(0.05)
-        yield url, time.monotonic() - started
+        yield url, time.monotonic() - started, process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
@@ -95,7 +95,7 @@ def time_to_table(session: screenshot.DevTools, url: str, timeout: float = 120) 
 def one_run(app: Path, cache: Path, warm_runs: int) -> dict:
     """Launch and first-paint times of one server of `app`, and the median of `warm_runs` reloads."""
     with tempfile.TemporaryDirectory(prefix="tfmeta-bench-") as folder:
-        with server(app, Path(folder), cache) as (url, launch), screenshot.browser() as session:
+        with server(app, Path(folder), cache) as (url, launch, _), screenshot.browser() as session:
             width, height = screenshot.SIZES["desktop"]
             metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
             session.call("Emulation.setDeviceMetricsOverride", **metrics)

@@ -40,6 +40,7 @@ import time
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -267,11 +268,10 @@ class RecordIndex:
             (unchecked if row[0] == "unchecked" else rows).append(row)
         work = [(row[5], os.fsdecode(row[1])) for row in unchecked]
         check = functools.partial(_check, validate=self.validate, describe=self.describe)
+        checked = None
         if len(work) >= PARALLEL and (os.cpu_count() or 1) > 1 and _picklable(check):
-            context = multiprocessing.get_context("spawn")  # no fork of a threaded server
-            with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
-                checked = list(pool.map(check, *zip(*work, strict=True), chunksize=64))
-        else:
+            checked = _in_processes(check, work)
+        if checked is None:
             checked = [check(data, filename) for data, filename in work]
         for (_, name, status, read_ns, digest, _), (error, parts) in zip(unchecked, checked, strict=True):
             if error is not None:
@@ -556,6 +556,17 @@ def _check(data: bytes, filename: str, validate, describe) -> tuple[str | None, 
         *filed,
     )
     return None, parts
+
+
+def _in_processes(check, work: list[tuple[bytes, str]]) -> list | None:
+    """`check` of each (bytes, name) of `work` in a process per CPU; None where processes cannot start (a
+    main module that starts its work on import, say)."""
+    context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+    try:
+        with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
+            return list(pool.map(check, *zip(*work, strict=True), chunksize=64))
+    except (BrokenProcessPool, OSError, RuntimeError):
+        return None
 
 
 def _picklable(value) -> bool:
