@@ -117,8 +117,8 @@ def smoke_run(data_dir, cache_dir, session_dir):
     """Runs a method's smoke profile through the harness once per session: smoke_run(method, **options)
     returns (record path, record), the record as written. Runs share one runs folder, so later settings
     reuse the training; one lock per method and spec keeps two workers out of one training folder."""
+    from tfmeta.core import locks
     from tfmeta.harness import pipeline, planning
-    from tfmeta.records import locks
 
     root = session_dir / "smoke"
     done = {}

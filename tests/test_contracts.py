@@ -13,18 +13,19 @@ import pytest
 
 from tests.records import REPO
 from tfmeta import methods, tasks
-from tfmeta.contract import ContractError
+from tfmeta.core import registries
+from tfmeta.core.contract import ContractError
 from tfmeta.methods import base
 
 HARNESS = REPO / "tfmeta" / "harness"
 
 
-@pytest.mark.parametrize("name", methods.names())
+@pytest.mark.parametrize("name", registries.method_names())
 def test_every_builtin_method_honours_the_contract(name):
     base.check_declared(methods.get(name))
 
 
-@pytest.mark.parametrize("name", tasks.names())
+@pytest.mark.parametrize("name", registries.family_names())
 def test_every_builtin_task_family_honours_the_contract(name):
     tasks.family_class(name)
 
@@ -68,12 +69,12 @@ def test_the_cli_refuses_a_broken_method_before_any_work(tmp_path):
 
 
 def test_unknown_task_family_lists_the_valid_ones():
-    with pytest.raises(tasks.UnknownFamilyError, match="valid families: quadratic, mlp_omniglot"):
+    with pytest.raises(registries.UnknownFamilyError, match="valid families: quadratic, mlp_omniglot"):
         tasks.get("mlp")
 
 
 def test_task_families_declare_whether_they_need_data():
-    needs = {name: tasks.family_class(name).needs_data for name in tasks.names()}
+    needs = {name: tasks.family_class(name).needs_data for name in registries.family_names()}
     assert needs["quadratic"] is False and needs["mlp_omniglot"] is True and needs["convnet_omniglot"] is True
 
 
@@ -100,10 +101,10 @@ def test_the_inner_loop_analysis_reads_only_what_the_learner_declares():
 
 
 def test_one_confidence_interval_function():
-    """Every 95% CI of tfmeta comes from `tfmeta.records.stats.mean_ci95` (sample std, ddof = 1)."""
+    """Every 95% CI of tfmeta comes from `tfmeta.core.stats.mean_ci95` (sample std, ddof = 1)."""
     sources = {p: p.read_text() for p in (REPO / "tfmeta").rglob("*.py")}
     hand_made = [str(p.relative_to(REPO)) for p, text in sources.items() if re.search(r"1\.96 \*", text)]
-    assert hand_made == [str(Path("tfmeta/records/stats.py"))], hand_made
+    assert hand_made == [str(Path("tfmeta/core/stats.py"))], hand_made
 
 
 def test_logits_of_another_shape_are_refused_naming_class_and_both_shapes():

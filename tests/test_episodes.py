@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes, frozen_episodes, materialize, sample_indices
+from tfmeta.core.episode_index import EpisodeKey
+from tfmeta.data.episodes import FrozenEpisodes, frozen_episodes, materialize, sample_indices
 from tfmeta.data.pipelines import frozen_dataset, training_dataset
 
 KEY = EpisodeKey("omniglot", "vinyals", "test", way=5, shot=2, query=3, count=30, seed=7)

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from tfmeta import methods
-from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+from tfmeta.core.episode_index import EpisodeKey
+from tfmeta.data.episodes import FrozenEpisodes
 from tfmeta.data.pipelines import frozen_dataset
 from tfmeta.harness import evaluation, training
 

@@ -66,7 +66,8 @@ def test_unknown_augmentation_lists_valid_ones():
 
 
 def test_analysis_reports_accuracy_against_m_and_a_projection(class_sets):
-    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+    from tfmeta.core.episode_index import EpisodeKey
+    from tfmeta.data.episodes import FrozenEpisodes
     from tfmeta.data.pipelines import frozen_dataset
 
     episodes = FrozenEpisodes.sample(
@@ -88,7 +89,8 @@ def test_an_evaluation_draws_the_same_noise_whatever_drew_before(class_sets):
     """Each `predict` restarts the test-time noise from the seed, so a re-evaluation of the same weights
     (`tfmeta verify`, or a run that reuses a finished training) reproduces the first one episode by episode
     although training and earlier evaluations advanced the generator."""
-    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+    from tfmeta.core.episode_index import EpisodeKey
+    from tfmeta.data.episodes import FrozenEpisodes
     from tfmeta.data.pipelines import frozen_dataset
 
     episodes = FrozenEpisodes.sample(

@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pytest
 
-from tfmeta import methods
+from tfmeta.core import registries
 from tfmeta.data.pipelines import frozen_dataset, training_dataset
 from tfmeta.harness import training
 from tfmeta.records import few_shot
@@ -117,7 +117,8 @@ def test_a_run_interrupted_between_validations_resumes_to_the_uninterrupted_weig
     """Checkpoints come every few episodes, not every validation: stopped 4 episodes into a 6-episode
     validation interval, the run loses nothing, goes on with episode 4 of the same stream, and ends with
     the weights of a run that was never stopped."""
-    from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+    from tfmeta.core.episode_index import EpisodeKey
+    from tfmeta.data.episodes import FrozenEpisodes
     from tfmeta.methods.protonet import PrototypicalNetwork
 
     val = FrozenEpisodes.sample(EpisodeKey("omniglot", "vinyals", "val", 5, 1, 2, 2, 0), class_sets["val"])
@@ -154,7 +155,7 @@ def test_a_run_interrupted_between_validations_resumes_to_the_uninterrupted_weig
     )
 
 
-@pytest.mark.parametrize("name", methods.names())
+@pytest.mark.parametrize("name", registries.method_names())
 def test_every_registered_method_runs_the_smoke_profile_and_learns(name, smoke_run):
     """The shared contract: any registered method trains, evaluates and records through the harness."""
     path, record = smoke_run(name)
@@ -167,8 +168,8 @@ def test_a_training_folder_in_use_is_refused_naming_its_holder(tmp_path):
     """Two identical runs at once: the second is refused before it touches the folder."""
     import os
 
+    from tfmeta.core import locks
     from tfmeta.harness import pipeline
-    from tfmeta.records import locks
 
     with locks.hold(tmp_path / ".training.lock", "the first run"):
         with pytest.raises(locks.LockedError) as err:
@@ -186,11 +187,11 @@ def test_a_dataset_cache_being_prepared_makes_the_next_preparer_wait(tmp_path):
     import sys
     import time
 
-    from tfmeta.records import locks
+    from tfmeta.core import locks
 
     lock, log = tmp_path / ".prepare.lock", tmp_path / "log"
     waiter = (
-        "import sys, pathlib; from tfmeta.records import locks\n"
+        "import sys, pathlib; from tfmeta.core import locks\n"
         "with locks.wait_for(pathlib.Path(sys.argv[1])):\n"
         "    open(sys.argv[2], 'a').write('second\\n')\n"
     )

@@ -25,7 +25,8 @@ import keras
 import pytest
 
 from tests.records import write_json
-from tfmeta import cli, methods
+from tfmeta import cli
+from tfmeta.core import registries
 from tfmeta.harness import building, reproduction, training
 from tfmeta.records import locations
 
@@ -116,11 +117,12 @@ def test_an_allowed_module_is_imported(smoke, probe, tmp_path):
 
 
 def test_registered_methods_are_recognised_without_importing(monkeypatch):
-    plugin = metadata.EntryPoint(name="mine", value="someone.plugin:Mine", group=methods.ENTRY_POINT_GROUP)
-    monkeypatch.setattr(methods.metadata, "entry_points", lambda **kwargs: [plugin])
-    assert methods.is_registered(methods.BUILTIN["protonet"])
-    assert methods.is_registered("someone.plugin:Mine")
-    assert not methods.is_registered("someone.plugin:Other") and not methods.is_registered("this:Zen")
+    plugin = metadata.EntryPoint(name="mine", value="someone.plugin:Mine", group=registries.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(registries.metadata, "entry_points", lambda **kwargs: [plugin])
+    assert registries.is_registered_method(registries.METHODS["protonet"])
+    assert registries.is_registered_method("someone.plugin:Mine")
+    assert not registries.is_registered_method("someone.plugin:Other")
+    assert not registries.is_registered_method("this:Zen")
     record = {"method": {"name": "mine", "import_path": "someone.plugin:Mine"}}
     assert reproduction.method_to_build(record) == "mine"
     assert "someone" not in sys.modules

@@ -8,6 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from tfmeta.core.lake_runs import ARCHIVE
 from tfmeta.data.omniglot import ArchiveError, lake_runs
 from tfmeta.harness import pipeline, planning
 from tfmeta.records import few_shot
@@ -29,8 +30,8 @@ def test_twenty_runs_of_twenty_way_one_shot(runs):
 
 
 def test_hash_is_a_function_of_content_not_zip_bytes(runs, data_dir, tmp_path):
-    source = data_dir / "omniglot" / lake_runs.ARCHIVE
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(tmp_path / lake_runs.ARCHIVE, "w") as copy:
+    source = data_dir / "omniglot" / ARCHIVE
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(tmp_path / ARCHIVE, "w") as copy:
         for info in reversed(original.infolist()):  # another order, another compression
             copy.writestr(info.filename, original.read(info.filename), compress_type=zipfile.ZIP_STORED)
     assert lake_runs.load(tmp_path).hash == runs.hash
@@ -48,8 +49,8 @@ def test_missing_or_broken_archive_says_what_is_wrong(tmp_path, data_dir):
         lake_runs.load(tmp_path)
     broken = tmp_path / "broken"
     broken.mkdir()
-    with zipfile.ZipFile(data_dir / "omniglot" / lake_runs.ARCHIVE) as original:
-        with zipfile.ZipFile(broken / lake_runs.ARCHIVE, "w") as copy:
+    with zipfile.ZipFile(data_dir / "omniglot" / ARCHIVE) as original:
+        with zipfile.ZipFile(broken / ARCHIVE, "w") as copy:
             for name in original.namelist():
                 if name != "run07/test/item13.png":
                     copy.writestr(name, original.read(name))

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.records import REPO, make_record
+from tfmeta.core.stats import paired_comparison, sign_test, wilcoxon_signed_rank
 from tfmeta.records import published
 from tfmeta.records.frames import curves, inner_loop, methods, optimizers, overview, tables
-from tfmeta.records.stats import paired_comparison, sign_test, wilcoxon_signed_rank
 
 
 def entry(name, per_episode, episodes_hash=None, **changes):

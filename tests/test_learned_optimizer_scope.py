@@ -10,6 +10,7 @@ import pytest
 
 from tests.records import REPO
 from tfmeta import tasks
+from tfmeta.core import registries
 from tfmeta.optimizers import LSTMOptimizer
 from tfmeta.records import optimizer as optimizer_records
 from tfmeta.records.frames import optimizers as frames
@@ -53,7 +54,7 @@ def test_the_mlp_rule_works_on_sigmoid_mlps_up_to_twice_its_horizon(records):
         finals = {r["optimizer"]: r["final_loss"]["mean"] for r in records if r["task"] == record["task"]}
         assert min(finals, key=finals.get) == MLP_RULE, (record["task"], finals)
         assert outcomes[(record["task"], MLP_RULE)] != "loses", record["task"]
-    learned = [r for r in records if r["optimizer"] not in optimizer_records.BASELINES]
+    learned = [r for r in records if r["optimizer"] not in registries.BASELINES]
     assert max(r["horizon"] / r["trained_horizon"] for r in learned) == 2
 
 
@@ -73,7 +74,7 @@ def test_the_mlp_rule_fails_on_relu(records):
     outcomes = frames.outcomes_frame(records)
     for record in relu:
         mine = outcomes[(outcomes.task == record["task"]) & (outcomes.learned == MLP_RULE)]
-        assert set(mine.baseline) == set(optimizer_records.BASELINES) and set(mine.outcome) == {"loses"}
+        assert set(mine.baseline) == set(registries.BASELINES) and set(mine.outcome) == {"loses"}
     (convnet,) = [r for r in _learned(records, MLP_RULE) if r["family"]["name"] == "convnet_omniglot"]
     assert _outcomes_against_best(records)[(convnet["task"], MLP_RULE)] == "loses"
 

@@ -14,6 +14,7 @@ import pytest
 
 from tests.records import REPO, make_record
 from tfmeta import cli, methods
+from tfmeta.core import registries
 from tfmeta.harness import provenance, reproduction
 from tfmeta.records import few_shot, store
 
@@ -21,7 +22,7 @@ EXTERNAL = REPO / "tests" / "external_method.py"
 
 
 def refusal(reference: str) -> str:
-    with pytest.raises(methods.UnknownMethodError) as refused:
+    with pytest.raises(registries.UnknownMethodError) as refused:
         methods.get(reference)
     assert "\n" not in str(refused.value)
     return str(refused.value)
@@ -64,10 +65,10 @@ def test_a_file_path_names_a_method(monkeypatch, tmp_path):
     assert methods.get("tests/external_method.py:CosinePrototypes") is cls  # one module per file
     assert methods.get(f"{EXTERNAL}:CosinePrototypes") is cls
     # One spelling in records and training folders, relative to the current folder when below it.
-    assert methods.import_path("./tests/external_method.py:X") == "tests/external_method.py:X"
-    assert methods.import_path(f"{EXTERNAL}:X") == "tests/external_method.py:X"
+    assert registries.method_import_path("./tests/external_method.py:X") == "tests/external_method.py:X"
+    assert registries.method_import_path(f"{EXTERNAL}:X") == "tests/external_method.py:X"
     monkeypatch.chdir(tmp_path)
-    assert methods.import_path(f"{EXTERNAL}:X") == f"{EXTERNAL.as_posix()}:X"
+    assert registries.method_import_path(f"{EXTERNAL}:X") == f"{EXTERNAL.as_posix()}:X"
     assert refusal("mymeta/cosine.py:Cosine") == (
         "cannot import method 'mymeta/cosine.py:Cosine': no file mymeta/cosine.py; give the .py file's path "
         "from the current folder, or an absolute one"
@@ -89,7 +90,7 @@ def test_the_source_hash_of_an_external_method_and_none_for_a_builtin(monkeypatc
         "path": "tests/external_method.py",
         "sha256": digest,
     }
-    assert provenance.method_source(methods.get("protonet"), methods.BUILTIN["protonet"]) is None
+    assert provenance.method_source(methods.get("protonet"), registries.METHODS["protonet"]) is None
 
 
 def test_the_record_schema_holds_the_source_hash():

@@ -12,6 +12,7 @@ import pytest
 
 from tests import mini_imagenet_fixtures as fixtures
 from tfmeta import methods
+from tfmeta.core import registries
 from tfmeta.data import mini_imagenet
 from tfmeta.data.episodes import FrozenEpisodes
 from tfmeta.data.pipelines import training_dataset
@@ -56,7 +57,7 @@ def test_smoke_profile_runs_on_mini_imagenet(mini_spec, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", methods.names())
+@pytest.mark.parametrize("method", registries.method_names())
 def test_every_method_trains_and_evaluates_on_mini_imagenet_images(method, mini_spec):
     """Each method at the spec's miniImageNet widths takes a training step on 84x84 colour episodes and
     answers the frozen test episodes through the harness's own steps (training on real data, and the

@@ -10,15 +10,16 @@ import numpy as np
 import pytest
 
 from tfmeta import optimizers, tasks
+from tfmeta.core import registries
 from tfmeta.optimizers.evaluate import Runner
 
 
 @pytest.fixture(scope="module")
 def families(data_dir, cache_dir):
-    return {name: tasks.get(name, data_dir, cache_dir) for name in tasks.OFFLINE}
+    return {name: tasks.get(name, data_dir, cache_dir) for name in registries.OFFLINE_FAMILIES}
 
 
-@pytest.mark.parametrize("name", tasks.OFFLINE)
+@pytest.mark.parametrize("name", registries.OFFLINE_FAMILIES)
 def test_family_contract(families, name):
     family = families[name]
     first, again = family.sample(2, 7, "train", 4), family.sample(2, 7, "train", 4)
@@ -37,7 +38,7 @@ def test_family_contract(families, name):
 
 @pytest.mark.parametrize(
     "family_name, optimizer_name",
-    [(f, o) for f in tasks.OFFLINE for o in ("sgd", "lstm")]
+    [(f, o) for f in registries.OFFLINE_FAMILIES for o in ("sgd", "lstm")]
     + [("quadratic", o) for o in optimizers.BASELINES],
 )
 def test_every_optimizer_runs_every_family(families, family_name, optimizer_name):
@@ -52,7 +53,7 @@ def test_every_optimizer_runs_every_family(families, family_name, optimizer_name
 
 def test_mnist_family_is_registered_without_downloading():
     family = tasks.get("mlp_mnist")
-    assert family.config()["dataset"] == "mnist" and "mlp_mnist" not in tasks.OFFLINE
+    assert family.config()["dataset"] == "mnist" and "mlp_mnist" not in registries.OFFLINE_FAMILIES
 
 
 def test_registries_list_valid_names():

@@ -1,8 +1,8 @@
 """The records layer and the leaderboard app import no TensorFlow, Keras or tensorflow-datasets.
 
-In a fresh interpreter: import every module of `tfmeta.records` (and what they import), run every page
-of the Streamlit app with AppTest on the committed records, submit a Lake-runs record's checks, then look
-at `sys.modules`.
+In a fresh interpreter: import every module of `tfmeta.core` and `tfmeta.records` (and what they
+import), run every page of the Streamlit app with AppTest on the committed records, submit a Lake-runs
+record's checks, then look at `sys.modules`.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ FORBIDDEN = ("tensorflow", "keras", "tensorflow_datasets")
 SCRIPT = textwrap.dedent(
     """
     import importlib, json, pkgutil, sys
-    import tfmeta.records
-    for module in pkgutil.walk_packages(tfmeta.records.__path__, "tfmeta.records."):
-        importlib.import_module(module.name)
-    from tfmeta import methods, tasks
-    methods.names(), tasks.names()
+    import tfmeta.core, tfmeta.records
+    for package in (tfmeta.core, tfmeta.records):
+        for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            importlib.import_module(module.name)
+    from tfmeta import methods, tasks  # they import a class only when asked for it
+    from tfmeta.core import registries
+    registries.method_names(), registries.family_names()
     from tfmeta.records import optimizer_specs, specs, submission
     for path in specs.available():
         specs.load(path)
@@ -58,6 +60,7 @@ def test_records_layer_and_app_import_no_tensorflow(data_dir):
 
 
 def test_lake_runs_hash_without_decoding_matches_the_loaded_runs(data_dir):
+    from tfmeta.core.lake_runs import archive_hash
     from tfmeta.data.omniglot import lake_runs
 
-    assert lake_runs.archive_hash(data_dir) == lake_runs.load(data_dir).hash
+    assert archive_hash(data_dir) == lake_runs.load(data_dir).hash

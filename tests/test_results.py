@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from tfmeta.core.stats import mean_ci95
 from tfmeta.records import few_shot, store
-from tfmeta.records.stats import mean_ci95
 
 
 def _record():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tfmeta import methods
+from tfmeta.core import registries
 from tfmeta.harness import planning
 from tfmeta.records import locations, specs
 
@@ -61,9 +62,9 @@ def test_unknown_names_list_the_valid_ones(tmp_path):
         benchmark.setting(10, 1)
     with pytest.raises(specs.SpecError, match="pass a YAML file or one of: .*omniglot"):
         specs.load("omniglott")
-    with pytest.raises(methods.UnknownMethodError, match="valid names: .*protonet"):
+    with pytest.raises(registries.UnknownMethodError, match="valid names: .*protonet"):
         methods.get("protonett")
-    with pytest.raises(methods.UnknownMethodError, match="cannot import method"):
+    with pytest.raises(registries.UnknownMethodError, match="cannot import method"):
         methods.get("no.such.module:Learner")
 
 

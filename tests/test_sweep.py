@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tfmeta.records import few_shot, locks, specs, sweeps
+from tfmeta.core import locks
+from tfmeta.records import few_shot, specs, sweeps
 
 SMOKE = textwrap.dedent(
     """\

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from tfmeta.core.stats import paired_comparison
 from tfmeta.records import verdicts
 from tfmeta.records.entries import entry_key, training_seed
-from tfmeta.records.stats import paired_comparison
 from tfmeta.records.verdicts import Comparison, compare, compare_many, holm
 
 QUERIES = 300

@@ -8,8 +8,8 @@ import altair as alt
 import streamlit as st
 from loading import load_entries, no_records_note, plain
 
+from tfmeta.core.registries import BASELINES
 from tfmeta.records.frames.inner_loop import best_baseline_frame, curve_frame, paired_frame
-from tfmeta.records.optimizer import BASELINES
 
 # The own update in black, the optimizers in Okabe & Ito's colour-blind-safe hues.
 RULES = ["own", *BASELINES]

@@ -4,6 +4,7 @@ import altair as alt
 import streamlit as st
 from loading import load_optimizer_entries, plain
 
+from tfmeta.core.registries import BASELINES
 from tfmeta.records.frames.optimizers import (
     best_baseline_frame,
     loss_bands,
@@ -13,7 +14,7 @@ from tfmeta.records.frames.optimizers import (
     summary_frame,
     tally_frame,
 )
-from tfmeta.records.optimizer import BASELINES, KIND
+from tfmeta.records.optimizer import KIND
 
 # Baselines in Okabe & Ito's colour-blind-safe hues, thin; learned optimizers dark and thick, so they
 # stand out from the baselines they are measured against.

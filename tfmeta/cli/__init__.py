@@ -39,16 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from tfmeta.contract import ContractError
+    from tfmeta.core.contract import ContractError
+    from tfmeta.core.errors import ArchiveError, UserError
+    from tfmeta.core.locks import LockedError
+    from tfmeta.core.registries import UnknownFamilyError, UnknownMethodError
     from tfmeta.data.mini_imagenet import MiniImagenetError
-    from tfmeta.data.omniglot import ArchiveError
-    from tfmeta.errors import UserError
     from tfmeta.harness.sweep import SweepError
-    from tfmeta.methods import MethodConfigError, UnknownMethodError
-    from tfmeta.records.locks import LockedError
+    from tfmeta.methods import MethodConfigError
     from tfmeta.records.specs import SpecError
     from tfmeta.records.store import RecordError
-    from tfmeta.tasks import UnknownFamilyError
 
     errors = (
         SpecError, UnknownMethodError, UnknownFamilyError, ContractError, ArchiveError, MiniImagenetError,

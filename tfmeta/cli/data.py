@@ -19,11 +19,12 @@ def add_parsers(commands) -> None:
 
 
 def cmd_data(args) -> int:
-    from tfmeta.data import locations, mini_imagenet, omniglot
+    from tfmeta.core import data_dirs
+    from tfmeta.data import mini_imagenet, omniglot
 
     module = mini_imagenet if args.dataset == "mini_imagenet" else omniglot
     builder = module.prepare(args.data_dir, args.cache_dir)
-    print(f"{args.dataset} is prepared in {builder.data_dir} (cache: {locations.cache_dir(args.cache_dir)})")
+    print(f"{args.dataset} is prepared in {builder.data_dir} (cache: {data_dirs.cache_dir(args.cache_dir)})")
     return 0
 
 

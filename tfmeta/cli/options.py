@@ -8,7 +8,7 @@ import json
 import math
 import re
 
-from tfmeta.data.locations import DATA_DIR_ENV
+from tfmeta.core.data_dirs import DATA_DIR_ENV
 from tfmeta.records.specs import MAX_SEED
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from tfmeta.cli.options import RESULTS_HELP, data_arguments, key_value, positive_int, seed
+from tfmeta.core import registries
 from tfmeta.records import locations
 
 
@@ -171,14 +172,13 @@ def print_result(record: dict, path: Path, benchmark: str, profile: str) -> None
 
 
 def cmd_list(args) -> int:
-    from tfmeta import methods
     from tfmeta.records import specs
 
     print("methods:")
-    names = methods.names()
+    names = registries.method_names()
     width = max(map(len, names))
     for name in names:
-        print(f"  {name:{width}s} {methods.import_path(name)}")
+        print(f"  {name:{width}s} {registries.method_import_path(name)}")
     print("benchmarks:")
     for path in specs.available():
         benchmark = specs.load(path)
@@ -202,7 +202,6 @@ def _measured(label: str, failed: dict, measure):
 
 
 def cmd_speed(args) -> int:
-    from tfmeta import methods
     from tfmeta.harness import fair_speed, optimizer_speed, performance, speed
 
     if args.no_methods and (args.method or not (args.pytorch or args.optimizers)):
@@ -213,7 +212,7 @@ def cmd_speed(args) -> int:
         )
         return 2
     results, failed = [], {}
-    for name in [] if args.no_methods else args.method or methods.names():
+    for name in [] if args.no_methods else args.method or registries.method_names():
         result = _measured(name, failed, lambda name=name: speed.measure_method(
             name, args.spec, args.profile, args.episodes, args.eval_episodes, args.repeats,
             args.data_dir, args.cache_dir, args.jit,

@@ -47,7 +47,7 @@ def check_method(name: str, config: dict) -> type:
     before it starts (a run finds a bad key only when it builds the method, after reading the data).
 
     Raises:
-        methods.UnknownMethodError, tfmeta.contract.ContractError: for a method that cannot be used.
+        registries.UnknownMethodError, tfmeta.core.contract.ContractError: for a method that cannot be used.
         methods.MethodConfigError: for a key the method does not take, listing those it does.
     """
     cls = methods.get(name)
@@ -68,7 +68,8 @@ def build_method(the_plan: Plan, method_class: type, method_config: dict, data: 
 
     Raises:
         methods.MethodConfigError: when the constructor or the layers refuse the configuration.
-        tfmeta.contract.ContractError: when `call` returns logits of another shape than `[way * query, way]`.
+        tfmeta.core.contract.ContractError: when `call` returns logits of another shape than
+            `[way * query, way]`.
     """
     keras.utils.set_random_seed(the_plan.train["seed"])  # weight initialisation, like the episode stream
     try:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
+from tfmeta.core.episode_index import EpisodeKey
+from tfmeta.data.episodes import FrozenEpisodes
 from tfmeta.harness import planning
 from tfmeta.records import specs
 

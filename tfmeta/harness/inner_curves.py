@@ -24,11 +24,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from tfmeta.core.stats import mean_ci95, paired_comparison
 from tfmeta.methods.optimization import step_curves
 from tfmeta.methods.optimization.learner import GradientBasedMethod
 from tfmeta.optimizers import functional
 from tfmeta.records import store
-from tfmeta.records.stats import mean_ci95, paired_comparison
 
 CONFIG = ("curve_steps", "curve_episodes", "curve_baselines", "curve_start")
 

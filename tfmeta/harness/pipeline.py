@@ -15,11 +15,12 @@ from pathlib import Path
 import tensorflow as tf
 
 from tfmeta import methods
+from tfmeta.core import locks
 from tfmeta.data.pipelines import training_dataset
 from tfmeta.harness import evaluation, inner_curves, provenance, recording, reproduction, training
 from tfmeta.harness.building import RunData, build_method, config_error, load_data
 from tfmeta.harness.planning import Plan, RunOptions, plan, training_id
-from tfmeta.records import few_shot, locks
+from tfmeta.records import few_shot
 
 __all__ = ["RunOptions", "plan", "run"]
 

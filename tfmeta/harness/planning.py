@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tfmeta import methods
-from tfmeta.data.episodes import EpisodeKey
+from tfmeta.core import registries
+from tfmeta.core.episode_index import EpisodeKey
 from tfmeta.records import locations, specs
 
 RUNS_DIR = Path("runs")
@@ -131,7 +131,7 @@ def plan(options: RunOptions) -> Plan:
     """Validates everything that can be checked without data or TensorFlow, the size caps included.
 
     Raises:
-        specs.SpecError, methods.UnknownMethodError: with the valid choices.
+        specs.SpecError, registries.UnknownMethodError: with the valid choices.
     """
     benchmark = specs.load(options.spec)
     profile = benchmark.method_profile(options.profile, options.method)
@@ -152,7 +152,7 @@ def plan(options: RunOptions) -> Plan:
         train,
         {**validation, "every": every},
         options.method,
-        methods.import_path(options.method),
+        registries.method_import_path(options.method),
     )
 
 

@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 import tfmeta
+from tfmeta.core import registries
 
 PACKAGES = ("tensorflow", "tensorflow-cpu", "keras", "tensorflow-datasets", "numpy")
 # Options that say only where files are kept: they change no result, and their values are one machine's paths.
@@ -112,10 +113,9 @@ def method_source(method_class: type, import_path: str) -> dict | None:
     folder it is imported from (`mymeta/cosine.py`): never a machine's folders. `tfmeta verify` compares
     the hash with the source it imports.
     """
-    from tfmeta import methods
-    from tfmeta.contract import is_file_path
+    from tfmeta.core.contract import is_file_path
 
-    if import_path in methods.BUILTIN.values():
+    if import_path in registries.METHODS.values():
         return None
     try:
         source = Path(inspect.getsourcefile(method_class) or "")

@@ -22,8 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tfmeta.contract import is_file_path
-from tfmeta.errors import UserError
+from tfmeta.core import registries
+from tfmeta.core.contract import is_file_path
+from tfmeta.core.errors import UserError
 from tfmeta.records import few_shot, locations, store, submission
 
 # Accuracies are counts over the queries; a tolerance only absorbs float formatting, never a flipped query.
@@ -178,28 +179,27 @@ def method_to_build(record: dict, allow_imports: Iterable[str] = ()) -> str:
         VerificationError: when the import path is malformed, or names a module that is neither registered
             nor allowed (saying how to allow it).
     """
-    from tfmeta import methods
 
     name, import_path = record["method"]["name"], record["method"]["import_path"]
     module, _, cls = import_path.partition(":")
     if is_file_path(module):  # `path/to/file.py:Class`, allowed by naming that file
         if "\0" in module or not _CLASS.fullmatch(cls):
             raise VerificationError(f"its method import path {import_path!r} is not path/to/file.py:Class")
-        mine = methods.file_reference(module)
-        allowed = any(is_file_path(m) and methods.file_reference(m) == mine for m in allow_imports)
+        mine = registries.file_reference(module)
+        allowed = any(is_file_path(m) and registries.file_reference(m) == mine for m in allow_imports)
     elif _MODULE.fullmatch(module) and _CLASS.fullmatch(cls):
         allowed = any(module == m or module.startswith(f"{m}.") for m in allow_imports)
     else:
         raise VerificationError(f"its method import path {import_path!r} is not package.module:Class")
-    if not (allowed or methods.is_registered(import_path)):
+    if not (allowed or registries.is_registered_method(import_path)):
         raise VerificationError(
             f"its method {import_path} is neither built in nor an installed tfmeta.methods entry point, and "
             f"verifying it would import and run {'file' if is_file_path(module) else 'module'} {module}; if "
             f"you trust that code, pass --allow-import {module}"
         )
     try:  # the registered name where it is one, so the profile's per-method entries apply as in the run
-        return name if methods.import_path(name) == import_path else import_path
-    except methods.UnknownMethodError:
+        return name if registries.method_import_path(name) == import_path else import_path
+    except registries.UnknownMethodError:
         return import_path
 
 
@@ -241,13 +241,14 @@ def _build(path: Path, record: dict, checked: _Checked, data_dir, cache_dir) -> 
     Raises:
         VerificationError: naming the record, when what it names cannot be planned, built or loaded.
     """
-    from tfmeta import contract, methods
+    from tfmeta import methods
+    from tfmeta.core import contract
     from tfmeta.harness import building, planning, training
     from tfmeta.records import specs
 
     b = record["benchmark"]
     refused = (
-        store.RecordError, specs.SpecError, methods.UnknownMethodError, methods.MethodConfigError,
+        store.RecordError, specs.SpecError, registries.UnknownMethodError, methods.MethodConfigError,
         contract.ContractError, training.WeightsError,
     )  # fmt: skip
     try:

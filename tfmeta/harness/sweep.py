@@ -28,8 +28,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfmeta.core import locks, registries
 from tfmeta.harness import provenance
-from tfmeta.records import few_shot, locks, store, submission, sweeps
+from tfmeta.records import few_shot, store, submission, sweeps
 
 CONNECT_TIMEOUT = 20  # seconds to reach a given cluster address before giving up
 LOCK = ".sweep.lock"
@@ -85,7 +86,7 @@ def check_runs(sweep: sweeps.Sweep, allow_large: bool = False) -> None:
         SweepError: naming the sweep's file, line and entry, and what is wrong.
     """
     from tfmeta import methods
-    from tfmeta.contract import ContractError
+    from tfmeta.core.contract import ContractError
     from tfmeta.harness import building, planning
     from tfmeta.records import specs
 
@@ -101,7 +102,7 @@ def check_runs(sweep: sweeps.Sweep, allow_large: bool = False) -> None:
                         shot=shot, seed=training.seed, allow_large=allow_large,
                     ))  # fmt: skip
                     planned.add(key)
-        except methods.UnknownMethodError as err:
+        except registries.UnknownMethodError as err:
             hint = "" if "valid names" in str(err) else _valid_methods()
             raise SweepError(f"{training.where or training.label}: {err}{hint}") from err
         except (methods.MethodConfigError, ContractError, specs.SpecError) as err:
@@ -109,11 +110,10 @@ def check_runs(sweep: sweeps.Sweep, allow_large: bool = False) -> None:
 
 
 def _valid_methods() -> str:
-    from tfmeta import methods
 
     return (
-        f"; name one of {', '.join(methods.names())}, or an importable 'package.module:ClassName' of a "
-        "FewShotMethod subclass"
+        f"; name one of {', '.join(registries.method_names())}, or an importable "
+        "'package.module:ClassName' of a FewShotMethod subclass"
     )
 
 

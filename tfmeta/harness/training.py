@@ -26,7 +26,7 @@ from pathlib import Path
 
 import keras
 
-from tfmeta.errors import UserError
+from tfmeta.core.errors import UserError
 from tfmeta.records import store
 
 WEIGHTS = "weights.weights.h5"

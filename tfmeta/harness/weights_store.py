@@ -28,8 +28,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tfmeta.data import locations as data_locations
-from tfmeta.errors import UserError
+from tfmeta.core import data_dirs
+from tfmeta.core.errors import UserError
 
 WEIGHTS_URL_ENV = "TFMETA_WEIGHTS_URL"
 PUBLISHED_URL: str | None = None  # the project's published location, once there is one
@@ -49,7 +49,7 @@ class DownloadError(UserError, ValueError):
 def cache_folder(cache_dir: str | os.PathLike | None = None) -> Path:
     """Where downloaded weights are kept: `weights/` in tfmeta's cache folder (`--cache-dir`, else
     $TFMETA_CACHE_DIR, else ~/.cache/tfmeta)."""
-    return data_locations.cache_dir(cache_dir) / SUBFOLDER
+    return data_dirs.cache_dir(cache_dir) / SUBFOLDER
 
 
 def base_url(option: str | None = None) -> str | None:

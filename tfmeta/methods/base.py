@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from tfmeta.contract import check_hooks
+from tfmeta.core.contract import check_hooks
 
 
 class FewShotMethod(keras.Model):
@@ -179,7 +179,7 @@ def check_declared(cls: type) -> None:
     """Checks that a method class implements `call` and overrides hooks with callable signatures.
 
     Raises:
-        tfmeta.contract.ContractError: naming the hook and the class.
+        tfmeta.core.contract.ContractError: naming the hook and the class.
     """
     check_hooks(cls, FewShotMethod, required=("call",), methods=HOOKS, attributes=ATTRIBUTES)
     if inspect.getattr_static(cls, "embeds_images") is True:
@@ -191,9 +191,9 @@ def check_logits(method: FewShotMethod, episode: dict, logits) -> None:
     method that transposes or flattens its logits is named before training, not by Keras's loss mid-fit.
 
     Raises:
-        tfmeta.contract.ContractError: naming the class, the shape it returned and the shape expected.
+        tfmeta.core.contract.ContractError: naming the class, the shape it returned and the shape expected.
     """
-    from tfmeta.contract import ContractError
+    from tfmeta.core.contract import ContractError
 
     way, queries = int(episode["support_images"].shape[0]), int(episode["query_images"].shape[0])
     expected = (queries, way)

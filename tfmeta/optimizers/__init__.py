@@ -9,9 +9,9 @@ from collections.abc import Callable
 
 import keras
 
+from tfmeta.core.registries import BASELINES
 from tfmeta.optimizers.coordinatewise import CoordinatewiseLSTM
 from tfmeta.optimizers.lstm_optimizer import LSTMOptimizer, pretrained_path
-from tfmeta.records.optimizer import BASELINES
 
 __all__ = ["BASELINES", "CoordinatewiseLSTM", "LSTMOptimizer", "OPTIMIZERS", "get", "pretrained_path"]
 

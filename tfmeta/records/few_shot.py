@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from tfmeta.core.stats import mean_ci95
 from tfmeta.records import store, text
-from tfmeta.records.stats import mean_ci95
 from tfmeta.records.store import RecordError
 
 SCHEMA_VERSION = 1

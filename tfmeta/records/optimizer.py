@@ -12,13 +12,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tfmeta.core.stats import mean_ci95
 from tfmeta.records import store
-from tfmeta.records.stats import mean_ci95
 from tfmeta.records.store import RecordError
 
 KIND = "optimizer"
-# The optimizers every learned optimizer is compared with, each with its learning rate tuned.
-BASELINES = ("sgd", "momentum", "nag", "adam", "rmsprop", "adagrad")
 SUBFOLDER = "optimizers"
 _TOLERANCE = 1e-6
 

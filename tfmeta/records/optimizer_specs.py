@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tfmeta import tasks
+from tfmeta.core import registries
+from tfmeta.core.registries import BASELINES
 from tfmeta.records import locations, store
-from tfmeta.records.optimizer import BASELINES
 from tfmeta.records.specs import Spec, SpecError, check_caps, validate_yaml
 
 # Caps on a profile's budget, far above the shipped track (in brackets), so that a typo is refused before
@@ -77,15 +77,15 @@ class OptimizerTrack(Spec):
 
 
 def _check_names(track: OptimizerTrack) -> None:
-    valid = ", ".join(tasks.names())
+    valid = ", ".join(registries.family_names())
     for name, learned in track.data["learned"].items():
-        if not tasks.is_known(learned["family"]):
+        if not registries.is_family(learned["family"]):
             raise SpecError(
                 f"{track.path}: learned.{name}.family: unknown family {learned['family']!r}; "
                 f"valid: {valid}, or 'package.module:ClassName'"
             )
     for i, evaluation in enumerate(track.data["evaluations"]):
-        if not tasks.is_known(evaluation["family"]):
+        if not registries.is_family(evaluation["family"]):
             raise SpecError(
                 f"{track.path}: evaluations.{i}.family: unknown family {evaluation['family']!r}; "
                 f"valid: {valid}, or 'package.module:ClassName'"

@@ -19,6 +19,7 @@ from statistics import median
 import pandas as pd
 import yaml
 
+from tfmeta.core import registries
 from tfmeta.records import entries, few_shot, trust
 from tfmeta.records import optimizer as optimizer_records
 from tfmeta.records.frames import inner_loop, optimizers
@@ -507,7 +508,7 @@ def inner_verdicts(records: list[Entry], methods: tuple[str, ...]) -> str:
                 "Seed": entries.training_seed(record), "Start": start, "Episodes": curve["episodes"],
                 "Own (%)": f"{100 * curve['accuracy_mean'][curve['trained_steps']]:.2f}",
             }  # fmt: skip
-            for rule in optimizer_records.BASELINES:
+            for rule in registries.BASELINES:
                 verdict = decided.get(rule)
                 rate = block["baseline_curves"].get(rule, {}).get("learning_rate")
                 row[rule] = (
@@ -582,7 +583,7 @@ def _loss(summary: dict | None) -> str:
 
 def _rate(record: dict) -> str:
     rate = (record.get("optimizer_config") or {}).get("learning_rate")
-    return "meta-trained" if record["optimizer"] not in optimizer_records.BASELINES else f"{rate:.3g}"
+    return "meta-trained" if record["optimizer"] not in registries.BASELINES else f"{rate:.3g}"
 
 
 def optimizer_losses(records: list[dict]) -> str:
@@ -599,9 +600,9 @@ def optimizer_losses(records: list[dict]) -> str:
             name: r["final_loss"]["mean"] for name, r in found.items() if r["final_loss"]["mean"] is not None
         }
         best = min(means, key=means.get) if means else None
-        learned = sorted(name for name in found if name not in optimizer_records.BASELINES)
+        learned = sorted(name for name in found if name not in registries.BASELINES)
         row = {"task": task, "steps": found[next(iter(found))]["horizon"]}
-        for name in [*learned, *optimizer_records.BASELINES]:
+        for name in [*learned, *registries.BASELINES]:
             if name not in found:
                 continue
             cell = _loss(found[name]["final_loss"])
@@ -642,7 +643,7 @@ def optimizer_superseded(current: list[dict], superseded: list[dict]) -> str:
         before = old.get((record["task"], record["optimizer"]))
         if before is None or "final_loss" not in record:
             continue
-        if record["optimizer"] in optimizer_records.BASELINES and _rate(before) == _rate(record):
+        if record["optimizer"] in registries.BASELINES and _rate(before) == _rate(record):
             continue
         rows.append({
             "task": record["task"], "optimizer": record["optimizer"],

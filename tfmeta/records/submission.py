@@ -16,8 +16,10 @@ import os
 import re
 from pathlib import Path
 
-from tfmeta.data.episodes import EpisodeKey, FrozenEpisodes
-from tfmeta.records import entries, few_shot, locations, locks, specs, store, text
+from tfmeta.core import lake_runs, locks
+from tfmeta.core.episode_index import EpisodeIndex, EpisodeKey
+from tfmeta.core.errors import ArchiveError
+from tfmeta.records import entries, few_shot, locations, specs, store, text
 
 
 class SubmissionError(store.RecordError):
@@ -172,7 +174,7 @@ def episodes_file(record: dict, benchmark: specs.Benchmark) -> Path:
 
 def _frozen_hash(path: Path) -> str:
     try:
-        return FrozenEpisodes.load(path).hash
+        return EpisodeIndex.load(path).hash
     except (OSError, ValueError, KeyError) as err:
         raise SubmissionError(f"cannot read the frozen episodes {path.name}: {err}") from err
 
@@ -184,8 +186,6 @@ def lake_runs_hash(data_dir: str | Path | None = None) -> str:
     Raises:
         SubmissionError: when the archive cannot be read, saying how to point at it.
     """
-    from tfmeta.data.omniglot import ArchiveError, lake_runs
-
     try:
         return lake_runs.archive_hash(data_dir)
     except ArchiveError as err:

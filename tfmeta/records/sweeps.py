@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tfmeta import methods
+from tfmeta.core import registries
 from tfmeta.records import entries, locations, specs, store
 
 
@@ -188,8 +188,8 @@ def _entry(path: Path, data: dict, i: int, lines: dict, benchmarks: dict, load_s
     settings = _settings(entry, benchmark, f"{path}:{lines.get(('entries', i, 'settings'), 1)}: entries.{i}")
     for name in entry["methods"]:
         try:
-            methods.import_path(name)
-        except methods.UnknownMethodError as err:
+            registries.method_import_path(name)
+        except registries.UnknownMethodError as err:
             line = lines.get(("entries", i, "methods", name), 1)
             raise specs.SpecError(f"{path}:{line}: entries.{i}.methods.{name}: {err}") from err
     return benchmark, settings

@@ -33,7 +33,8 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tfmeta.records import locations, locks, store
+from tfmeta.core import locks
+from tfmeta.records import locations, store
 
 VERIFIED = "verified.json"  # listed in store.NOT_RECORDS, so record listings pass it by
 KEY_ENV = "TFMETA_VERIFY_KEY"

@@ -81,9 +81,9 @@ def check_declared(cls: type) -> None:
     """Checks that a task family implements `sample` and `loss`, with the contract's signatures.
 
     Raises:
-        tfmeta.contract.ContractError: naming the hook and the class.
+        tfmeta.core.contract.ContractError: naming the hook and the class.
     """
-    from tfmeta.contract import check_hooks
+    from tfmeta.core.contract import check_hooks
 
     check_hooks(
         cls,

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tfmeta.data.locations import DATA_DIR_ENV, cache_dir
+from tfmeta.core import locks
+from tfmeta.core.data_dirs import DATA_DIR_ENV, cache_dir
 from tfmeta.data.mini_imagenet.sources import MiniImagenetError, missing_message
 from tfmeta.data.mini_imagenet.split import IMAGES_PER_CLASS, PARTS, Subset, part_files
 from tfmeta.data.splits import ClassSet
-from tfmeta.records import locks
 
 SPLIT = "ravi"
 SPLIT_PARTS = (*PARTS, "trainval")
@@ -52,7 +52,7 @@ def prepare(
     Args:
         data_dir: the folder holding the images in one of the forms of `sources`. Defaults to
             $TFMETA_DATA_DIR.
-        cache: where prepared data lives. Defaults to `tfmeta.data.locations.cache_dir()`.
+        cache: where prepared data lives. Defaults to `tfmeta.core.data_dirs.cache_dir()`.
         subset: only some classes and images, for tests (see `Subset`). Defaults to None: all 100
             classes x 600 images, which a user's preparation requires.
 

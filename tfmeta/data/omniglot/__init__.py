@@ -14,9 +14,9 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from tfmeta.data.locations import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir
+from tfmeta.core import locks
+from tfmeta.core.data_dirs import CACHE_DIR_ENV, DATA_DIR_ENV, cache_dir
 from tfmeta.data.omniglot.archives import ArchiveError, find_archives
-from tfmeta.records import locks
 
 __all__ = ["ArchiveError", "DATA_DIR_ENV", "CACHE_DIR_ENV", "cache_dir", "prepare", "load_characters"]
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from tfmeta.data.locations import DATA_DIR_ENV
+from tfmeta.core.data_dirs import DATA_DIR_ENV
+from tfmeta.core.errors import ArchiveError
 
 IMAGE_SIZE = 28
 
@@ -26,10 +27,6 @@ ARCHIVES = {
 }
 DRAWERS = 20
 MEMBER = re.compile(r"^images_(?:background|evaluation)/([^/]+)/(character\d+)/(\d+)_(\d+)\.png$")
-
-
-class ArchiveError(RuntimeError):
-    """An Omniglot archive is missing, unreadable or does not have the official structure."""
 
 
 def find_archives(archive_dir: str | os.PathLike) -> dict[str, Path]:

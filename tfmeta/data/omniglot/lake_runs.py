@@ -12,19 +12,17 @@ the answer key. Images go through the same 28x28 preprocessing as the rest of Om
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from tfmeta.data.locations import DATA_DIR_ENV
-from tfmeta.data.omniglot.archives import ArchiveError, to_28x28
+from tfmeta.core.errors import ArchiveError
+from tfmeta.core.lake_runs import content_hash, find_archive, zip_members
+from tfmeta.data.omniglot.archives import to_28x28
 
-ARCHIVE = "all_runs.zip"
 RUNS, WAY = 20, 20
 _KEY_LINE = re.compile(r"^(run\d+)/test/item(\d+)\.png\s+(run\d+)/training/class(\d+)\.png$")
 
@@ -78,24 +76,6 @@ class LakeRuns:
         return dataset.apply(tf.data.experimental.assert_cardinality(len(self)))
 
 
-def find_archive(data_dir: str | os.PathLike | None = None) -> Path:
-    """The path of `all_runs.zip` in `data_dir` (or $TFMETA_DATA_DIR), itself or its `omniglot/` folder.
-
-    Raises:
-        ArchiveError: naming the variable, the flag and the paths looked at.
-    """
-    root = data_dir or os.environ.get(DATA_DIR_ENV)
-    candidates = [Path(root).expanduser() / p for p in (ARCHIVE, f"omniglot/{ARCHIVE}")] if root else []
-    for path in candidates:
-        if path.is_file():
-            return path
-    looked = "\n".join(f"  {p}" for p in candidates) or "  (no folder given)"
-    raise ArchiveError(
-        f"Lake's one-shot runs ({ARCHIVE}) not found; looked at:\n{looked}\nPoint {DATA_DIR_ENV} or "
-        f"--data-dir at the folder holding {ARCHIVE} (https://github.com/brendenlake/omniglot/tree/master/python)."
-    )
-
-
 def load(data_dir: str | os.PathLike | None = None) -> LakeRuns:
     """Reads and checks all 20 runs.
 
@@ -103,7 +83,7 @@ def load(data_dir: str | os.PathLike | None = None) -> LakeRuns:
         ArchiveError: when the archive is missing or a run lacks images or answer-key lines.
     """
     path = find_archive(data_dir)
-    members = _members(path)
+    members = zip_members(path)
     support, query, labels = zip(
         *(_read_run(path, members, f"run{r:02d}") for r in range(1, RUNS + 1)), strict=True
     )
@@ -111,33 +91,8 @@ def load(data_dir: str | os.PathLike | None = None) -> LakeRuns:
         np.stack(support)[..., None],
         np.stack(query)[..., None],
         np.stack(labels).astype(np.int32),
-        _content_hash(members),
+        content_hash(members),
     )
-
-
-def archive_hash(data_dir: str | os.PathLike | None = None) -> str:
-    """The runs' content hash (as `LakeRuns.hash`) without decoding any image.
-
-    Raises:
-        ArchiveError: when the archive is missing or unreadable.
-    """
-    return _content_hash(_members(find_archive(data_dir)))
-
-
-def _members(path: Path) -> dict[str, bytes]:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return {name: zf.read(name) for name in zf.namelist() if not name.endswith("/")}
-    except (zipfile.BadZipFile, OSError) as err:
-        raise ArchiveError(f"{path} is not a readable zip archive ({err})") from err
-
-
-def _content_hash(members: dict[str, bytes]) -> str:
-    """sha256 over member names and the sha256 of each member's bytes, in name order."""
-    digest = hashlib.sha256()
-    for name in sorted(members):
-        digest.update(name.encode() + b"\0" + hashlib.sha256(members[name]).digest())
-    return "sha256:" + digest.hexdigest()
 
 
 def _read_run(path: Path, members: dict[str, bytes], run: str):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow_datasets as tfds
 
-from tfmeta.data.locations import DATA_DIR_ENV
+from tfmeta.core.data_dirs import DATA_DIR_ENV
 from tfmeta.data.omniglot.archives import (
     ARCHIVES,
     IMAGE_SIZE,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from tfmeta.core.stats import t_ci95
 from tfmeta.records.entries import training_seed
 from tfmeta.records.frames.tables import entry_labels
-from tfmeta.records.stats import t_ci95
 
 METRICS = {
     "val_accuracy": "validation accuracy (%)",

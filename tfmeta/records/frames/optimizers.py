@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from tfmeta.records.optimizer import BASELINES, KIND
-from tfmeta.records.stats import mean_ci95, paired_comparison
+from tfmeta.core.registries import BASELINES
+from tfmeta.core.stats import mean_ci95, paired_comparison
+from tfmeta.records.optimizer import KIND
 from tfmeta.records.verdicts import Verdict, compare, holm
 
 

@@ -18,11 +18,11 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from tfmeta.core.stats import t_ci95
 from tfmeta.records import published, submission, trust
 from tfmeta.records.entries import LATER_ARGUMENTS, PRIMARY, batch_norm, entry_key, protocol, training_seed
 from tfmeta.records.few_shot import summarize
 from tfmeta.records.locations import is_shipped_results
-from tfmeta.records.stats import t_ci95
 from tfmeta.records.verdicts import Verdict, compare_many, holm, query_count, tied
 
 ALPHA = 0.05

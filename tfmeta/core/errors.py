@@ -5,3 +5,8 @@ line can catch errors of modules it has not imported (and so not load TensorFlow
 
 class UserError(Exception):
     """An error whose message names the problem and the fix."""
+
+
+class ArchiveError(RuntimeError):
+    """A dataset archive (Omniglot's, Lake's runs) is missing, unreadable or does not have the official
+    structure."""
