@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -137,24 +138,34 @@ def build(folder: Path, records: int) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{index_path(folder)}{suffix}").unlink(missing_ok=True)
     index = RecordIndex(folder, few_shot.check, ranking.describe)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_used()
     index.sync()
-    seconds = time.perf_counter() - started
-    say(f"{records} records: index built from nothing in {seconds:.1f} s, {records / seconds:.0f} records/s")
-    started = time.perf_counter()
+    seconds, cpu = time.perf_counter() - started, cpu_used() - cpu
+    say(
+        f"{records} records: index built from nothing in {seconds:.1f} s, {records / seconds:.0f} records/s; "
+        f"{cpu:.0f} s of CPU, {1000 * cpu / records:.1f} ms a record"
+    )
+    started, cpu = time.perf_counter(), cpu_used()
     board = ranking.Board([index], ranking.Parts())
     ranked, apart, _ = board.tables(smoke=False)
     entries = 0
     for table in ranked + apart:
         table.frame()
         entries += table.size
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_used() - cpu
     verified = sum(t.size for t in ranked)
     say(
         f"{records} records: parts of {len(ranked) + len(apart)} tables ({entries} entries, {verified} "
-        f"verified) made in {seconds:.1f} s, {entries / seconds:.0f} entries/s; largest ranked table "
+        f"verified) made in {seconds:.1f} s, {entries / seconds:.0f} entries/s, "
+        f"{1000 * cpu / entries:.1f} ms of CPU an entry; largest ranked table "
         f"{max(t.size for t in ranked)} entries"
     )
+
+
+def cpu_used() -> float:
+    """CPU seconds this process and its finished children (the build's workers) have used."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 def cpu_seconds(pid: int) -> float:
