@@ -132,12 +132,8 @@ def outcomes_frame(records: list[dict], alpha: float = 0.05) -> pd.DataFrame:
     "ties"; an optimizer that diverged on any problem (no final loss) loses to one that did not. The
     `vs tuned adam` column is the learned optimizer's mean final loss over tuned Adam's, the normalised
     score learned_optimization reports (below 1: better than Adam)."""
-    groups: dict[tuple, dict[str, dict]] = {}
-    for record in records:
-        if "per_task" in record:
-            groups.setdefault((record["task"], record.get("profile")), {})[record["optimizer"]] = record
     rows = []
-    for (task, profile), by_name in sorted(groups.items(), key=lambda item: str(item[0])):
+    for (task, profile), by_name in _by_task(records):
         learned = [name for name in by_name if name not in BASELINES]
         adam = _finals(by_name["adam"]) if "adam" in by_name else None
         for name in sorted(learned):
@@ -160,12 +156,8 @@ def best_baseline_frame(records: list[dict], alpha: float = 0.05) -> pd.DataFram
     Picking the best on the held-out problems themselves favours the baseline, so a "wins" here is
     conservative; it is the comparison the learned optimizer has to pass (Andrychowicz et al. 2016 compare
     with every tuned baseline, not with Adam alone)."""
-    groups: dict[tuple, dict[str, dict]] = {}
-    for record in records:
-        if "per_task" in record:
-            groups.setdefault((record["task"], record.get("profile")), {})[record["optimizer"]] = record
     rows = []
-    for (task, profile), by_name in sorted(groups.items(), key=lambda item: str(item[0])):
+    for (task, profile), by_name in _by_task(records):
         finals = {name: _finals(by_name[name]) for name in BASELINES if name in by_name}
         ranked = sorted((sum(f) / len(f), name) for name, f in finals.items() if f)
         if not ranked:
@@ -186,6 +178,15 @@ def best_baseline_frame(records: list[dict], alpha: float = 0.05) -> pd.DataFram
         "baseline final loss", "outcome", "difference", "p",
     ]  # fmt: skip
     return pd.DataFrame(rows, columns=columns)
+
+
+def _by_task(records: list[dict]) -> list[tuple[tuple, dict[str, dict]]]:
+    """The records that hold per-problem losses, by (task, profile) in order, each by optimizer name."""
+    groups: dict[tuple, dict[str, dict]] = {}
+    for record in records:
+        if "per_task" in record:
+            groups.setdefault((record["task"], record.get("profile")), {})[record["optimizer"]] = record
+    return sorted(groups.items(), key=lambda item: str(item[0]))
 
 
 def _normalised(mine: list[float] | None, adam: list[float] | None) -> float | None:
