@@ -88,9 +88,13 @@ class Generator:
         """Writes records until the folder holds `total`."""
         have = self.count()
         secret = trust.key(create=True)
+        number = have
         while have < total:
-            round_, position = divmod(have, len(self.sources))
+            round_, position = divmod(number, len(self.sources))
+            number += 1
             path, record, verified = self.sources[position]
+            if (self.folder / name(path, round_)).exists():  # written by an earlier run
+                continue
             self.write(copy(record, round_), name(path, round_), verified, secret)
             have += 1
         self.save()

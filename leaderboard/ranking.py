@@ -88,11 +88,25 @@ class Parts:
     """Entries and neighbour pairs made before: in this process (the latest `limit` of each), then in the
     indexes. Thread-safe: the app's sessions share one."""
 
-    def __init__(self, limit: int = 200_000):
-        self.limit = limit
+    def __init__(self, limit: int = 200_000, frames: int = 64):
+        self.limit, self.frames = limit, frames
         self._entries: OrderedDict[str, Part] = OrderedDict()
         self._pairs: OrderedDict[str, tuple[bool, verdicts.Comparison]] = OrderedDict()
+        self._frames: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
+
+    def frame(self, parts: list[Part], make) -> pd.DataFrame:
+        """The frame of a table of `parts` (best first), made by `make()` unless a table of the same
+        parts was made before: a table no record of which changed is not made again."""
+        key = tuple(part.digest for part in parts)
+        with self._lock:
+            if key in self._frames:
+                self._frames.move_to_end(key)
+                return self._frames[key]
+        made = make()
+        with self._lock:
+            _keep(self._frames, key, made, self.frames)
+        return made
 
     def entries(self, groups: list[list[Member]]) -> list[Part]:
         """The parts of the entries whose records are `groups` (one folder each)."""
@@ -246,6 +260,9 @@ class RankedTable:
 
     @cached_property
     def _frame(self) -> pd.DataFrame:
+        return self._parts.frame(self.ranked, self._made)
+
+    def _made(self) -> pd.DataFrame:
         parts = self.ranked
         queries = parts[0].queries
         if not all(part.counts and part.queries == queries for part in parts):

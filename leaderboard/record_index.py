@@ -28,6 +28,7 @@ rows keep what the pages compute from records (`ranking`), dropped whenever the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -41,7 +42,6 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,7 @@ HEAVY = ("analysis", "curve")  # bulky fields no table shows: read with whole re
 EPISODES = "per_episode"
 BUSY_SECONDS = 60
 PARALLEL = 500  # files to check from which a build takes a process per CPU
+BATCH = 1_000  # files read, checked and written at a time
 _CHUNK = 500  # names per query (SQLite's limit on bound values is far above)
 _CORRUPT = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB: rebuilt from the files
 
@@ -217,19 +218,32 @@ class RecordIndex:
         if not (changed or gone or relabel or self._meta(db, "verified") != verified):
             return generation
         table = _verified_table(str(self.directory), verified)
-        rows = self._examine_all(changed, files, table)
+        visible = bool(gone)
+        with _checker(self.validate, self.describe, len(changed)) as check:
+            for start in range(0, len(changed), BATCH):  # a batch of files' bytes in memory at a time
+                rows = self._examine_all(changed[start : start + BATCH], files, table, check)
+                with self._write(db):
+                    for row in rows:
+                        self._put(db, row)
+                    if any(row[0] != "status" for row in rows):  # not a status alone
+                        visible = True
+                        self._generation = self._bump(db)
+                self._note(rows)
         with self._write(db):
-            for row in rows:
-                self._put(db, row)
             db.executemany("DELETE FROM records WHERE name = ?", [(n,) for n in gone])
-            relabelled = self._relabel(db, table, everything=relabel, skip={row[1] for row in rows})
+            relabelled = self._relabel(db, table, everything=relabel, skip=set(changed))
             self._set(db, "trust", stamp)
             self._set(db, "verified", verified)
-            if gone or relabelled or any(row[0] != "status" for row in rows):  # not a status alone
+            if gone or relabelled:
                 self._generation = self._bump(db)
+            if visible:
                 self._forget_derived(db)
         for name in gone:
             del self._known[name]
+        return self._generation
+
+    def _note(self, rows: list[tuple]) -> None:
+        """Keeps the statuses of rows just written, as the next sync compares files with them."""
         for row in rows:
             kind, name, status, read_ns = row[:4]
             known = self._known.get(name)
@@ -237,7 +251,6 @@ class RecordIndex:
                 self._known[name] = (*status, read_ns, *known[5:])
             else:
                 self._known[name] = (*status, read_ns, row[4], kind == "record")
-        return self._generation
 
     def _scan(self) -> dict[bytes, Status | None]:
         """The record files' names and statuses (None when a file cannot be looked at, so it is read
@@ -259,20 +272,14 @@ class RecordIndex:
             return True
         return known[4] - status[1] < RACY_NS  # read too soon after it was written: read it again
 
-    def _examine_all(self, names: list[bytes], files: dict, table: dict) -> list[tuple]:
-        """Rows for the files `names`: each read and hashed, and checked unless its bytes passed before;
-        many files are checked by a process per CPU."""
+    def _examine_all(self, names: list[bytes], files: dict, table: dict, check) -> list[tuple]:
+        """Rows for the files `names`: each read and hashed, and checked with `check` (`_checker`)
+        unless its bytes passed before."""
         rows, unchecked = [], []
         for name in names:
             row = self._examine(name, files[name], table)
             (unchecked if row[0] == "unchecked" else rows).append(row)
-        work = [(row[5], os.fsdecode(row[1])) for row in unchecked]
-        check = functools.partial(_check, validate=self.validate, describe=self.describe)
-        checked = None
-        if len(work) >= PARALLEL and (os.cpu_count() or 1) > 1 and _picklable(check):
-            checked = _in_processes(check, work)
-        if checked is None:
-            checked = [check(data, filename) for data, filename in work]
+        checked = check([(row[5], os.fsdecode(row[1])) for row in unchecked])
         for (_, name, status, read_ns, digest, _), (error, parts) in zip(unchecked, checked, strict=True):
             if error is not None:
                 rows.append(("error", name, status, read_ns, digest, error))
@@ -484,7 +491,7 @@ class RecordIndex:
         self._db = db
         return db
 
-    @contextmanager
+    @contextlib.contextmanager
     def _write(self, db: sqlite3.Connection):
         db.execute("BEGIN IMMEDIATE")  # one writer at a time, across processes
         try:
@@ -558,15 +565,34 @@ def _check(data: bytes, filename: str, validate, describe) -> tuple[str | None, 
     return None, parts
 
 
-def _in_processes(check, work: list[tuple[bytes, str]]) -> list | None:
-    """`check` of each (bytes, name) of `work` in a process per CPU; None where processes cannot start (a
-    main module that starts its work on import, say)."""
-    context = multiprocessing.get_context("spawn")  # no fork of a threaded server
-    try:
-        with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
-            return list(pool.map(check, *zip(*work, strict=True), chunksize=64))
-    except (BrokenProcessPool, OSError, RuntimeError):
-        return None
+@contextlib.contextmanager
+def _checker(validate, describe, files: int):
+    """A function checking a list of (bytes, name): in a process per CPU when there are PARALLEL `files`
+    or more, else, or where such processes cannot start or fail (a main module that starts its work on
+    import, say), in this one."""
+    check = functools.partial(_check, validate=validate, describe=describe)
+    serial = lambda work: [check(data, name) for data, name in work]  # noqa: E731
+    if files < PARALLEL or (os.cpu_count() or 1) < 2 or not _picklable(check):
+        yield serial
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            context = multiprocessing.get_context("spawn")  # no fork of a threaded server
+            pool = stack.enter_context(ProcessPoolExecutor(os.cpu_count(), mp_context=context))
+        except Exception:  # whatever keeps processes from starting: check here instead
+            yield serial
+            return
+
+        def parallel(work):
+            nonlocal pool
+            if pool is not None and work:
+                try:
+                    return list(pool.map(check, *zip(*work, strict=True), chunksize=16))
+                except (BrokenProcessPool, OSError, RuntimeError):
+                    pool = None
+            return serial(work)
+
+        yield parallel
 
 
 def _picklable(value) -> bool:

@@ -117,6 +117,17 @@ def test_a_new_or_changed_file_is_checked_alone_and_a_deleted_one_disappears(fol
     assert index.sync() == generation  # nothing changed: nothing written
 
 
+def test_a_large_build_checks_in_worker_processes_a_batch_at_a_time(folder, monkeypatch):
+    monkeypatch.setattr(record_index, "PARALLEL", 2)
+    monkeypatch.setattr(record_index, "BATCH", 3)
+    for units in range(4, 9):
+        write_json(folder, f"fake-{units}.json", record("fake", units))
+    (folder / "broken.json").write_text("[1]")
+    index = index_of(folder)
+    index.sync()
+    assert index.loaded() == few_shot.load_all(folder)
+
+
 def test_a_file_changed_under_the_same_name_size_and_time_is_read_again(folder):
     index = index_of(folder)
     index.sync()
