@@ -2,10 +2,12 @@
 
 A row per `*.json` file of the folder (less `store.NOT_RECORDS`) holds its name, size, modification and
 change times and inode, the sha256 of its bytes and what checking them gave: the reason the file is
-skipped, or the record split into its summary (the fields the tables show, as JSON), its bulky fields
-(`HEAVY`) and its per-episode accuracies (float64 bytes, read only for the rows a page compares), with the
-group, entry and tag the app files the record under (`describe`) and its trust label
-(`tfmeta.records.trust`). Pages count entries per group, and read the rows of the groups they show.
+skipped, or the group, entry and tag the app files the record under (`describe`) and its trust label
+(`tfmeta.records.trust`); pages count entries per group and list the rows of the groups they show. Apart,
+so that those small rows are read fast, each record's contents: its summary (the fields the tables show,
+as JSON, less the bulky `HEAVY` ones) and its per-episode accuracies (float64 bytes, read only for the rows
+a page compares). A page that wants whole records reads them from their files, whose bytes must still
+have the sha256 their row names.
 
 `sync` brings the index in line with the folder each time it is called, and never trusts a row over its
 file: a file whose status differs from its row's is read and hashed again, and checked again only when
@@ -53,9 +55,9 @@ from tfmeta.core.data_dirs import cache_dir
 from tfmeta.records import locations, store, trust
 
 NAME = ".records-index.sqlite"
-FORMAT = 3  # the tables' layout, as PRAGMA user_version
+FORMAT = 4  # the tables' layout, as PRAGMA user_version
 RACY_NS = 2_000_000_000  # some file systems keep modification times to a second or two
-HEAVY = ("analysis", "curve")  # bulky fields no table shows: read with whole records only
+HEAVY = ("analysis", "curve")  # bulky fields no table shows: whole records are read from their files
 EPISODES = "per_episode"
 BUSY_SECONDS = 60
 PARALLEL = 500  # files to check from which a build takes a process per CPU
@@ -67,9 +69,9 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     name BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
-    read_ns INTEGER, sha256 TEXT, error TEXT, keys TEXT, summary TEXT, heavy TEXT, episodes BLOB,
-    grp TEXT, entry TEXT, tag TEXT, label TEXT, line TEXT
+    read_ns INTEGER, sha256 TEXT, error TEXT, grp TEXT, entry TEXT, tag TEXT, label TEXT, line TEXT
 );
+CREATE TABLE IF NOT EXISTS contents (name BLOB PRIMARY KEY, summary TEXT NOT NULL, episodes BLOB);
 CREATE INDEX IF NOT EXISTS records_by_sha256 ON records (sha256);
 CREATE INDEX IF NOT EXISTS records_by_group ON records (grp);
 CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -231,6 +233,7 @@ class RecordIndex:
                 self._note(rows)
         with self._write(db):
             db.executemany("DELETE FROM records WHERE name = ?", [(n,) for n in gone])
+            db.executemany("DELETE FROM contents WHERE name = ?", [(n,) for n in gone])
             relabelled = self._relabel(db, table, everything=relabel, skip=set(changed))
             self._set(db, "trust", stamp)
             self._set(db, "verified", verified)
@@ -285,7 +288,7 @@ class RecordIndex:
                 rows.append(("error", name, status, read_ns, digest, error))
                 continue
             path = self.directory / os.fsdecode(name)
-            label = trust.label(path, json.loads(parts[1]))
+            label = trust.label(path, json.loads(parts[0]))
             rows.append(
                 ("record", name, status, read_ns, digest, (*parts, label, _line_hash(table.get(path.name))))
             )
@@ -307,7 +310,7 @@ class RecordIndex:
             return ("status", name, status, read_ns)  # the same bytes under a new status (touched, copied)
         twin = self._passed_twin(digest)
         if twin is not None:  # the same bytes passed under another name: only the label is the file's own
-            label = trust.label(path, json.loads(twin[1]))
+            label = trust.label(path, json.loads(twin[0]))
             row = (*twin, label, _line_hash(table.get(path.name)))
             return ("record", name, status, read_ns, digest, row)
         return ("unchecked", name, status, read_ns, digest, data)
@@ -316,7 +319,7 @@ class RecordIndex:
         return (
             self._connect()
             .execute(
-                "SELECT keys, summary, heavy, episodes, grp, entry, tag FROM records "
+                "SELECT summary, episodes, grp, entry, tag FROM records JOIN contents USING (name) "
                 "WHERE sha256 = ? AND error IS NULL LIMIT 1",
                 (digest,),
             )
@@ -334,11 +337,17 @@ class RecordIndex:
             )
             return
         digest = row[4]
-        fields = (None,) * 9 if kind == "error" else row[5]
+        if kind == "error":
+            error, contents, filed = row[5], None, (None,) * 5
+        else:
+            error, contents, filed = None, row[5][:2], row[5][2:]
         db.execute(
-            f"INSERT OR REPLACE INTO records VALUES ({', '.join('?' * 17)})",
-            (name, *status, read_ns, digest, row[5] if kind == "error" else None, *fields),
+            f"INSERT OR REPLACE INTO records VALUES ({', '.join('?' * 13)})",
+            (name, *status, read_ns, digest, error, *filed),
         )
+        db.execute("DELETE FROM contents WHERE name = ?", (name,))
+        if contents is not None:
+            db.execute("INSERT INTO contents VALUES (?, ?, ?)", (name, *contents))
 
     @staticmethod
     def _forget_derived(db: sqlite3.Connection) -> None:
@@ -351,15 +360,19 @@ class RecordIndex:
     def _relabel(self, db: sqlite3.Connection, table: dict, everything: bool, skip: set[bytes]) -> int:
         """Trust labels again, for the files whose line of `verified.json` changed (all, `everything`);
         returns how many changed."""
+        wanted = {}
+        for name, line, label in db.execute("SELECT name, line, label FROM records WHERE error IS NULL"):
+            now = _line_hash(table.get(os.fsdecode(name)))
+            if name not in skip and (everything or now != line):
+                wanted[name] = (now, label)
         updates = []
-        rows = db.execute("SELECT name, summary, line, label FROM records WHERE error IS NULL").fetchall()
-        for name, summary, line, label in rows:
-            if name in skip:
-                continue
-            path = self.directory / os.fsdecode(name)
-            now = _line_hash(table.get(path.name))
-            if everything or now != line:
-                updates.append((trust.label(path, json.loads(summary)), now, name, label))
+        names = list(wanted)
+        for start in range(0, len(names), _CHUNK):
+            chunk = names[start : start + _CHUNK]
+            query = f"SELECT name, summary FROM contents WHERE name IN ({', '.join('?' * len(chunk))})"
+            for name, summary in db.execute(query, chunk).fetchall():
+                label = trust.label(self.directory / os.fsdecode(name), _loads(summary))
+                updates.append((label, wanted[name][0], name, wanted[name][1]))
         db.executemany("UPDATE records SET label = ?, line = ? WHERE name = ?", [u[:3] for u in updates])
         return sum(new != old for new, _, _, old in updates)
 
@@ -373,12 +386,21 @@ class RecordIndex:
 
     @_recovering
     def loaded(self) -> store.Loaded:
-        """What `store.load_all(directory, validate)` gives, from the index."""
-        rows = self._query("SELECT name, keys, summary, heavy, episodes FROM records WHERE error IS NULL")
-        records = self._sorted((self.directory / os.fsdecode(row[0]), _whole(*row[1:])) for row in rows)
-        return store.Loaded(records, self.skipped())
+        """What `store.load_all(directory, validate)` gives: the records that passed, read from their
+        files (bytes that are no longer those that passed are checked again), and the files skipped."""
+        records, skipped = [], self.skipped()
+        for name, digest in self._query("SELECT name, sha256 FROM records WHERE error IS NULL"):
+            path = self.directory / os.fsdecode(name)
+            try:
+                data = store.read_bytes(path)
+                if hashlib.sha256(data).hexdigest() == digest:
+                    records.append((path, json.loads(data)))  # these bytes passed: no check again
+                else:  # changed since the last sync
+                    records.append((path, store.read(path, self.validate)))
+            except (store.RecordError, OSError) as err:
+                skipped.append((path, str(err)))
+        return store.Loaded(self._sorted(records), self._sorted(skipped))
 
-    @_recovering
     @_recovering
     def groups(self, without: str | None = None) -> list[tuple[str, bool, int]]:
         """(group, verified, how many entries) for every group of passing records (less those tagged
@@ -425,7 +447,7 @@ class RecordIndex:
         for start in range(0, len(keys), _CHUNK):
             chunk = keys[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
-            query = f"SELECT name, {columns} FROM records WHERE error IS NULL AND name IN ({marks})"
+            query = f"SELECT name, {columns} FROM contents WHERE name IN ({marks})"
             for row in self._query(query, chunk):
                 yield (os.fsdecode(row[0]), *row[1:])
 
@@ -475,13 +497,13 @@ class RecordIndex:
             db.execute("PRAGMA synchronous = NORMAL")
             with self._write(db):
                 if db.execute("PRAGMA user_version").fetchone()[0] not in (0, FORMAT):
-                    db.execute("DROP TABLE IF EXISTS records")
-                    db.execute("DROP TABLE IF EXISTS derived")
+                    for table in ("records", "contents", "derived"):
+                        db.execute(f"DROP TABLE IF EXISTS {table}")
                 _create(db)
                 db.execute(f"PRAGMA user_version = {FORMAT}")
                 if self._meta(db, "code") != code_stamp():  # other checks wrote it: start again
-                    db.execute("DELETE FROM records")
-                    db.execute("DELETE FROM derived")
+                    for table in ("records", "contents", "derived"):
+                        db.execute(f"DELETE FROM {table}")
                     db.execute("DELETE FROM meta")
                     self._set(db, "code", code_stamp())
                     self._bump(db)
@@ -553,16 +575,8 @@ def _check(data: bytes, filename: str, validate, describe) -> tuple[str | None, 
     except store.RecordError as err:
         return str(err), None
     summary = {k: v for k, v in record.items() if k not in HEAVY and k != EPISODES}
-    heavy = {k: record[k] for k in HEAVY if k in record}
     filed = describe(record) if describe else (None, None, None)
-    parts = (
-        json.dumps(list(record)),
-        json.dumps(summary),
-        json.dumps(heavy),
-        pack(record.get(EPISODES)),
-        *filed,
-    )
-    return None, parts
+    return None, (json.dumps(summary), pack(record.get(EPISODES)), *filed)
 
 
 @contextlib.contextmanager
@@ -617,11 +631,3 @@ def _loads(text: str | None) -> Any:
         return json.loads(text)
     except ValueError as err:
         raise IndexDamaged(f"a row of the index is not JSON: {err}") from err
-
-
-def _whole(keys: str, summary: str, heavy: str, episodes: bytes | None) -> dict:
-    """A record as its file holds it, from its parts, its fields in their order."""
-    parts = {**_loads(summary), **_loads(heavy)}
-    if episodes is not None:
-        parts[EPISODES] = unpack(episodes)
-    return {key: parts[key] for key in _loads(keys)}

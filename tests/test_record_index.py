@@ -174,23 +174,44 @@ def test_a_damaged_index_is_rebuilt_from_the_files(folder, damage):
         path.write_bytes(b"")
     else:
         with contextlib.closing(sqlite3.connect(path)) as db, db:
-            db.execute("UPDATE records SET summary = '{' WHERE name = ?", (b"fake-5.json",))
+            db.execute("UPDATE contents SET summary = '{' WHERE name = ?", (b"fake-5.json",))
     Path(f"{path}-wal").unlink(missing_ok=True)
     Path(f"{path}-shm").unlink(missing_ok=True)
     check = Counted()
     index = index_of(folder, check)
     index.sync()
     assert index.loaded() == few_shot.load_all(folder)
+    assert_summaries(index, folder)
     assert damage == "bad_row" or check.take() == 40
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def assert_summaries(index: RecordIndex, folder: Path) -> None:
+    """The index's summaries and per-episode values are those of the files."""
+    records = dict((path.name, r) for path, r in few_shot.load_all(folder).records)
+    summaries = index.summaries(records, episodes=True)
+    assert summaries.keys() == records.keys()
+    for name, whole in records.items():
+        expected = {k: v for k, v in whole.items() if k not in record_index.HEAVY}
+        assert summaries[name] == expected
+        assert list(index.episodes([name])[name]) == whole["per_episode"]
 
 
 def test_an_index_damaged_while_open_is_rebuilt(folder):
     index = index_of(folder)
     index.sync()
     with contextlib.closing(sqlite3.connect(folder / record_index.NAME)) as db, db:
-        db.execute("UPDATE records SET keys = 'not json'")
+        db.execute("UPDATE contents SET summary = 'not json'")
+    assert_summaries(index, folder)
+    assert index.loaded() == few_shot.load_all(folder)
+
+
+def test_whole_records_are_read_again_where_their_file_changed_since_the_sync(folder):
+    index = index_of(folder)
+    index.sync()
+    write_json(folder, "fake-1.json", record("fake", 21))
+    (folder / "fake-2.json").write_text("{")
     assert index.loaded() == few_shot.load_all(folder)
 
 
