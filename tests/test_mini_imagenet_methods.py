@@ -35,7 +35,7 @@ def mini_spec(fixture_sets, tmp_path, monkeypatch):
     come from the fixture."""
     spec_path = tmp_path / "mini_imagenet.yaml"
     shutil.copy(specs.resolve("mini_imagenet"), spec_path)
-    monkeypatch.setattr(pipeline, "load_class_sets", lambda dataset, split, parts, *_: fixture_sets(parts))
+    monkeypatch.setattr(building, "load_class_sets", lambda dataset, split, parts, *_: fixture_sets(parts))
     return spec_path
 
 
