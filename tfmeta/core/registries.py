@@ -33,8 +33,6 @@ METHODS = {
     "reptile": "tfmeta.methods.optimization.reptile:Reptile",
     "meta_lstm": "tfmeta.methods.optimization.meta_lstm:MetaLearnerLSTM",
     "finetune": "tfmeta.methods.optimization.finetune:FineTuning",
-    "snail": "tfmeta.methods.snail:SNAIL",
-    "transformer_icl": "tfmeta.methods.transformer:TransformerICL",
 }
 ENTRY_POINT_GROUP = "tfmeta.methods"
 

@@ -48,11 +48,6 @@ class FewShotMethod(keras.Model):
             features do not depend on the episode: inference-mode batch norm, no randomness), and
             `classify` turns features into logits. The harness then embeds each distinct image of the
             frozen test episodes once, however many episodes share it [False].
-        in_context: the method reads the labelled support set as an input sequence, with no distance or
-            gradient step built in (SNAIL, the Transformer in-context learner), so a test episode with
-            more shots than its training episodes had is an input longer than any it was trained on. The
-            harness then also answers the test episodes cut to the training shot and records both
-            (`analysis.more_shots`) [False].
 
     Set by the harness:
         tuning_memo: a JSON file in the training's run folder, one per validation draw, where `tune` may
@@ -66,7 +61,6 @@ class FewShotMethod(keras.Model):
     episodes_per_step: int = 8
     meta_batch: int = 1
     embeds_images: bool = False
-    in_context: bool = False
     tuning_memo: Path | None = None
 
     def call(self, episode: dict, training: bool = False):
@@ -178,7 +172,6 @@ ATTRIBUTES = {
     "scores_pairs": bool,
     "analysis_config": tuple,
     "tunes": bool,
-    "in_context": bool,
 }
 
 
