@@ -16,7 +16,6 @@ from tfmeta.records.frames.methods import (
     reproduce_command,
     without_nulls,
 )
-from tfmeta.records.frames.more_shots import more_shots
 
 
 def show_record(path, record) -> None:
@@ -103,49 +102,6 @@ def run() -> None:
     )
     for label, members in groups.items():
         show_entry(label, members)
-    show_more_shots(entries, name)
-
-
-def show_more_shots(entries, name: str) -> None:
-    """The more-shots analysis of an in-context learner (`analysis.more_shots`) beside the metric methods'
-    records at the same two shots; nothing for a method whose records hold none."""
-    comparisons = more_shots(entries, name)
-    if not comparisons:
-        return
-    st.subheader("Tested with more shots than training had")
-    st.markdown(
-        f"{plain(name)} reads the labelled support set as a sequence, so a test episode with more shots is "
-        "a longer input than any it was trained on. Its accuracy at the training shot is on the same "
-        "test episodes with each class's support cut to the training shot; the metric methods' two "
-        "points are their own records at each shot from one training. Each point is the mean over the "
-        "training seeds with records there."
-    )
-    for comparison in comparisons:
-        st.markdown(f"**{plain(comparison.title)}**")
-        chart = (
-            alt.Chart(comparison.frame)
-            .mark_line(point=True)
-            .encode(
-                x=alt.X("shots:O", title="support examples per class at test", axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("accuracy:Q", title="accuracy (%)", scale=alt.Scale(zero=False)),
-                color=alt.Color("method:N", title="method"),
-                strokeDash=alt.StrokeDash("source:N", title="accuracies from"),
-                tooltip=["method", "source", "shots", alt.Tooltip("accuracy:Q", format=".2f"), "seeds"],
-            )
-        )
-        st.altair_chart(chart, width="stretch")
-        gains = comparison.gains()
-        st.dataframe(
-            {
-                "method": gains["method"],
-                "accuracies from": gains["source"],
-                f"gain from {comparison.trained_shot} to {comparison.test_shot} shots (points)": [
-                    f"{gain:+.2f}" for gain in gains["gain"]
-                ],
-            },
-            hide_index=True,
-            width="stretch",
-        )
 
 
 def show_entry(label: str, members) -> None:

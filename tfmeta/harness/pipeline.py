@@ -17,7 +17,7 @@ import tensorflow as tf
 from tfmeta import methods
 from tfmeta.core import locks
 from tfmeta.data.pipelines import training_dataset
-from tfmeta.harness import evaluation, inner_curves, more_shots, provenance, recording, reproduction, training
+from tfmeta.harness import evaluation, inner_curves, provenance, recording, reproduction, training
 from tfmeta.harness.building import RunData, build_method, config_error, load_data
 from tfmeta.harness.planning import Plan, RunOptions, plan, training_id
 from tfmeta.records import few_shot
@@ -92,7 +92,6 @@ def _make_record(options: RunOptions) -> tuple[dict, Path]:
     record.update(recording.extra_results(the_plan, method, evaluated.logits, labels))
     analysis = curves.analyse(data.test_data, labels) if curves is not None else {}
     analysis |= method.analyse(data.test_data, labels)
-    analysis |= more_shots.analyse(the_plan, method, data.test_set, test_classes, options.verbose)
     if tuning:
         analysis = {"tuning": tuning, **analysis}
     if analysis:
