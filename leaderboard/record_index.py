@@ -24,8 +24,9 @@ read and write it at once (WAL mode; DuckDB lets one process open a database for
 returns only the columns a page asks for. Writes are transactions: a crash leaves the last committed index.
 
 The index is `.records-index.sqlite` in the folder (hidden: not a record, never shipped), or, where the
-folder cannot be written (an installed package), a file in `$TFMETA_CACHE_DIR/leaderboard/`. `derived`
-rows keep what the pages compute from records (`ranking`), dropped whenever the records' checks change.
+folder cannot be written or lies inside an installed tfmeta, a file in `$TFMETA_CACHE_DIR/leaderboard/`.
+`derived` rows keep what the pages compute from records (`ranking`), dropped whenever the records' checks
+change.
 """
 
 from __future__ import annotations
@@ -102,8 +103,12 @@ def code_stamp() -> str:
 
 
 def index_path(directory: Path) -> Path:
-    """Where the index of `directory` lives: in it, or in the cache when it cannot be written."""
-    if os.access(directory, os.W_OK | os.X_OK):
+    """Where the index of `directory` lives: in it, or in the cache when it cannot be written or lies
+    inside an installed tfmeta (whose files a package manager owns, and checks)."""
+    inside_package = locations.checkout() is None and directory.resolve().is_relative_to(
+        Path(tfmeta.__file__).resolve().parent
+    )
+    if not inside_package and os.access(directory, os.W_OK | os.X_OK):
         return directory / NAME
     name = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:32]
     return cache_dir() / "leaderboard" / f"{name}.sqlite"
@@ -553,6 +558,11 @@ class RecordIndex:
             _create(self._db)
             self._set(self._db, "code", code_stamp())
             self._bump(self._db)
+
+    def close(self) -> None:
+        """Closes the index's database (another `sync` opens it again)."""
+        with self._lock:
+            self._close()
 
     def _close(self) -> None:
         if self._db is not None:

@@ -164,7 +164,7 @@ def test_a_damaged_index_is_rebuilt_from_the_files(folder, damage):
     index.sync()
     index.remember({"entry:x": {"some": "part"}})
     path = folder / record_index.NAME
-    del index
+    index.close()  # as when the app's process ends: SQLite then holds no lock on the file
     if damage == "garbage":
         path.write_bytes(os.urandom(path.stat().st_size))
     elif damage == "truncated":
@@ -355,3 +355,15 @@ def test_a_long_table_pages_and_searches(tmp_path, monkeypatch, tmp_path_factory
     app.run()
     (frame,) = [f.value for f in app.dataframe if "Rank" in f.value]
     assert len(frame) == 50 and frame["Rank"].min() > 1
+
+
+def test_an_installed_packages_folder_keeps_its_index_in_the_cache(tmp_path, monkeypatch):
+    # pip owns an installed package's files: the index of its shipped records goes to the cache.
+    package = tmp_path / "site-packages" / "tfmeta"
+    shipped = package / "_shipped" / "leaderboard" / "results"
+    shipped.mkdir(parents=True)
+    monkeypatch.setenv("TFMETA_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(record_index.tfmeta, "__file__", str(package / "__init__.py"))
+    monkeypatch.setattr(record_index.locations, "checkout", lambda: None)
+    assert record_index.index_path(shipped).is_relative_to(tmp_path / "cache")
+    assert record_index.index_path(tmp_path) == tmp_path / record_index.NAME  # a user's own folder
