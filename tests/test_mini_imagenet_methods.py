@@ -75,10 +75,14 @@ def test_every_method_trains_and_evaluates_on_mini_imagenet_images(method, mini_
     history = model.fit(stream, epochs=1, steps_per_epoch=1, verbose=0)
     assert all(math.isfinite(value) for value in history.history["loss"])
     labels = data.test_set.query_labels()
-    test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
-    result = evaluation.evaluate(model, data.test_data, labels, 0, data.test_set, test_classes)
-    assert len(result.per_episode) == 10 and all(0.0 <= a <= 1.0 for a in result.per_episode)
-    assert result.logits.shape == (10, *labels.shape[1:], 5) and np.isfinite(result.logits).all()
+    if model.embeds_images:
+        test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]
+        result = evaluation.evaluate(model, data.test_data, labels, 0, data.test_set, test_classes)
+    else:  # an inner loop per episode at 84x84 is what costs: two episodes take the same path as ten
+        labels = labels[:2]
+        result = evaluation.evaluate(model, data.test_data.take(2), labels, 0)
+    assert len(result.per_episode) == len(labels) and all(0.0 <= a <= 1.0 for a in result.per_episode)
+    assert result.logits.shape == (*labels.shape, 5) and np.isfinite(result.logits).all()
 
 
 def test_committed_episode_files_follow_from_the_class_lists_alone(tmp_path):
