@@ -216,8 +216,9 @@ def test_a_resumed_stream_draws_the_episodes_of_the_uninterrupted_one(class_sets
 
 
 def test_a_block_larger_than_its_part_is_named_before_any_work(class_sets, tmp_path):
+    from tfmeta.config import specs
     from tfmeta.harness import planning
-    from tfmeta.records import locations, specs
+    from tfmeta.records import locations
 
     spec = tmp_path / "omniglot.yaml"
     spec.write_text(

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tfmeta import cli
+from tfmeta.config import specs
 from tfmeta.harness import planning
-from tfmeta.records import locations, specs
+from tfmeta.records import locations
 
 GOOD = (locations.benchmarks_dir() / "omniglot.yaml").read_text()
 SWEEP = textwrap.dedent(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tfmeta.config import specs
 from tfmeta.harness import planning
-from tfmeta.records import locations, specs
+from tfmeta.records import locations
 
 
 def test_a_method_entry_replaces_only_its_training_blocks():

@@ -12,12 +12,12 @@ import pytest
 
 from tests import mini_imagenet_fixtures as fixtures
 from tfmeta import methods
+from tfmeta.config import specs
 from tfmeta.core import registries
 from tfmeta.data import mini_imagenet
 from tfmeta.data.episodes import FrozenEpisodes
 from tfmeta.data.pipelines import training_dataset
 from tfmeta.harness import building, evaluation, freeze, pipeline, planning
-from tfmeta.records import specs
 
 
 @pytest.fixture(scope="module")

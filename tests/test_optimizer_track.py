@@ -11,10 +11,11 @@ import pytest
 
 from tests.records import shown
 from tfmeta import cli
-from tfmeta.records import locations, optimizer_specs
+from tfmeta.config import optimizer_specs
+from tfmeta.config.specs import SpecError
+from tfmeta.records import locations
 from tfmeta.records import optimizer as optimizer_records
 from tfmeta.records.frames import optimizers as board
-from tfmeta.records.specs import SpecError
 from tfmeta.records.store import RecordError
 
 SPEC = "learned_optimizers"

@@ -1,8 +1,8 @@
 """The records layer and the leaderboard app import no TensorFlow, Keras or tensorflow-datasets.
 
-In a fresh interpreter: import every module of `tfmeta.core` and `tfmeta.records` (and what they
-import), run every page of the Streamlit app with AppTest on the committed records, submit a Lake-runs
-record's checks, then look at `sys.modules`.
+In a fresh interpreter: import every module of `tfmeta.core`, `tfmeta.config` and `tfmeta.records` (and
+what they import), run every page of the Streamlit app with AppTest on the committed records, submit a
+Lake-runs record's checks, then look at `sys.modules`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ FORBIDDEN = ("tensorflow", "keras", "tensorflow_datasets")
 SCRIPT = textwrap.dedent(
     """
     import importlib, json, pkgutil, sys
-    import tfmeta.core, tfmeta.records
-    for package in (tfmeta.core, tfmeta.records):
+    import tfmeta.config, tfmeta.core, tfmeta.records
+    for package in (tfmeta.core, tfmeta.config, tfmeta.records):
         for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             importlib.import_module(module.name)
     from tfmeta import methods, tasks  # they import a class only when asked for it
     from tfmeta.core import registries
     registries.method_names(), registries.family_names()
-    from tfmeta.records import optimizer_specs, specs, submission
+    from tfmeta.config import optimizer_specs, specs
+    from tfmeta.records import submission
     for path in specs.available():
         specs.load(path)
     optimizer_specs.load("learned_optimizers")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tfmeta import methods
+from tfmeta.config import specs
 from tfmeta.core import registries
 from tfmeta.harness import planning
-from tfmeta.records import locations, specs
+from tfmeta.records import locations
 
 GOOD = (locations.benchmarks_dir() / "omniglot.yaml").read_text()
 

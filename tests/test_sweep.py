@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from tfmeta.config import specs, sweeps
 from tfmeta.core import locks
-from tfmeta.records import few_shot, specs, sweeps
+from tfmeta.records import few_shot
 
 SMOKE = textwrap.dedent(
     """\

@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from tfmeta.config.specs import SpecError
     from tfmeta.core.contract import ContractError
     from tfmeta.core.errors import ArchiveError, UserError
     from tfmeta.core.locks import LockedError
@@ -46,7 +47,6 @@ def main(argv: list[str] | None = None) -> int:
     from tfmeta.data.mini_imagenet import MiniImagenetError
     from tfmeta.harness.sweep import SweepError
     from tfmeta.methods import MethodConfigError
-    from tfmeta.records.specs import SpecError
     from tfmeta.records.store import RecordError
 
     errors = (

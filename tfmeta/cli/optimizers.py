@@ -59,8 +59,8 @@ def add_parsers(commands) -> None:
 
 
 def cmd_meta_train(args) -> int:
+    from tfmeta.config import optimizer_specs
     from tfmeta.harness.optimizer_track import meta_train
-    from tfmeta.records import optimizer_specs
 
     track = optimizer_specs.load(args.spec)
     track.check_budget(args.profile)
@@ -73,8 +73,8 @@ def cmd_meta_train(args) -> int:
 
 
 def cmd_track(args) -> int:
+    from tfmeta.config import optimizer_specs
     from tfmeta.harness.optimizer_track import run as optimizer_track
-    from tfmeta.records import optimizer_specs
 
     track = optimizer_specs.load(args.spec)
     track.check_budget(args.profile)

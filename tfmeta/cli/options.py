@@ -8,8 +8,8 @@ import json
 import math
 import re
 
+from tfmeta.config.specs import MAX_SEED
 from tfmeta.core.data_dirs import DATA_DIR_ENV
-from tfmeta.records.specs import MAX_SEED
 
 
 def data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -128,8 +128,9 @@ def add_parsers(commands) -> None:
 
 
 def cmd_run(args) -> int:
+    from tfmeta.config import specs
     from tfmeta.harness import pipeline, planning, reproduction, training
-    from tfmeta.records import locations, specs
+    from tfmeta.records import locations
 
     benchmark = specs.load(args.spec)
     settings = benchmark.data["settings"] if args.all_settings else [benchmark.setting(args.way, args.shot)]
@@ -172,7 +173,7 @@ def print_result(record: dict, path: Path, benchmark: str, profile: str) -> None
 
 
 def cmd_list(args) -> int:
-    from tfmeta.records import specs
+    from tfmeta.config import specs
 
     print("methods:")
     names = registries.method_names()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tfmeta.cli.options import RESULTS_HELP, data_arguments, seed
-from tfmeta.records import locations, sweeps
+from tfmeta.config import sweeps
+from tfmeta.records import locations
 
 
 def add_parsers(commands) -> None:
@@ -57,8 +58,9 @@ def add_parsers(commands) -> None:
 
 
 def cmd_sweep(args) -> int:
+    from tfmeta.config import specs, sweeps
     from tfmeta.harness import sweep as engine
-    from tfmeta.records import few_shot, locations, specs, sweeps
+    from tfmeta.records import few_shot, locations
 
     sweep = sweeps.load(args.sweep).only(args.method, args.seed, args.benchmark, args.variant)
     results_dir = args.results_dir or locations.results_dir()
@@ -96,7 +98,7 @@ def dry_run(sweep, records, results_dir, redo_unreproducible: bool = False, ship
     when the results folder is another (as it is for an installed tfmeta, `./tfmeta-results/`), are
     named beside the runs they match, counted, and estimated from, but the sweep runs those again: it
     writes its own records in its results folder."""
-    from tfmeta.records import sweeps
+    from tfmeta.config import sweeps
 
     done = sweeps.existing(sweep, records, redo_unreproducible)
     redone = sweeps.redone(sweep, records, done) if redo_unreproducible else {}

@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from tfmeta.config import specs
 from tfmeta.core.episode_index import EpisodeKey
 from tfmeta.data.episodes import FrozenEpisodes
 from tfmeta.harness import planning
-from tfmeta.records import specs
 
 
 def class_list(dataset: str, split: str, part: str) -> tuple[tuple[str, ...], int]:

@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tfmeta.config import specs
 from tfmeta.core import registries
 from tfmeta.core.episode_index import EpisodeKey
-from tfmeta.records import locations, specs
+from tfmeta.records import locations
 
 RUNS_DIR = Path("runs")
 

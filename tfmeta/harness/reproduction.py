@@ -242,9 +242,9 @@ def _build(path: Path, record: dict, checked: _Checked, data_dir, cache_dir) -> 
         VerificationError: naming the record, when what it names cannot be planned, built or loaded.
     """
     from tfmeta import methods
+    from tfmeta.config import specs
     from tfmeta.core import contract
     from tfmeta.harness import building, planning, training
-    from tfmeta.records import specs
 
     b = record["benchmark"]
     refused = (

@@ -1,6 +1,6 @@
 """`tfmeta sweep`: the runs of a sweep as Ray tasks, on this machine or on a Ray cluster.
 
-One Ray task per training (`tfmeta.records.sweeps.Training`): it runs exactly the code path of
+One Ray task per training (`tfmeta.config.sweeps.Training`): it runs exactly the code path of
 `tfmeta run` for each of the training's settings that has no record yet (the first trains or resumes,
 the others reuse the training) and returns the records as data. The driver checks each record as
 `tfmeta submit` does and writes it atomically into the results folder; so records exist only where the
@@ -28,9 +28,10 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from tfmeta.config import sweeps
 from tfmeta.core import locks, registries
 from tfmeta.harness import provenance
-from tfmeta.records import few_shot, store, submission, sweeps
+from tfmeta.records import few_shot, store, submission
 
 CONNECT_TIMEOUT = 20  # seconds to reach a given cluster address before giving up
 LOCK = ".sweep.lock"
@@ -86,9 +87,9 @@ def check_runs(sweep: sweeps.Sweep, allow_large: bool = False) -> None:
         SweepError: naming the sweep's file, line and entry, and what is wrong.
     """
     from tfmeta import methods
+    from tfmeta.config import specs
     from tfmeta.core.contract import ContractError
     from tfmeta.harness import building, planning
-    from tfmeta.records import specs
 
     planned = set()
     for training in sweep.trainings:
@@ -184,7 +185,7 @@ def run_sweep(
         SweepError: for a run that cannot start, when another sweep holds the results folder, or when
             the cluster cannot be reached.
     """
-    from tfmeta.records import specs
+    from tfmeta.config import specs
 
     allow_large = specs.large_allowed()
     check_runs(sweep, allow_large)

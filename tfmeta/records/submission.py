@@ -16,10 +16,11 @@ import os
 import re
 from pathlib import Path
 
+from tfmeta.config import specs
 from tfmeta.core import lake_runs, locks
 from tfmeta.core.episode_index import EpisodeIndex, EpisodeKey
 from tfmeta.core.errors import ArchiveError
-from tfmeta.records import entries, few_shot, locations, specs, store, text
+from tfmeta.records import entries, few_shot, locations, store, text
 
 
 class SubmissionError(store.RecordError):

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from tfmeta.records.optimizer_specs import OptimizerTrack
+from tfmeta.config.optimizer_specs import OptimizerTrack
 
 
 def run_dir(runs_dir: str | os.PathLike, track: OptimizerTrack, profile: str, learned: str) -> Path:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tfmeta.config.optimizer_specs import OptimizerTrack
+from tfmeta.config.specs import SpecError
+from tfmeta.config.sweeps import SUPERSEDED
 from tfmeta.harness import provenance
 from tfmeta.harness.optimizer_track.meta_train import run_dir
 from tfmeta.records import locations, store
 from tfmeta.records import optimizer as optimizer_records
-from tfmeta.records.optimizer_specs import OptimizerTrack
-from tfmeta.records.specs import SpecError
-from tfmeta.records.sweeps import SUPERSEDED
 
 REFERENCE = "adam"
 

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tfmeta.config import specs
 from tfmeta.core import registries
-from tfmeta.records import entries, locations, specs, store
+from tfmeta.records import entries, locations, store
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tfmeta.config.specs import Spec, SpecError, check_caps, validate_yaml
 from tfmeta.core import registries
 from tfmeta.core.registries import BASELINES
 from tfmeta.records import locations, store
-from tfmeta.records.specs import Spec, SpecError, check_caps, validate_yaml
 
 # Caps on a profile's budget, far above the shipped track (in brackets), so that a typo is refused before
 # any work; TFMETA_ALLOW_LARGE=1 lifts them (`specs.large_allowed`).
