@@ -26,7 +26,8 @@ LAYERS: dict[str, set[str]] = {
     "optimizers": {"tasks"},
     "methods": {"backbones", "optimizers"},
     "harness": {"methods", "records", "tfmeta"},
-    "cli": {"harness"},
+    "speed": {"harness"},  # `tfmeta speed`: times the run pipeline's steps, so it stands on them
+    "cli": {"harness", "speed"},
     "leaderboard": {"records"},
 }
 

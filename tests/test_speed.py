@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 
 from tfmeta import cli
-from tfmeta.harness import fair_speed, optimizer_speed, performance
-from tfmeta.harness.speed import Timing
+from tfmeta.speed import fair_speed, optimizer_speed, performance
+from tfmeta.speed.speed import Timing
 
 
 def test_timing_median_and_spread():

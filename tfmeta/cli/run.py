@@ -203,7 +203,7 @@ def _measured(label: str, failed: dict, measure):
 
 
 def cmd_speed(args) -> int:
-    from tfmeta.harness import fair_speed, optimizer_speed, performance, speed
+    from tfmeta.speed import fair_speed, optimizer_speed, performance, speed
 
     if args.no_methods and (args.method or not (args.pytorch or args.optimizers)):
         print(

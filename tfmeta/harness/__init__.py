@@ -10,7 +10,6 @@ recording.py    the record of a run
 verification.py same/different pair metrics
 weights_store.py trained weights by sha256 outside a checkout: the cache, downloads (`tfmeta verify`)
 sweep.py        many runs as Ray tasks
-speed.py, optimizer_speed.py, torch_reference.py, performance.py   `tfmeta speed`
 freeze.py       frozen episode files from class lists alone
 optimizer_track/  meta-training and evaluation of learned optimizers
 """

@@ -1,8 +1,8 @@
 """`tfmeta speed --output FILE`: the timings of `tfmeta speed` as one markdown page, a section per part.
 
-Sections: the input pipeline, training step and evaluation of every method (`tfmeta.harness.speed`);
-Conv-4 ProtoNet steps against plain PyTorch where it is installed (`tfmeta.harness.fair_speed`); the LSTM
-optimizer against Adam at three model sizes (`tfmeta.harness.optimizer_speed`). Each section names the
+Sections: the input pipeline, training step and evaluation of every method (`tfmeta.speed.speed`);
+Conv-4 ProtoNet steps against plain PyTorch where it is installed (`tfmeta.speed.fair_speed`); the LSTM
+optimizer against Adam at three model sizes (`tfmeta.speed.optimizer_speed`). Each section names the
 command that made it and the machine; a run that times some parts replaces their sections and keeps the
 others.
 """
@@ -13,7 +13,8 @@ import os
 import platform
 from datetime import UTC, datetime
 
-from tfmeta.harness import fair_speed, optimizer_speed, provenance, speed
+from tfmeta.harness import provenance
+from tfmeta.speed import fair_speed, optimizer_speed, speed
 
 SECTIONS = ("Methods", "Conv-4 ProtoNet against plain PyTorch", "The LSTM optimizer against Adam")
 HEADER = (

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 
-from tfmeta.harness.speed import Timing, repeat
+from tfmeta.speed.speed import Timing, repeat
 
 # Hidden layers of the three MLPs (784 inputs, 10 outputs): about 10k, 100k and 1M parameters.
 SIZES = {"10k": (12,), "100k": (128,), "1M": (1000, 200)}

@@ -6,7 +6,7 @@
 - Both train on the same episodes: drawn here from one seed, turned into arrays by each side before it
   times anything; each side reports the hash of what it holds, and a mismatch stops the comparison.
 - Each side runs at its best setting: tfmeta as `tfmeta run` trains (`model.fit`), the reference at the
-  fastest of its documented settings (`tfmeta.harness.torch_reference`).
+  fastest of its documented settings (`tfmeta.speed.torch_reference`).
 - A ratio is written only when both sides' spreads are within MAX_SPREAD; otherwise the machine was too
   busy for one, and the row says so.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tfmeta.harness.speed import Timing
+from tfmeta.speed.speed import Timing
 
 COMPARED = ((5, 1, 15), (20, 1, 15))
 MAX_SPREAD = 0.10  # (max - min) / median of either side above this: no ratio
@@ -72,7 +72,7 @@ def _tfmeta_side(class_set, indices, way, shot, query, data_dir, cache_dir):
     import tensorflow as tf
 
     from tfmeta.data import pipelines
-    from tfmeta.harness import speed
+    from tfmeta.speed import speed
 
     episodes, digest = materialized(class_set, indices, shot)
     steps = speed.Steps.build(
@@ -88,7 +88,7 @@ def _tfmeta_side(class_set, indices, way, shot, query, data_dir, cache_dir):
 
 
 def _pytorch_side(class_set, indices, way, shot, query, data_dir, cache_dir):
-    from tfmeta.harness import torch_reference
+    from tfmeta.speed import torch_reference
 
     episodes, digest = materialized(class_set, indices, shot)
     once, described = torch_reference.stepper(episodes)

@@ -3,7 +3,7 @@
 Needs PyTorch (`pip install "tfmeta[compare]"`), which tfmeta itself never imports. The step matches
 `tfmeta.methods.protonet` with the harness's compile: Conv-4 (64 filters, batch norm, ReLU, max-pool),
 squared Euclidean distances to the class means, cross-entropy, Adam 1e-3. It trains on the episodes it is
-given (`tfmeta.harness.fair_speed` gives both sides the same ones), turned into tensors before any timing,
+given (`tfmeta.speed.fair_speed` gives both sides the same ones), turned into tensors before any timing,
 at the fastest of the settings PyTorch's CPU performance guide recommends trying: the intra-op thread
 count (its default, or one per core) and the memory format (contiguous or channels-last).
 """
