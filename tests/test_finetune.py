@@ -160,7 +160,9 @@ def test_verify_searches_again_only_the_rate_the_predictions_use(smoke_run, data
     monkeypatch.setattr(grid, "search", counted)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        done = reproduction.verify(path, [path.parents[1] / "runs"], str(data_dir), str(cache_dir))
+        done = reproduction.verify(
+            path, reproduction.Sources([path.parents[1] / "runs"], str(data_dir), str(cache_dir))
+        )
     assert not [w for w in caught if "optimizer" in str(w.message)], [str(w.message) for w in caught]
     assert done.episodes == len(record["per_episode"])
     assert len(searched) == 1  # Adam's, of the six tuned when the record was made

@@ -53,7 +53,8 @@ def test_verify_reproduces_a_record_and_names_the_first_forged_episode(
 
     path, record = smoke_runs["protonet"]
     runs = [path.parents[1] / "runs"]
-    done = reproduction.verify(path, runs, str(data_dir), str(cache_dir))
+    sources = reproduction.Sources(runs, str(data_dir), str(cache_dir))
+    done = reproduction.verify(path, sources)
     assert done.episodes == len(record["per_episode"])
     forged = json.loads(path.read_text())
     index = next(i for i, a in enumerate(forged["per_episode"]) if a < 1.0)
@@ -61,7 +62,7 @@ def test_verify_reproduces_a_record_and_names_the_first_forged_episode(
     forged["accuracy"] = few_shot.summarize(forged["per_episode"])
     forged_path = few_shot.write(forged, tmp_path, "forged.json")
     with pytest.raises(reproduction.EpisodeDiffers, match=rf"forged.json: episode {index} scores "):
-        reproduction.verify(forged_path, runs, str(data_dir), str(cache_dir))
+        reproduction.verify(forged_path, sources)
     from tfmeta import cli
 
     code = cli.main([

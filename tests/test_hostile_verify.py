@@ -95,7 +95,7 @@ def test_a_record_cannot_make_verify_import_a_module(import_path, smoke, probe, 
     path, record, runs = smoke
     forgery = write_json(tmp_path, "forged.json", forged(record, import_path))
     with pytest.raises(reproduction.VerificationError, match=f"import and run module {module}") as refused:
-        reproduction.verify(forgery, [runs])
+        reproduction.verify(forgery, reproduction.Sources([runs]))
     assert f"--allow-import {module}" in str(refused.value) and "\n" not in str(refused.value)
     assert (module in sys.modules) == loaded_before and not probe.exists()
 
@@ -105,14 +105,14 @@ def test_a_malformed_import_path_is_refused(import_path, smoke, tmp_path):
     path, record, runs = smoke
     forgery = write_json(tmp_path, "forged.json", forged(record, import_path, name="X"))
     with pytest.raises(reproduction.VerificationError, match="is not package.module:Class"):
-        reproduction.verify(forgery, [runs])
+        reproduction.verify(forgery, reproduction.Sources([runs]))
 
 
 def test_an_allowed_module_is_imported(smoke, probe, tmp_path):
     path, record, runs = smoke
     forgery = write_json(tmp_path, "forged.json", forged(record, f"{PROBE_MODULE}:Method"))
     with pytest.raises(reproduction.VerificationError, match=f"cannot import method '{PROBE_MODULE}:Method'"):
-        reproduction.verify(forgery, [runs], allow_imports=[PROBE_MODULE])
+        reproduction.verify(forgery, reproduction.Sources([runs], allow_imports=[PROBE_MODULE]))
     assert probe.exists()  # imported, since the user allowed it; it holds no such class
 
 
@@ -171,7 +171,7 @@ def test_weights_of_another_kind_are_refused_before_any_data_is_read(
     monkeypatch.setattr(building, "load_data", no_data)
     match = f"forged.json: {re.escape(str(disguised))}.* {refusal}"
     with pytest.raises(reproduction.VerificationError, match=match):
-        reproduction.verify(forgery, [weights, runs])
+        reproduction.verify(forgery, reproduction.Sources([weights, runs]))
 
 
 def test_weights_of_another_architecture_are_named(smoke, tmp_path):
@@ -181,7 +181,7 @@ def test_weights_of_another_architecture_are_named(smoke, tmp_path):
     forgery = write_json(tmp_path, "forged.json", forged(record, sha256=sha))
     match = r"does not fit PrototypicalNetwork as configured \(Layer .*\): these are another method's"
     with pytest.raises(reproduction.VerificationError, match=match) as refused:
-        reproduction.verify(forgery, reproduction.weights_dirs([runs]))
+        reproduction.verify(forgery, reproduction.Sources(reproduction.weights_dirs([runs])))
     assert "\n" not in str(refused.value)
 
 

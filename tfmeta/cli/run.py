@@ -256,13 +256,17 @@ def cmd_verify(args) -> int:
     only the records that were reproduced. Returns 1 when any record was not verified."""
     from tfmeta.harness import reproduction
 
-    directories = reproduction.weights_dirs(args.weights_dir)
+    sources = reproduction.Sources(
+        directories=reproduction.weights_dirs(args.weights_dir),
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        allow_imports=args.allow_import,
+        weights_url=args.weights_url,
+    )
     failed = 0
     for path in args.records:
         try:
-            done = reproduction.verify(
-                path, directories, args.data_dir, args.cache_dir, args.allow_import, args.weights_url
-            )
+            done = reproduction.verify(path, sources)
             if args.mark:
                 _mark(done)
         except Exception as err:  # one bad or forged record must not stop the others being checked

@@ -74,11 +74,15 @@ def _make_record(options: RunOptions) -> tuple[dict, Path]:
     if curves is not None:
         curves.load_start(
             functools.partial(
-                reproduction.load_record, directories=reproduction.weights_dirs([options.runs_dir]),
-                data_dir=options.data_dir, cache_dir=options.cache_dir,
-                allow_imports=_own_module(options.method),
+                reproduction.load_record,
+                sources=reproduction.Sources(
+                    directories=reproduction.weights_dirs([options.runs_dir]),
+                    data_dir=options.data_dir,
+                    cache_dir=options.cache_dir,
+                    allow_imports=_own_module(options.method),
+                ),
             )
-        )  # fmt: skip
+        )
     tuning = evaluation.tune(the_plan, method, data.class_sets, run_dir=run_dir, curves=curves)
     labels = data.test_set.query_labels()
     test_classes = data.class_sets[the_plan.benchmark.data["test"]["part"]]

@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +74,21 @@ class Trained:
     plan: object
     data: object
     source_changed: str | None = None  # `source_change`'s note
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where re-evaluating a record looks up what it names: its trained weights under `directories`
+    (`weights_dirs`), in the weights cache of `cache_dir` or downloaded from `weights_url` (all by
+    `find_weights`); the dataset archives in `data_dir` and the prepared data in `cache_dir`; and the
+    modules besides the registered methods' that its import path may name (`allow_imports`, see
+    `method_to_build`)."""
+
+    directories: Sequence[Path]
+    data_dir: str | Path | None = None
+    cache_dir: str | Path | None = None
+    allow_imports: Iterable[str] = ()
+    weights_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,16 +218,10 @@ def method_to_build(record: dict, allow_imports: Iterable[str] = ()) -> str:
         return import_path
 
 
-def _check(
-    path: Path,
-    record: dict,
-    directories: list[Path],
-    allow_imports: Iterable[str],
-    cache_dir=None,
-    weights_url: str | None = None,
-) -> _Checked:
-    """Checks, before any data is read, that a record's method may be imported and that the weights it
-    names exist (found or downloaded by `find_weights`) and are a Keras weights file.
+def _check(path: Path, record: dict, sources: Sources) -> _Checked:
+    """Checks, before any data is read, that a record's method may be imported (`sources.allow_imports`)
+    and that the weights it names exist (found or downloaded by `find_weights` where `sources` says) and
+    are a Keras weights file.
 
     Raises:
         VerificationError: naming the record and the problem.
@@ -221,13 +230,13 @@ def _check(
 
     sha = (record.get("weights") or {}).get("sha256")
     try:
-        method = method_to_build(record, allow_imports)
+        method = method_to_build(record, sources.allow_imports)
         if sha is None:
             raise VerificationError(
                 "it names no trained weights (records made before tfmeta recorded them); run it again to get "
                 "a verifiable record"
             )
-        weights = find_weights(sha, directories, cache_dir, weights_url)
+        weights = find_weights(sha, sources.directories, sources.cache_dir, sources.weights_url)
         with training.checked_weights(weights, sha):
             pass
     except (VerificationError, training.WeightsError) as err:
@@ -235,8 +244,9 @@ def _check(
     return _Checked(method, weights, sha)
 
 
-def _build(path: Path, record: dict, checked: _Checked, data_dir, cache_dir) -> Trained:
-    """The record's method, built on its plan's data, with its checked weights loaded.
+def _build(path: Path, record: dict, checked: _Checked, sources: Sources) -> Trained:
+    """The record's method, built on its plan's data (from `sources.data_dir` and `sources.cache_dir`), with
+    its checked weights loaded.
 
     Raises:
         VerificationError: naming the record, when what it names cannot be planned, built or loaded.
@@ -255,7 +265,8 @@ def _build(path: Path, record: dict, checked: _Checked, data_dir, cache_dir) -> 
         benchmark = submission.find_benchmark(b["name"])
         options = planning.RunOptions(
             spec=benchmark.path, method=checked.method, profile=record["profile"], way=b["way"],
-            shot=b["shot"], data_dir=data_dir, cache_dir=cache_dir, verbose=0, seed=record.get("seed"),
+            shot=b["shot"], data_dir=sources.data_dir, cache_dir=sources.cache_dir, verbose=0,
+            seed=record.get("seed"),
         )  # fmt: skip
         the_plan = planning.plan(options)
         method_class = methods.get(options.method)
@@ -287,20 +298,9 @@ def source_change(record: dict, method_class: type) -> str | None:
     )
 
 
-def load_trained(
-    path: Path,
-    directories: list[Path],
-    data_dir=None,
-    cache_dir=None,
-    allow_imports: Iterable[str] = (),
-    weights_url: str | None = None,
-) -> Trained:
+def load_trained(path: Path, sources: Sources) -> Trained:
     """The trained method of a record: re-created from its import path and constructor config, with the
-    weights its sha256 names; and the run's plan and data.
-
-    Args:
-        allow_imports: modules the record's import path may name besides the registered methods'.
-        weights_url: where weights found nowhere here are downloaded from (`find_weights`).
+    weights its sha256 names; and the run's plan and data. `sources` says where they are looked for.
 
     Raises:
         VerificationError: when the record cannot be read, names a method that may not be imported, names
@@ -308,23 +308,12 @@ def load_trained(
     """
     path = Path(path)
     record, _ = read_record(path)
-    checked = _check(path, record, directories, allow_imports, cache_dir, weights_url)
-    return _build(path, record, checked, data_dir, cache_dir)
+    return _build(path, record, _check(path, record, sources), sources)
 
 
-def verify(
-    path: str | Path,
-    directories: list[Path],
-    data_dir=None,
-    cache_dir=None,
-    allow_imports: Iterable[str] = (),
-    weights_url: str | None = None,
-) -> Verified:
-    """Re-evaluates a record's trained weights and compares every per-episode accuracy.
-
-    Args:
-        allow_imports: modules the record's import path may name besides the registered methods'.
-        weights_url: where weights found nowhere here are downloaded from (`find_weights`).
+def verify(path: str | Path, sources: Sources) -> Verified:
+    """Re-evaluates a record's trained weights and compares every per-episode accuracy; `sources` says
+    where its method, weights and data are looked for.
 
     Raises:
         VerificationError: naming the record: when it cannot be read, names a method that may not be
@@ -334,12 +323,12 @@ def verify(
 
     path = Path(path)
     record, record_sha256 = read_record(path)
-    checked = _check(path, record, directories, allow_imports, cache_dir, weights_url)
+    checked = _check(path, record, sources)
     try:
         submission.verify(record)  # the frozen episodes it names are the benchmark's
     except store.RecordError as err:
         raise VerificationError(f"{path.name}: {err}") from None
-    trained = _build(path, record, checked, data_dir, cache_dir)
+    trained = _build(path, record, checked, sources)
     the_plan, data, model = trained.plan, trained.data, trained.model
     if data.test_set.hash != record["episodes_hash"]:
         raise VerificationError(f"{path.name}: its profile's test episodes are not the ones it names")
@@ -398,13 +387,6 @@ def find_record(name: str | Path) -> Path:
     )
 
 
-def load_record(
-    name: str | Path,
-    directories: list[Path],
-    data_dir=None,
-    cache_dir=None,
-    allow_imports: Iterable[str] = (),
-    weights_url: str | None = None,
-) -> Trained:
+def load_record(name: str | Path, sources: Sources) -> Trained:
     """`load_trained` of a record named by path or file name (`find_record`)."""
-    return load_trained(find_record(name), directories, data_dir, cache_dir, allow_imports, weights_url)
+    return load_trained(find_record(name), sources)
