@@ -8,7 +8,6 @@ test fail before any re-evaluation.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import errno
 import hashlib
@@ -16,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -24,6 +22,7 @@ from pathlib import Path
 import keras
 import pytest
 
+from tests.deadlines import deadline
 from tests.records import write_json
 from tfmeta import cli
 from tfmeta.core import registries
@@ -49,22 +48,6 @@ def probe(tmp_path, monkeypatch) -> Path:
     monkeypatch.syspath_prepend(str(tmp_path / "modules"))
     monkeypatch.delitem(sys.modules, PROBE_MODULE, raising=False)
     return marker
-
-
-@contextlib.contextmanager
-def deadline(seconds: int):
-    """Fails the test rather than hanging it, should an open block (on a FIFO, say)."""
-
-    def expire(signum, frame):
-        raise TimeoutError(f"still waiting after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def forged(record: dict, import_path: str | None = None, sha256: str | None = None, name: str = "") -> dict:

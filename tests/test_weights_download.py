@@ -14,13 +14,13 @@ import http.server
 import json
 import os
 import shutil
-import signal
 import socket
 import threading
 from pathlib import Path
 
 import pytest
 
+from tests.deadlines import deadline
 from tfmeta.harness import reproduction, weights_store
 from tfmeta.records import few_shot, locations, trust
 
@@ -70,22 +70,6 @@ def no_url_from_outside(monkeypatch, tmp_path):
     monkeypatch.delenv(weights_store.WEIGHTS_URL_ENV, raising=False)
     monkeypatch.setenv("TFMETA_CACHE_DIR", str(tmp_path / "default-cache"))
     monkeypatch.chdir(tmp_path)
-
-
-@contextlib.contextmanager
-def deadline(seconds: int):
-    """Fails the test rather than hanging it, should a download wait on a silent server."""
-
-    def expire(signum, frame):
-        raise AssertionError(f"still waiting after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def everything_in(folder: Path) -> list[str]:
