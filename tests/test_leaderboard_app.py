@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app_pages import APP, open_page
 from tests.records import REPO, broken_records, make_record, shown, write_json
 from tfmeta import cli
 
-APP = REPO / "leaderboard" / "app.py"
 EXAMPLE = REPO / "docs" / "examples" / "cosine_nn.py"
 DOC = REPO / "docs" / "submitting.md"
 PAGES = ("few_shot", "significance", "curves", "optimizers", "inner_loop", "methods", "submit")
@@ -66,16 +66,6 @@ def record_cache_dir(tmp_path_factory, monkeypatch):
     """The app's cache in a folder of the test's own (indexes of folders it cannot write, see
     leaderboard/record_index.py)."""
     monkeypatch.setenv("TFMETA_CACHE_DIR", str(tmp_path_factory.mktemp("app-cache")))
-
-
-def open_page(results_dir: Path, page: str, monkeypatch) -> AppTest:
-    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(results_dir))
-    monkeypatch.setenv("TFMETA_SUBMISSIONS", "on")
-    app = AppTest.from_file(str(APP), default_timeout=60).run()
-    if page != "few_shot":
-        app.switch_page(f"views/{page}.py").run()
-    assert not app.exception, app.exception
-    return app
 
 
 def table_rows(app: AppTest, column: str = "Rank") -> list:

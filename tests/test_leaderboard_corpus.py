@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.records import REPO, make_record
+from tests.app_pages import open_page
+from tests.records import make_record
 from tfmeta.records import few_shot
 
-APP = REPO / "leaderboard" / "app.py"
 PAGES = ("few_shot", "significance", "curves", "optimizers", "inner_loop", "methods", "submit")
 INJECTION = "[click me](http://evil.example/x) ![img](http://evil.example/i.png) `code <b>bold</b>"
 
@@ -84,12 +83,7 @@ def extreme_board(tmp_path_factory):
     "page", [pytest.param(page, marks=pytest.mark.slow) if page == "methods" else page for page in PAGES]
 )
 def test_no_valid_record_makes_a_page_raise(page, extreme_board, monkeypatch):
-    monkeypatch.setenv("TFMETA_RESULTS_DIR", str(extreme_board))
-    monkeypatch.setenv("TFMETA_SUBMISSIONS", "on")
-    app = AppTest.from_file(str(APP), default_timeout=60).run()
-    if page != "few_shot":
-        app.switch_page(f"views/{page}.py").run()
-    assert not app.exception, app.exception
+    app = open_page(extreme_board, page, monkeypatch)
     if page == "methods":
         for name in corpus():
             wanted = next(
