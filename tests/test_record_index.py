@@ -293,6 +293,7 @@ def assert_same_tables(indexes: list[RecordIndex], parts: ranking.Parts) -> None
                 pd.testing.assert_frame_equal(a.frame(), b.frame())
 
 
+@pytest.mark.slow  # every shipped table ranked from the index and from whole records
 def test_the_shipped_records_rank_as_the_records_layer_ranks_them():
     """The golden tables' records, read through the index: the same records, and every ranked table (and
     its frame) the same as from whole records."""
@@ -302,6 +303,7 @@ def test_the_shipped_records_rank_as_the_records_layer_ranks_them():
     assert_same_tables([index], ranking.Parts())
 
 
+@pytest.mark.slow  # every shipped table ranked from the index and from whole records
 def test_copies_rank_as_the_records_layer_ranks_them(tmp_path):
     """Rounds of copies of shipped records (entries of several seeds), some verified and some not, beside
     the shipped records and a smoke record: the same tables from the index, from parts made before (in
@@ -330,6 +332,7 @@ def test_copies_rank_as_the_records_layer_ranks_them(tmp_path):
     assert_same_tables(indexes, parts)
 
 
+@pytest.mark.slow  # 150 records through the app: the slow tier
 def test_a_long_table_pages_and_searches(tmp_path, monkeypatch, tmp_path_factory):
     """A table of 150 entries shows 100 rows at a time, its key columns first; the search box and the
     page live in the URL; ranks are the whole table's."""
