@@ -23,7 +23,9 @@ entry gained seeds 1 and 2; and when every verdict (gap to next, every pair, the
 from an episode-only Wilcoxon test to the seed-and-episode t test with Holm's correction, and pairs
 came to name their entries' variants; and when the Trust cell began to name a seed verified on some of the
 machines that checked it (the meta-learner LSTM's seed 0 and Matching Networks' unscaled seed 0, each
-differing by one episode on another CPU).
+differing by one episode on another CPU); and when the meta-learner LSTM's seed-0 records were made again
+from a clean tree by the command they name, with the update-rule comparison against all six tuned
+optimizers.
 """
 
 from __future__ import annotations
