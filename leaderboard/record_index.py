@@ -222,9 +222,10 @@ class RecordIndex:
         stamp = json.dumps(trust_stamp(self.directory))
         verified = json.dumps(trust.table_stamp(self.directory))
         relabel = self._meta(db, "trust") != stamp
-        if not (changed or gone or relabel or self._meta(db, "verified") != verified):
+        lines_changed = self._meta(db, "verified") != verified
+        if not (changed or gone or relabel or lines_changed):
             return generation
-        table = _verified_table(str(self.directory), verified)
+        table = trust.table(self.directory)
         visible = bool(gone)
         with _checker(self.validate, self.describe, len(changed)) as check:
             for start in range(0, len(changed), BATCH):  # a batch of files' bytes in memory at a time
@@ -239,7 +240,12 @@ class RecordIndex:
         with self._write(db):
             db.executemany("DELETE FROM records WHERE name = ?", [(n,) for n in gone])
             db.executemany("DELETE FROM contents WHERE name = ?", [(n,) for n in gone])
-            relabelled = self._relabel(db, table, everything=relabel, skip=set(changed))
+            # Unchanged lines and what they rest on leave the other files' labels as they are.
+            relabelled = (
+                self._relabel(db, table, everything=relabel, skip=set(changed))
+                if relabel or lines_changed
+                else 0
+            )
             self._set(db, "trust", stamp)
             self._set(db, "verified", verified)
             if gone or relabelled:
@@ -568,12 +574,6 @@ class RecordIndex:
         if self._db is not None:
             self._db.close()
             self._db = None
-
-
-@functools.lru_cache(maxsize=8)
-def _verified_table(directory: str, stamp: str) -> dict:
-    """A folder's `verified.json` as of `stamp` (read once, however many files it names)."""
-    return trust.load(Path(directory))
 
 
 def _check(data: bytes, filename: str, validate, describe) -> tuple[str | None, tuple | None]:

@@ -56,11 +56,17 @@ def load(directory: Path) -> dict:
         return {}
 
 
+def table(directory: Path) -> dict:
+    """The folder's verified table as `load` reads it, read once for as long as the file stays the same
+    (its size and modification time): a large one takes a second to read and check."""
+    return _cached(str(directory), table_stamp(directory))
+
+
 def status(path: Path, record: dict | None = None) -> str:
     """ "verified" when `tfmeta verify --mark` reproduced this exact file (and, given the record, with the
     weights it names), else "unverified"."""
-    table = _cached(str(path.parent), table_stamp(path.parent))
-    return "verified" if is_verified(path, table, record) else "unverified"
+    lines = table(path.parent)
+    return "verified" if is_verified(path, lines, record) else "unverified"
 
 
 @functools.lru_cache(maxsize=16)
@@ -128,9 +134,9 @@ def machines(entry: dict) -> tuple[int, int]:
 def label(path: Path, record: dict | None = None) -> str:
     """ "verified", "verified on k of n machines" when another CPU's re-evaluation differed on an
     episode, "differs on n machines" when none reproduced it, else "unverified"."""
-    table = _cached(str(path.parent), table_stamp(path.parent))
-    entry = _entry_for(path, table)
-    if is_verified(path, table, record):
+    lines = table(path.parent)
+    entry = _entry_for(path, lines)
+    if is_verified(path, lines, record):
         reproduced, checked = machines(entry)
         return "verified" if reproduced == checked else f"verified on {reproduced} of {checked} machines"
     if entry is not None and machines(entry)[1] and _vouched(path, entry):
