@@ -15,8 +15,9 @@ then, so a later run reuses the records it holds):
 - first paint: `streamlit run` started on the folder alone (no shipped records), timed in headless
   Chromium from navigating to the app to the first paint of the ranked table, once per fresh server
   (`--runs`), and again after a reload (a new session on a warm server);
-- new record: on a running server, a copy written into the folder (atomically, as `tfmeta submit` does),
-  then the page opened on its name, timed from the write to the row's paint, `--runs` times.
+- new record: on a running server with the page open, a copy written into the folder (atomically, as
+  `tfmeta submit` does), timed from the write to the open page counting it, with no reload (the page
+  follows the folder), `--runs` times; the copies are removed afterwards.
 It runs from a copy of the checkout's code (`snapshot`), so that edits made meanwhile change neither the app
 it times nor the checks the index was built with (the index is rebuilt when those change). Prints every
 number with the load average beside it. Not a test: timings depend on the machine and on
@@ -37,7 +38,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -215,27 +215,29 @@ def show(time_: tuple[float, float]) -> str:
 def new_records(folder: Path, cache: Path, env: dict, generator: Generator, runs: int) -> None:
     """Lands copies of a record of the app's first table while it runs, each an entry of its own and
     unverified, as a submission lands (in the table ranked apart); times each from the write to the
-    page that counts it in that table."""
+    open page counting it in that table."""
     app = Path(__file__).resolve().with_name("app.py")
     source_path, source, _ = next(
         s for s in generator.sources if s[0].name.startswith("omniglot-protonet-5w1s-standard-")
     )
-    took = []
+    took, landed = [], []
     with (
         bench_startup.server(app, folder, cache, shipped=False, env=env) as (url, _, pid),
         screenshot.browser() as session,
+        contextlib.ExitStack() as cleanup,
     ):
+        # Removed afterwards, so that the folder keeps its size for the next run.
+        cleanup.callback(lambda: [path.unlink(missing_ok=True) for path in landed])
         screen(session)
         bench_startup.time_to_table(session, url)
         for run in range(runs):
             number = NEW + int(time.time()) % 1_000_000 * 10 + run
             expected = unverified_entries(folder) + 1
             text = f"Unverified: {expected} entries, ranked apart"
-            query = urllib.parse.urlencode({"unverified_q": f"{COPY}={number}"})
             record = copy(source, number)
-            store.write(record, folder, name(source_path, number), few_shot.check)  # as `tfmeta submit` does
+            landed.append(folder / name(source_path, number))
+            store.write(record, folder, landed[-1].name, few_shot.check)  # as `tfmeta submit` does
             started, cpu = time.monotonic(), cpu_seconds(pid)
-            session.call("Page.navigate", url=f"{url}?{query}")
             expression = f"document.body.innerText.includes({json.dumps(text)})"
             while not session.call("Runtime.evaluate", expression=expression, returnByValue=True)[
                 "result"

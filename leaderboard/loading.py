@@ -140,6 +140,34 @@ def load_optimizer_entries(warn: bool = True) -> list[Entry]:
     return _entries("optimizer", f"{optimizer_records.SUBFOLDER}/", warn)
 
 
+FOLLOW_SECONDS = 0.5  # how often an open page looks for records landed since it was drawn
+
+
+def folders_stamp() -> tuple:
+    """When each records folder last gained, lost or replaced a file (records, `verified.json`): a
+    directory's modification time changes with every name written into it, as `store` and `trust`
+    write theirs (a temporary file renamed into place), at the cost of one `stat` whatever the folder
+    holds."""
+    stamp = []
+    for folder in record_dirs():
+        for directory in (folder, folder / optimizer_records.SUBFOLDER):
+            try:
+                stamp.append(os.stat(directory).st_mtime_ns)
+            except OSError:
+                stamp.append(None)
+    return tuple(stamp)
+
+
+@st.fragment(run_every=FOLLOW_SECONDS)
+def follow_records() -> None:
+    """Draws the page again when a record or a verification lands, so an open page shows it without a
+    reload."""
+    stamp = folders_stamp()
+    if st.session_state.setdefault("records_stamp", stamp) != stamp:
+        st.session_state["records_stamp"] = stamp
+        st.rerun()
+
+
 def no_records_note() -> None:
     st.info(
         f"No result records in `{results_dir()}` yet. Produce one with "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import json
 import os
 import signal
 import socket
@@ -66,8 +67,6 @@ def hostile_folder(folder: Path) -> None:
     """A user's folder beside the shipped records, holding what once hung or broke pages: a FIFO named
     `*.json`, a file name that is not UTF-8, a fabricated perfect record of a shipped entry's seed (ranked
     apart as unverified), and markdown that would load an image from a record's free text."""
-    import json
-
     from tfmeta.records import few_shot
 
     folder.mkdir()
@@ -123,6 +122,30 @@ def test_every_page_renders_cleanly_at_desktop_and_phone_widths(served, tmp_path
     for png in pngs:
         data = png.read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) > 20_000, png.name  # a blank page is a few kB
+
+
+def wait_for_text(session, text: str, seconds: float) -> None:
+    expression = f"document.body.innerText.includes({json.dumps(text)})"
+    deadline = time.monotonic() + seconds
+    while not session.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get(
+        "value"
+    ):
+        assert time.monotonic() < deadline, f"the page never said {text!r} within {seconds} s"
+        time.sleep(0.1)
+
+
+def test_an_open_page_shows_a_record_that_lands_without_a_reload(served, tmp_path):
+    from tfmeta.records import few_shot
+
+    with screenshot.browser() as session:
+        session.call("Page.navigate", url=served)
+        wait_for_text(
+            session, "Unverified: 1 entries, ranked apart", 90
+        )  # the hostile folder's perfect record
+        record = json.loads((tmp_path / "mine" / "perfect.json").read_text())
+        record["method"]["config"]["landed"] = 1  # an entry of its own
+        few_shot.write(record, tmp_path / "mine", "landed.json")
+        wait_for_text(session, "Unverified: 2 entries, ranked apart", 30)  # no navigation in between
 
 
 @contextlib.contextmanager
