@@ -11,7 +11,8 @@ headless Chromium (a fresh profile for each server):
 - cold: the same on a freshly started server, the indexes made by an earlier run;
 - warm: the same after reloading the page on a server that has shown it (a new session, warm caches).
 Prints every run, then the medians. With several `--app`s the runs alternate between them, so that a busy
-machine slows each alike. Not a test: timings depend on the machine and on what else runs on it.
+machine slows each alike; `--floor` adds Streamlit's own floor as one of them. Not a test: timings
+depend on the machine and on what else runs on it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -104,6 +106,24 @@ def one_run(app: Path, cache: Path, warm_runs: int) -> dict:
     return {"launch": launch, "cold": cold, "warm": statistics.median(warm)}
 
 
+FLOOR_APP = """
+import pandas as pd
+import streamlit as st
+
+st.set_page_config(page_title="floor", layout="wide")
+st.title("Few-shot track")
+st.dataframe(pd.DataFrame({"Rank": range(1, 10), "Entry": ["protonet"] * 9}), hide_index=True)
+"""
+
+
+def minimal_app(folder: Path) -> Path:
+    """The least a Streamlit page with a table costs: the floor under any app's first paint here."""
+    (folder / "floor").mkdir()
+    app = folder / "floor" / "app.py"
+    app.write_text(FLOOR_APP)
+    return app
+
+
 def load() -> str:
     return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -114,8 +134,16 @@ def main() -> None:
     parser.add_argument("--app", type=Path, action="append", help=f"the app to time (default: {here})")
     parser.add_argument("--runs", type=int, default=3, help="server starts per app (default: 3)")
     parser.add_argument("--warm", type=int, default=5, help="reloads per server start (default: 5)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time Streamlit's own floor: an app of a title and a 9-row table, with nothing to read",
+    )
     args = parser.parse_args()
     apps = [app.resolve() for app in args.app or [here]]
+    floor = Path(tempfile.mkdtemp(prefix="tfmeta-floor-"))
+    if args.floor:
+        apps.append(minimal_app(floor))
     print(f"{os.cpu_count()} CPUs, {load()}", flush=True)
     results: dict[Path, dict[str, list[float]]] = {app: {} for app in apps}
     with tempfile.TemporaryDirectory(prefix="tfmeta-bench-cache-") as caches:
@@ -129,6 +157,7 @@ def main() -> None:
                 times = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.items())
                 print(f"run {run} {app}: {times}", flush=True)
     print(load())
+    shutil.rmtree(floor, ignore_errors=True)
     for app, times in results.items():
         medians = ", ".join(f"{name} {statistics.median(t):.2f} s" for name, t in times.items())
         print(f"medians for {app}: {medians} ({args.runs} cold starts, {args.warm} reloads each)")
