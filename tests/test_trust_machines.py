@@ -89,3 +89,17 @@ def test_the_trust_cell_names_the_seed_verified_on_some_machines(tmp_path):
     seeds[1]["trust"] = "unverified"
     expected = "1 of 2 seeds verified (seed 0 verified on 1 of 2 machines)"
     assert trust_cell(first[0], {"seeds": seeds}) == expected
+
+
+def test_a_record_moved_aside_takes_its_verification_with_it(tmp_path):
+    record, kept = _record(tmp_path), _record(tmp_path, "kept.json")
+    trust.mark(record[0], 2, WEIGHTS, "test", AMD)
+    trust.mark(kept[0], 2, WEIGHTS, "test", AMD)
+    line = trust.load(tmp_path)["r.json"]
+    moved = trust.move_aside(record[0], "superseded")
+    assert moved == tmp_path / "superseded" / "r.json" and moved.is_file() and not record[0].exists()
+    assert list(trust.load(tmp_path)) == ["kept.json"]  # the table names only the files it holds
+    assert trust.load(tmp_path / "superseded") == {"r.json": line}  # the same line, signature and all
+    trust._cached.cache_clear()
+    trust._digest.cache_clear()
+    assert trust.label(moved, record[1]) == "verified" and _fresh(kept) == "verified"

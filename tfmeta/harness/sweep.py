@@ -31,7 +31,7 @@ from pathlib import Path
 from tfmeta.config import sweeps
 from tfmeta.core import locks, registries
 from tfmeta.harness import provenance
-from tfmeta.records import few_shot, store, submission
+from tfmeta.records import few_shot, submission, trust
 
 CONNECT_TIMEOUT = 20  # seconds to reach a given cluster address before giving up
 LOCK = ".sweep.lock"
@@ -271,7 +271,7 @@ def _collect(ray, ref, training, results_dir: Path, seconds: float, log, replace
             old = (replaces or {}).get((record["benchmark"]["way"], record["benchmark"]["shot"]))
             if old is not None:
                 log(f"  {old.name} superseded by {written[-1][0].name}")
-                store.move_aside(old, sweeps.SUPERSEDED)
+                trust.move_aside(old, sweeps.SUPERSEDED)
         except (submission.SubmissionError, FileExistsError) as err:
             _append_log(results_dir, training, f"record refused: {err}")
             refused.append(f"record refused: {err}")

@@ -189,6 +189,25 @@ def _record_check(path: Path, outcome: str, weights_sha256: str, version: str, m
         store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
 
 
+def move_aside(path: Path, folder: str) -> Path:
+    """Moves a record into the subfolder `folder` beside it (`store.move_aside`) with its line of
+    `verified.json`, under the folder's lock: a superseded record keeps its verification, and the table
+    stops naming a file its folder no longer holds. The line is written into the subfolder's table before
+    it leaves this one, so an interruption leaves it in both, never in neither."""
+    directory = path.parent
+    with locks.folder(directory):
+        destination = store.move_aside(path, folder)
+        table = load(directory)
+        line = table.pop(path.name, None)
+        if line is not None:
+            with locks.folder(destination.parent):
+                moved = load(destination.parent)
+                moved[path.name] = line
+                store.replace_json(dict(sorted(moved.items())), destination.parent / VERIFIED)
+            store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
+    return destination
+
+
 def key_path() -> Path:
     return Path(os.environ.get(KEY_ENV) or Path.home() / ".config" / "tfmeta" / "verify.key").expanduser()
 

@@ -24,7 +24,7 @@ from tfmeta.config.specs import SpecError
 from tfmeta.config.sweeps import SUPERSEDED
 from tfmeta.harness import provenance
 from tfmeta.harness.optimizer_track.meta_train import run_dir
-from tfmeta.records import locations, store
+from tfmeta.records import locations, trust
 from tfmeta.records import optimizer as optimizer_records
 
 REFERENCE = "adam"
@@ -218,7 +218,7 @@ def run_track(track: OptimizerTrack, options: TrackOptions) -> Iterator[str]:
                 f"{_fmt(final['ci95'])}  steps to adam's final: {record['steps_to_reference']}  ({path.name})"
             )
         for path in old:  # only once every new record of the evaluation is written
-            moved = store.move_aside(path, SUPERSEDED)
+            moved = trust.move_aside(path, SUPERSEDED)
             yield f"{label:24s} {path.name} superseded (now in {moved.parent.name}/)"
 
 
