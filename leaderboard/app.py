@@ -5,7 +5,7 @@ Reads result records (yours and the shipped ones, see `loading.py`) through
 """
 
 import streamlit as st
-from loading import follow_records, submissions_on
+from loading import follow_records, note_records, submissions_on
 
 st.set_page_config(page_title="tfmeta leaderboard", page_icon=":trophy:", layout="wide")
 
@@ -21,5 +21,6 @@ if submissions_on():  # off unless the operator asks: `tfmeta leaderboard --subm
     PAGES.append(st.Page("views/submit.py", title="Submit a record", icon=":material/upload_file:"))
 
 page = st.navigation(PAGES)
-follow_records()  # before the page reads the records: a record landing meanwhile draws it again
+note_records()  # before the page reads them: a record landing meanwhile draws the page again
 page.run()
+follow_records()

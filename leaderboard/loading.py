@@ -140,7 +140,7 @@ def load_optimizer_entries(warn: bool = True) -> list[Entry]:
     return _entries("optimizer", f"{optimizer_records.SUBFOLDER}/", warn)
 
 
-FOLLOW_SECONDS = 0.5  # how often an open page looks for records landed since it was drawn
+FOLLOW_SECONDS = 0.25  # how often an open page looks for records landed since it was drawn
 
 
 def folders_stamp() -> tuple:
@@ -158,13 +158,17 @@ def folders_stamp() -> tuple:
     return tuple(stamp)
 
 
+def note_records() -> None:
+    """Notes the folders' state before a page reads them, for `follow_records`."""
+    st.session_state["records_stamp"] = folders_stamp()
+
+
 @st.fragment(run_every=FOLLOW_SECONDS)
 def follow_records() -> None:
-    """Draws the page again when a record or a verification lands, so an open page shows it without a
-    reload."""
-    stamp = folders_stamp()
-    if st.session_state.setdefault("records_stamp", stamp) != stamp:
-        st.session_state["records_stamp"] = stamp
+    """Draws the page again when a record or a verification landed since `note_records`, so an open page
+    shows it without a reload. Called after the page: its first look then comes after the page's first
+    paint, which it would otherwise slow."""
+    if folders_stamp() != st.session_state.get("records_stamp"):
         st.rerun()
 
 

@@ -251,9 +251,11 @@ def run() -> None:
         st.info("No verified entry in this setting and class yet.", icon=":material/filter_alt_off:")
     else:
         shown = show_table(table)
-        # The table's first paint before the chart: where the browser shares the cores with this server (a
-        # laptop), drawing both at once delays the table by a fifth (leaderboard/bench_startup.py).
-        time.sleep(TABLE_FIRST)
+        # On a visit's first paint the table goes before the chart: where the browser shares the cores with
+        # this server (a laptop), drawing both at once delays the table by a fifth (bench_startup.py).
+        if not st.session_state.get("painted"):
+            time.sleep(TABLE_FIRST)
+            st.session_state["painted"] = True
         frame = compute_frame(shown)
         if not frame.empty:
             listed = " (of the entries listed)" if table.size > PAGE else ""

@@ -6,7 +6,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 import streamlit as st
-from loading import plain, results_dir
+from loading import note_records, plain, results_dir
 
 from tfmeta.records import few_shot, locations, store
 from tfmeta.records.submission import PENDING, SubmissionError, submit
@@ -38,6 +38,7 @@ SCHEMA = "few_shot_record.schema.json"
 def handle(name: str, data: bytes) -> None:
     try:
         stored = submit(data, results_dir(), name, pending=True)
+        note_records()  # this page's own write: no reason to draw the page again (and lose the message)
     except SubmissionError as err:
         st.error(f"Rejected {plain(name)}: {plain(err)}. Nothing was stored.", icon=":material/block:")
         return
