@@ -34,6 +34,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import screenshot  # noqa: E402  (the DevTools driver beside this file)
 
+from tfmeta.cli.leaderboard import SERVER_OPTIONS  # noqa: E402
+
 # The ranked table has painted once its grid lists rows in its accessibility table.
 PAINTED = '[data-testid="stDataFrame"] canvas table[role="grid"] tbody tr'
 
@@ -57,6 +59,7 @@ def server(app: Path, results_dir: Path, cache: Path, shipped: bool = True, env:
     command = [
         sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        *SERVER_OPTIONS,  # as `tfmeta leaderboard` serves it
     ]  # fmt: skip
     started = time.monotonic()
     # From the app's checkout, so that it runs with the `tfmeta` package beside it.
