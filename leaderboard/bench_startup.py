@@ -34,7 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import screenshot  # noqa: E402  (the DevTools driver beside this file)
 
-from tfmeta.cli.leaderboard import SERVER_OPTIONS  # noqa: E402
+from tfmeta.records.locations import SERVER_OPTIONS  # noqa: E402
 
 # The ranked table has painted once its grid lists rows in its accessibility table.
 PAINTED = '[data-testid="stDataFrame"] canvas table[role="grid"] tbody tr'

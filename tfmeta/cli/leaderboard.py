@@ -50,19 +50,13 @@ def add_parsers(commands) -> None:
     )
 
 
-# Streamlit's full garbage collection after every script run walks every cached object: at 100,000 records
-# (the index's rows, the ranked parts) it took seconds a run, and an open page runs its follower four
-# times a second. Python's own generational collection still runs.
-SERVER_OPTIONS = ["--runner.postScriptGC", "false"]
-
-
 def streamlit_command(args: argparse.Namespace) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(locations.app_dir() / "app.py"),
         "--server.address", args.host, "--server.port", str(args.port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
         "--server.maxUploadSize", str(max(1, store.MAX_RECORD_BYTES // 2**20)),  # megabytes: a record's cap
-        *SERVER_OPTIONS,
+        *locations.SERVER_OPTIONS,
     ]  # fmt: skip
 
 

@@ -13,6 +13,11 @@ from pathlib import Path
 RESULTS_DIR_ENV = "TFMETA_RESULTS_DIR"
 # "on": the app serves its Submit page (`tfmeta leaderboard --submissions`); off by default.
 SUBMISSIONS_ENV = "TFMETA_SUBMISSIONS"
+# Streamlit options the app is served with (`tfmeta leaderboard`, and the startup benchmark). Streamlit's
+# full garbage collection after every script run walks every cached object: at 100,000 records (the
+# index's rows, the ranked parts) it took seconds a run, and an open page runs its follower four times a
+# second. Python's own generational collection still runs.
+SERVER_OPTIONS = ("--runner.postScriptGC", "false")
 # Records of a user's runs outside a checkout land here, in the current folder.
 LOCAL_RESULTS = "tfmeta-results"
 
