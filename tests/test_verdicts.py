@@ -295,7 +295,15 @@ def test_a_constant_offset_on_every_seed_and_episode_has_p_zero():
     assert c.difference == c.low == c.high == pytest.approx(1 / QUERIES)
     verdict = holm([with_p(0.5), c, with_p(0.3)])[1]
     assert verdict.outcome == "beats" and verdict.low == verdict.high > 0 and verdict.p_adjusted == 0.0
+    assert "(Holm p = 0, 3 vs 2 seeds" in verdict.text()  # exact: SE = 0 < |D|
     assert holm([compare(b, a)])[0].outcome == "loses to"
+
+
+def test_a_p_value_below_the_smallest_float_reads_as_a_bound_not_as_zero():
+    far = with_statistic(60.0, df=1e6)  # a two-sided tail far below 1e-308: it underflows to 0
+    verdict = holm([far])[0]
+    assert verdict.p_adjusted == 0.0 and not math.isinf(far.statistic)
+    assert "(p < 1e-300, 3 vs 3 seeds)" in verdict.text()
 
 
 def test_thirds_tie_exactly_where_floating_point_does_not():

@@ -26,7 +26,7 @@ machines that checked it (the meta-learner LSTM's seed 0 and Matching Networks' 
 differing by one episode on another CPU); and when the meta-learner LSTM's seed-0 records were made again
 from a clean tree by the command they name, with the update-rule comparison against all six tuned
 optimizers; and when Matching Networks' unscaled 20-way seed 0 was made again likewise (its record named
-no command).
+no command); and when a p value that underflows to zero began to read "p < 1e-300" (two gap cells).
 """
 
 from __future__ import annotations

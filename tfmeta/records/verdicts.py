@@ -148,9 +148,11 @@ class Verdict:
         c = self.comparison
         name = "Holm p" if self.family > 1 else "p"
         note = f"; {self.note}" if self.note else ""
+        # p is 0 exactly only when SE = 0 < |D|; otherwise a 0 is a tail below the smallest float.
+        p = f"= {self.p_adjusted:.2g}" if self.p_adjusted or math.isinf(c.statistic) else "< 1e-300"
         return (
             f"{self.outcome}: {_points(c.difference)} [{_points(self.low)}, {_points(self.high)}] pts "
-            f"({name} = {self.p_adjusted:.2g}, {c.seeds_a} vs {c.seeds_b} seeds{note})"
+            f"({name} {p}, {c.seeds_a} vs {c.seeds_b} seeds{note})"
         )
 
 
