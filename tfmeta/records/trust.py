@@ -186,7 +186,7 @@ def _record_check(path: Path, outcome: str, weights_sha256: str, version: str, m
         if not locations.is_shipped_results(directory):
             entry["signature"] = _sign(path.name, entry, key(create=True))
         table[path.name] = entry
-        store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
+        _save(table, directory)
 
 
 def move_aside(path: Path, folder: str) -> Path:
@@ -203,9 +203,14 @@ def move_aside(path: Path, folder: str) -> Path:
             with locks.folder(destination.parent):
                 moved = load(destination.parent)
                 moved[path.name] = line
-                store.replace_json(dict(sorted(moved.items())), destination.parent / VERIFIED)
-            store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
+                _save(moved, destination.parent)
+            _save(table, directory)
     return destination
+
+
+def _save(table: dict, directory: Path) -> None:
+    """Writes a folder's verified table atomically, its lines sorted by file name (under its lock)."""
+    store.replace_json(dict(sorted(table.items())), directory / VERIFIED)
 
 
 def key_path() -> Path:
