@@ -230,7 +230,8 @@ class RecordIndex:
         lines_changed = self._meta(db, "verified") != verified
         if not (changed or gone or relabel or lines_changed):
             return generation
-        table = trust.table(self.directory)
+        # Read only where a label is made: a file gone alone changes no other file's label.
+        table = trust.table(self.directory) if changed or relabel or lines_changed else {}
         visible = bool(gone)
         with _checker(self.validate, self.describe, len(changed)) as check:
             for start in range(0, len(changed), BATCH):  # a batch of files' bytes in memory at a time
