@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import statistics
@@ -144,12 +143,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     apps = [app.resolve() for app in args.app or [here]]
-    floor = Path(tempfile.mkdtemp(prefix="tfmeta-floor-"))
-    if args.floor:
-        apps.append(minimal_app(floor))
     print(f"{os.cpu_count()} CPUs, {load()}", flush=True)
-    results: dict[Path, dict[str, list[float]]] = {app: {} for app in apps}
-    with tempfile.TemporaryDirectory(prefix="tfmeta-bench-cache-") as caches:
+    with (
+        tempfile.TemporaryDirectory(prefix="tfmeta-floor-") as floor,
+        tempfile.TemporaryDirectory(prefix="tfmeta-bench-cache-") as caches,
+    ):
+        if args.floor:
+            apps.append(minimal_app(Path(floor)))
+        results: dict[Path, dict[str, list[float]]] = {app: {} for app in apps}
         for run in range(args.runs + 1):  # run 0 starts each app on an empty cache of checked records
             for number, app in enumerate(apps):
                 result = one_run(app, Path(caches) / str(number), args.warm)
@@ -160,7 +161,6 @@ def main() -> None:
                 times = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in result.items())
                 print(f"run {run} {app}: {times}", flush=True)
     print(load())
-    shutil.rmtree(floor, ignore_errors=True)
     for app, times in results.items():
         medians = ", ".join(f"{name} {statistics.median(t):.2f} s" for name, t in times.items())
         print(f"medians for {app}: {medians} ({args.runs} cold starts, {args.warm} reloads each)")
